@@ -1,0 +1,79 @@
+//! Device selection: WebGPU in the browser, wgpu natively, burn's `flex` CPU backend as the
+//! fallback. The device is created once and reused.
+
+use crate::error::{AuditError, Result};
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+/// Which backend the user asked for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendChoice {
+    /// The GPU if one initialises, else the CPU (and the report says why).
+    #[default]
+    Auto,
+    /// The GPU or an error.
+    Gpu,
+    /// The CPU (burn `flex`).
+    Cpu,
+}
+
+/// A ready device and how to name it in the report.
+#[derive(Clone, Debug)]
+pub struct Backend {
+    /// The burn device.
+    pub device: Device,
+    /// "webgpu", "wgpu" or "cpu".
+    pub name: &'static str,
+    /// Why the CPU runs although a GPU was wanted.
+    pub note: Option<String>,
+}
+
+impl Backend {
+    /// The CPU backend.
+    pub fn cpu() -> Self {
+        Backend { device: Device::flex(), name: "cpu", note: None }
+    }
+}
+
+/// Name of the GPU backend on this platform.
+pub const GPU_NAME: &str = if cfg!(target_family = "wasm") { "webgpu" } else { "wgpu" };
+
+#[cfg(any(target_family = "wasm", feature = "gpu"))]
+async fn gpu_device() -> std::result::Result<Device, String> {
+    thread_local! {
+        static GPU: std::cell::RefCell<Option<std::result::Result<Device, String>>> = const { std::cell::RefCell::new(None) };
+    }
+    if let Some(d) = GPU.with(|g| g.borrow().clone()) {
+        return d;
+    }
+    #[cfg(target_family = "wasm")]
+    let made = Device::wgpu_options().init_async().await.map_err(|e| format!("{e}"));
+    #[cfg(not(target_family = "wasm"))]
+    let made = Device::wgpu_options().init().map_err(|e| format!("{e}"));
+    GPU.with(|g| *g.borrow_mut() = Some(made.clone()));
+    made
+}
+
+#[cfg(not(any(target_family = "wasm", feature = "gpu")))]
+async fn gpu_device() -> std::result::Result<Device, String> {
+    Err("this build has no GPU support (built without the `gpu` feature)".into())
+}
+
+/// Pick and initialise a backend.
+///
+/// # Errors
+/// `Gpu` was asked for and no GPU adapter could be initialised.
+pub async fn select(choice: BackendChoice) -> Result<Backend> {
+    match choice {
+        BackendChoice::Cpu => Ok(Backend::cpu()),
+        BackendChoice::Gpu => gpu_device()
+            .await
+            .map(|device| Backend { device, name: GPU_NAME, note: None })
+            .map_err(|e| AuditError::Device { backend: GPU_NAME.into(), message: format!("no usable GPU: {e}") }),
+        BackendChoice::Auto => Ok(match gpu_device().await {
+            Ok(device) => Backend { device, name: GPU_NAME, note: None },
+            Err(e) => Backend { note: Some(format!("GPU unavailable ({e}); ran on the CPU")), ..Backend::cpu() },
+        }),
+    }
+}

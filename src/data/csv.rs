@@ -1,0 +1,67 @@
+//! CSV with a header row: a label column, an optional id column, every other column numeric.
+
+use super::{label_from_f64, Table, TableOptions};
+use crate::error::{AuditError, Result};
+
+pub(super) fn read_csv(file: &str, bytes: &[u8], opts: &TableOptions) -> Result<Table> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| AuditError::file(file, format!("not UTF-8 text (byte {}); expected a CSV file with a header row, an NPY or an NPZ file", e.valid_up_to())))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut reader = ::csv::ReaderBuilder::new().has_headers(true).trim(::csv::Trim::All).from_reader(text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| AuditError::file(file, format!("cannot read the CSV header: {e}")))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let label_idx = header.iter().position(|h| h == &opts.label_column).ok_or_else(|| {
+        AuditError::file(file, format!("no label column '{}' in the header (columns: {}); set the label column option", opts.label_column, header.join(", ")))
+    })?;
+    let id_idx = match &opts.id_column {
+        Some(id) => Some(header.iter().position(|h| h == id).ok_or_else(|| {
+            AuditError::file(file, format!("no id column '{id}' in the header (columns: {})", header.join(", ")))
+        })?),
+        None => None,
+    };
+    let feature_idx: Vec<usize> = (0..header.len()).filter(|&i| i != label_idx && Some(i) != id_idx).collect();
+    let cols = feature_idx.len();
+    let mut values = Vec::new();
+    let mut labels = Vec::new();
+    for (r, rec) in reader.records().enumerate() {
+        let row = r + 1; // 1-based data row (the header is row 0)
+        let rec = rec.map_err(|e| match e.kind() {
+            ::csv::ErrorKind::UnequalLengths { expected_len, len, .. } => AuditError::ShapeMismatch {
+                file: file.to_string(),
+                what: format!("row {row}: number of columns"),
+                expected: expected_len.to_string(),
+                actual: len.to_string(),
+            },
+            _ => AuditError::file(file, format!("row {row}: {e}")),
+        })?;
+        if rec.len() == 1 && rec.get(0) == Some("") && header.len() > 1 {
+            continue; // blank line
+        }
+        for &c in &feature_idx {
+            let cell = rec.get(c).unwrap_or("");
+            let v = parse_num(cell).map_err(|m| AuditError::BadCell { file: file.into(), row, column: header[c].clone(), message: m })?;
+            values.push(v);
+        }
+        let cell = rec.get(label_idx).unwrap_or("");
+        let l = parse_num(cell)
+            .and_then(label_from_f64)
+            .map_err(|m| AuditError::BadCell { file: file.into(), row, column: header[label_idx].clone(), message: m })?;
+        labels.push(l);
+    }
+    Ok(Table { file: file.into(), rows: labels.len(), cols, values, labels })
+}
+
+fn parse_num(cell: &str) -> std::result::Result<f64, String> {
+    if cell.is_empty() {
+        return Err("empty cell; expected a number".into());
+    }
+    let v: f64 = cell.parse().map_err(|_| format!("'{}' is not a number", cell.chars().take(40).collect::<String>()))?;
+    if !v.is_finite() {
+        return Err(format!("'{cell}' is not finite; NaN and Inf are not allowed"));
+    }
+    Ok(v)
+}

@@ -1,0 +1,163 @@
+//! Metrics: scores + membership → ROC curve → AUC, TPR at low FPR, advantage, PPV.
+//!
+//! Computed once, in f64, for every attack. The ROC has one point per distinct score (the same
+//! points as scikit-learn's `roc_curve(..., drop_intermediate=False)`), so AUC equals
+//! `roc_auc_score`, ties included (a tie contributes a diagonal segment, i.e. half credit).
+
+use crate::error::{AuditError, Result};
+
+/// The ROC curve of a membership score.
+///
+/// Point `k` is the operating point "member iff score ≥ thresholds[k]"; point 0 is (0, 0) at
+/// threshold +∞, the last point is (1, 1).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RocCurve {
+    /// False-positive rate at each point (non-decreasing).
+    pub fpr: Vec<f64>,
+    /// True-positive rate at each point (non-decreasing).
+    pub tpr: Vec<f64>,
+    /// Score threshold of each point (decreasing; the first is +∞).
+    pub thresholds: Vec<f64>,
+    /// True positives (members flagged) at each point.
+    pub tp: Vec<usize>,
+    /// False positives (non-members flagged) at each point.
+    pub fp: Vec<usize>,
+    /// Number of members.
+    pub positives: usize,
+    /// Number of non-members.
+    pub negatives: usize,
+}
+
+impl RocCurve {
+    /// Build the ROC of `scores` (higher = member) against `is_member`.
+    ///
+    /// # Errors
+    /// Different lengths, a NaN or infinite score, or an empty class (no members or no
+    /// non-members): the ROC is undefined, and we say so instead of returning a number.
+    pub fn new(scores: &[f64], is_member: &[bool]) -> Result<Self> {
+        if scores.len() != is_member.len() {
+            return Err(AuditError::Metric(format!("{} scores but {} membership flags", scores.len(), is_member.len())));
+        }
+        if let Some(i) = scores.iter().position(|s| !s.is_finite()) {
+            return Err(AuditError::Metric(format!("score of record {} is {}; scores must be finite", i + 1, scores[i])));
+        }
+        let positives = is_member.iter().filter(|&&m| m).count();
+        let negatives = is_member.len() - positives;
+        if positives == 0 || negatives == 0 {
+            return Err(AuditError::Metric(format!(
+                "need both members and non-members, got {positives} members and {negatives} non-members"
+            )));
+        }
+        let mut order: Vec<usize> = (0..scores.len()).collect();
+        order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+        let (mut fpr, mut tpr, mut thresholds, mut tps, mut fps) = (vec![0.0], vec![0.0], vec![f64::INFINITY], vec![0], vec![0]);
+        let (mut tp, mut fp) = (0usize, 0usize);
+        for (k, &i) in order.iter().enumerate() {
+            if is_member[i] { tp += 1 } else { fp += 1 }
+            let last_of_tie = k + 1 == order.len() || scores[order[k + 1]] != scores[i];
+            if last_of_tie {
+                tps.push(tp);
+                fps.push(fp);
+                tpr.push(tp as f64 / positives as f64);
+                fpr.push(fp as f64 / negatives as f64);
+                thresholds.push(scores[i]);
+            }
+        }
+        Ok(Self { fpr, tpr, thresholds, tp: tps, fp: fps, positives, negatives })
+    }
+
+    /// Area under the curve by the trapezoidal rule (equals scikit-learn's `roc_auc_score`).
+    pub fn auc(&self) -> f64 {
+        self.fpr.windows(2).zip(self.tpr.windows(2)).map(|(f, t)| (f[1] - f[0]) * (t[1] + t[0]) / 2.0).sum()
+    }
+
+    /// TPR at FPR ≤ `max_fpr`: the best TPR among the curve's operating points whose FPR does
+    /// not exceed `max_fpr` (no interpolation between points). At `max_fpr = 0` this is the
+    /// fraction of members flagged before the first non-member.
+    pub fn tpr_at_fpr(&self, max_fpr: f64) -> f64 {
+        self.fpr.iter().zip(&self.tpr).filter(|(f, _)| **f <= max_fpr).map(|(_, t)| *t).fold(0.0, f64::max)
+    }
+
+    /// Index of the point with the largest TPR − FPR (the first one on ties).
+    pub fn best_index(&self) -> usize {
+        let mut best = 0;
+        for k in 1..self.fpr.len() {
+            if self.tpr[k] - self.fpr[k] > self.tpr[best] - self.fpr[best] {
+                best = k;
+            }
+        }
+        best
+    }
+
+    /// Membership advantage max(TPR − FPR) (Yeom et al. 2018).
+    pub fn advantage(&self) -> f64 {
+        let b = self.best_index();
+        self.tpr[b] - self.fpr[b]
+    }
+
+    /// Positive predictive value TP / (TP + FP) at the best-advantage threshold; `None` when that
+    /// threshold flags nobody (advantage 0 at the start of the curve).
+    pub fn ppv(&self) -> Option<f64> {
+        let b = self.best_index();
+        let flagged = self.tp[b] + self.fp[b];
+        (flagged > 0).then(|| self.tp[b] as f64 / flagged as f64)
+    }
+
+    /// At most about `max_points` (FPR, TPR) points for plotting, dense at low FPR: the first
+    /// and last points, every point if there are few, else the points nearest to a log-spaced
+    /// and a linear grid of FPR values (each grid value keeps the last point at or below it and
+    /// the first point above it, so steps are preserved).
+    pub fn plot_points(&self, max_points: usize) -> Vec<(f64, f64)> {
+        let n = self.fpr.len();
+        if n <= max_points {
+            return self.fpr.iter().copied().zip(self.tpr.iter().copied()).collect();
+        }
+        let mut keep = vec![false; n];
+        keep[0] = true;
+        keep[n - 1] = true;
+        let per = (max_points / 2).saturating_sub(1).max(2);
+        let mut grid: Vec<f64> = (0..per).map(|i| 10f64.powf(-6.0 + 6.0 * i as f64 / (per - 1) as f64)).collect();
+        grid.extend((0..per / 2).map(|i| i as f64 / (per / 2) as f64));
+        grid.push(0.0);
+        for g in grid {
+            let k = self.fpr.partition_point(|&f| f <= g);
+            if k > 0 {
+                keep[k - 1] = true;
+            }
+            if k < n {
+                keep[k] = true;
+            }
+        }
+        (0..n).filter(|&k| keep[k]).map(|k| (self.fpr[k], self.tpr[k])).collect()
+    }
+}
+
+/// A histogram of member and non-member scores over shared, equal-width bins.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Histogram {
+    /// `bins + 1` bin edges, increasing.
+    pub edges: Vec<f64>,
+    /// Members per bin.
+    pub members: Vec<usize>,
+    /// Non-members per bin.
+    pub nonmembers: Vec<usize>,
+}
+
+impl Histogram {
+    /// Bin finite scores into `bins` equal-width bins between their minimum and maximum
+    /// (the last bin is closed on the right, as numpy's `histogram`).
+    pub fn new(scores: &[f64], is_member: &[bool], bins: usize) -> Self {
+        let bins = bins.max(1);
+        let lo = scores.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let (lo, hi) = if lo < hi { (lo, hi) } else { (lo - 0.5, lo + 0.5) };
+        let w = (hi - lo) / bins as f64;
+        let edges: Vec<f64> = (0..=bins).map(|i| if i == bins { hi } else { lo + w * i as f64 }).collect();
+        let (mut members, mut nonmembers) = (vec![0; bins], vec![0; bins]);
+        for (&s, &m) in scores.iter().zip(is_member) {
+            let b = (((s - lo) / w) as usize).min(bins - 1);
+            if m { members[b] += 1 } else { nonmembers[b] += 1 }
+        }
+        Self { edges, members, nonmembers }
+    }
+}

@@ -1,0 +1,429 @@
+//! The graph interpreter: ONNX nodes → burn tensor operations.
+//!
+//! Float values are kept as rank-4 tensors left-padded with 1s, plus their logical rank. ONNX
+//! broadcasting is numpy's (right-aligned), so left-padding makes burn's same-rank broadcasting
+//! give exactly ONNX's result, and one code path serves ranks 0–4.
+
+use crate::error::{AuditError, Result};
+use burn::tensor::{activation, Device, Tensor, TensorData};
+use onnx_ir::batch_norm::BatchNormConfig;
+use onnx_ir::reshape::ReshapeInput;
+use onnx_ir::{Argument, DType, Node, OnnxGraph};
+use std::collections::HashMap;
+
+/// The ONNX operators this interpreter runs (inference semantics).
+pub const SUPPORTED_OPS: &[&str] = &[
+    "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Softmax",
+    "LogSoftmax", "Flatten", "Reshape", "Identity", "Dropout", "Constant", "Cast", "BatchNormalization",
+    "Transpose",
+];
+
+/// A runtime value.
+#[derive(Clone)]
+pub(crate) enum Value {
+    /// A float tensor padded to rank 4, and its logical rank.
+    F { t: Tensor<4>, rank: usize },
+    /// A small integer tensor kept on the host (shapes, axes).
+    I { v: Vec<i64>, shape: Vec<usize> },
+}
+
+pub(crate) type Env = HashMap<String, Value>;
+
+fn pad4(shape: &[usize]) -> [usize; 4] {
+    let mut s = [1; 4];
+    s[4 - shape.len()..].copy_from_slice(shape);
+    s
+}
+
+impl Value {
+    pub(crate) fn from_f32(file: &str, v: Vec<f32>, shape: &[usize], device: &Device) -> Result<Self> {
+        if shape.len() > 4 {
+            return Err(AuditError::model(file, format!("a tensor of rank {} (shape {shape:?}); at most rank 4 is supported", shape.len())));
+        }
+        let t = Tensor::<4>::from_data(TensorData::new(v, pad4(shape)), device);
+        Ok(Value::F { t, rank: shape.len() })
+    }
+
+    fn shape(&self) -> Vec<usize> {
+        match self {
+            Value::F { t, rank } => t.dims()[4 - rank..].to_vec(),
+            Value::I { shape, .. } => shape.clone(),
+        }
+    }
+
+    fn float(self, file: &str, node: &str, device: &Device) -> Result<(Tensor<4>, usize)> {
+        match self {
+            Value::F { t, rank } => Ok((t, rank)),
+            Value::I { v, shape } => {
+                let f: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+                match Value::from_f32(file, f, &shape, device)? {
+                    Value::F { t, rank } => Ok((t, rank)),
+                    Value::I { .. } => Err(AuditError::model(file, format!("node '{node}': internal type error"))),
+                }
+            }
+        }
+    }
+
+    /// The final output as a `[rows, classes]` matrix.
+    pub(crate) fn into_matrix(self, file: &str) -> Result<(Tensor<2>, [usize; 2])> {
+        let shape = self.shape();
+        match (self, shape.as_slice()) {
+            (Value::F { t, .. }, &[n, c]) => Ok((t.reshape([n, c]), [n, c])),
+            (_, s) => Err(AuditError::model(file, format!("the model's output has shape {s:?}; expected [records, classes]"))),
+        }
+    }
+}
+
+fn op_name(node: &Node) -> String {
+    node.node_type().to_string()
+}
+
+/// Reject, before any work, a node the interpreter cannot run.
+pub(crate) fn check_supported(file: &str, node: &Node) -> Result<()> {
+    let unsupported = |detail: &str| {
+        Err(AuditError::UnsupportedOp { file: file.into(), node: node.name().into(), op: op_name(node), detail: detail.into() })
+    };
+    match node {
+        Node::Linear(_) | Node::Gemm(_) | Node::MatMul(_) | Node::Add(_) | Node::Sub(_) | Node::Mul(_) | Node::Div(_)
+        | Node::Relu(_) | Node::LeakyRelu(_) | Node::Sigmoid(_) | Node::Tanh(_) | Node::Softmax(_) | Node::LogSoftmax(_)
+        | Node::Flatten(_) | Node::Reshape(_) | Node::Identity(_) | Node::Dropout(_) | Node::Constant(_)
+        | Node::BatchNormalization(_) | Node::Transpose(_) => Ok(()),
+        Node::Cast(c) => match c.config.to {
+            DType::F64 | DType::F32 | DType::F16 | DType::BF16 | DType::I64 | DType::I32 => Ok(()),
+            other => unsupported(&format!("cast to {other:?}")),
+        },
+        _ => unsupported(&format!("supported operators: {}", SUPPORTED_OPS.join(", "))),
+    }
+}
+
+/// Upload every constant and initializer used by the graph.
+pub(crate) fn load_constants(file: &str, graph: &OnnxGraph, device: &Device) -> Result<Env> {
+    let mut env = Env::new();
+    for node in &graph.nodes {
+        let args = node.inputs().iter().chain(if matches!(node, Node::Constant(_)) { node.outputs() } else { &[] });
+        for arg in args {
+            if env.contains_key(&arg.name) {
+                continue;
+            }
+            let value = match node {
+                Node::Constant(c) if c.outputs.iter().any(|o| o.name == arg.name) => c.inputs.first().and_then(Argument::value),
+                _ => arg.value(),
+            };
+            if let Some(data) = value {
+                env.insert(arg.name.clone(), value_from_data(file, &arg.name, data, device)?);
+            }
+        }
+    }
+    Ok(env)
+}
+
+fn value_from_data(file: &str, name: &str, data: TensorData, device: &Device) -> Result<Value> {
+    let shape: Vec<usize> = data.shape().to_vec();
+    match data.dtype() {
+        DType::F64 | DType::F32 | DType::F16 | DType::BF16 => {
+            let v: Vec<f32> = data.iter::<f32>().collect();
+            Value::from_f32(file, v, &shape, device)
+        }
+        DType::I64 | DType::I32 | DType::I16 | DType::I8 | DType::U8 | DType::U16 | DType::U32 | DType::U64 => {
+            Ok(Value::I { v: data.iter::<i64>().collect(), shape })
+        }
+        other => Err(AuditError::model(file, format!("initializer '{name}' has unsupported type {other:?}"))),
+    }
+}
+
+/// The largest per-record activation width, to size batches.
+pub(crate) fn widest_activation(graph: &OnnxGraph) -> usize {
+    graph
+        .nodes
+        .iter()
+        .flat_map(|n| n.outputs())
+        .filter_map(|o| o.ty.static_shape().map(|s| s.iter().skip(1).map(|d| d.unwrap_or(1)).product::<usize>()))
+        .max()
+        .unwrap_or(1)
+}
+
+/// Run the graph on one batch and return the value named `output`.
+pub(crate) fn run(file: &str, graph: &OnnxGraph, consts: &Env, input: &str, x: Value, output: &str) -> Result<Value> {
+    let device = match &x {
+        Value::F { t, .. } => t.device(),
+        Value::I { .. } => return Err(AuditError::model(file, "internal: integer model input")),
+    };
+    let mut env: Env = HashMap::new();
+    env.insert(input.to_string(), x);
+    for node in &graph.nodes {
+        if let Some(v) = env.get(output) {
+            return Ok(v.clone());
+        }
+        if matches!(node, Node::Constant(_)) {
+            continue;
+        }
+        let get = |i: usize| -> Result<Option<Value>> {
+            match node.inputs().get(i) {
+                None => Ok(None),
+                Some(a) if a.is_optional() || a.name.is_empty() => Ok(None),
+                Some(a) => env.get(&a.name).or_else(|| consts.get(&a.name)).cloned().map(Some).ok_or_else(|| {
+                    AuditError::model(file, format!("node '{}': input '{}' has no value", node.name(), a.name))
+                }),
+            }
+        };
+        let need = |i: usize| -> Result<Value> {
+            get(i)?.ok_or_else(|| AuditError::model(file, format!("node '{}' ({}) is missing input {i}", node.name(), op_name(node))))
+        };
+        let y = eval(file, node, &need, &get, &device)?;
+        if let Some(out) = node.outputs().first() {
+            env.insert(out.name.clone(), y);
+        }
+    }
+    env.remove(output).ok_or_else(|| AuditError::model(file, format!("the graph never computes its output '{output}'")))
+}
+
+fn eval(
+    file: &str,
+    node: &Node,
+    need: &dyn Fn(usize) -> Result<Value>,
+    get: &dyn Fn(usize) -> Result<Option<Value>>,
+    device: &Device,
+) -> Result<Value> {
+    let name = node.name();
+    let fl = |v: Value| v.float(file, name, device);
+    let bad = |m: String| AuditError::model(file, format!("node '{name}' ({}): {m}", op_name(node)));
+    let unary = |f: &dyn Fn(Tensor<4>) -> Tensor<4>| -> Result<Value> {
+        let (t, rank) = fl(need(0)?)?;
+        Ok(Value::F { t: f(t), rank })
+    };
+    let binary = |f: &dyn Fn(Tensor<4>, Tensor<4>) -> Tensor<4>| -> Result<Value> {
+        let (a, b) = (need(0)?, need(1)?);
+        if let (Value::I { .. }, Value::I { .. }) = (&a, &b) {
+            return Err(bad("integer arithmetic is not supported (only float tensors)".into()));
+        }
+        let (sa, sb) = (a.shape(), b.shape());
+        let rank = sa.len().max(sb.len());
+        for k in 0..rank {
+            let da = if k + sa.len() >= rank { sa[k + sa.len() - rank] } else { 1 };
+            let db = if k + sb.len() >= rank { sb[k + sb.len() - rank] } else { 1 };
+            if da != db && da != 1 && db != 1 {
+                return Err(bad(format!("cannot broadcast shapes {sa:?} and {sb:?}")));
+            }
+        }
+        let ((ta, _), (tb, _)) = (fl(a)?, fl(b)?);
+        Ok(Value::F { t: f(ta, tb), rank })
+    };
+    let axis4 = |axis: usize, rank: usize| axis + 4 - rank;
+    match node {
+        Node::Identity(_) | Node::Dropout(_) => need(0),
+        Node::Cast(c) => match (need(0)?, c.config.to) {
+            (v @ Value::F { .. }, DType::F64 | DType::F32 | DType::F16 | DType::BF16) => Ok(v),
+            (v @ Value::I { .. }, DType::I64 | DType::I32) => Ok(v),
+            (v @ Value::I { .. }, _) => {
+                let (t, rank) = fl(v)?;
+                Ok(Value::F { t, rank })
+            }
+            (Value::F { .. }, to) => Err(bad(format!("casting a float tensor to {to:?} is not supported"))),
+        },
+        Node::Relu(_) => unary(&activation::relu),
+        Node::Sigmoid(_) => unary(&activation::sigmoid),
+        Node::Tanh(_) => unary(&activation::tanh),
+        Node::LeakyRelu(n) => {
+            let a = n.config.alpha;
+            unary(&|t| activation::leaky_relu(t, a))
+        }
+        Node::Softmax(n) => {
+            let (t, rank) = fl(need(0)?)?;
+            Ok(Value::F { t: activation::softmax(t, axis4(n.config.axis, rank)), rank })
+        }
+        Node::LogSoftmax(n) => {
+            let (t, rank) = fl(need(0)?)?;
+            Ok(Value::F { t: activation::log_softmax(t, axis4(n.config.axis, rank)), rank })
+        }
+        Node::Add(_) => binary(&|a, b| a.add(b)),
+        Node::Sub(_) => binary(&|a, b| a.sub(b)),
+        Node::Mul(_) => binary(&|a, b| a.mul(b)),
+        Node::Div(_) => binary(&|a, b| a.div(b)),
+        Node::MatMul(_) => matmul(file, name, need(0)?, need(1)?, device),
+        Node::Linear(n) => {
+            let (x, w) = (need(0)?, need(1)?);
+            let ws = w.shape();
+            if ws.len() != 2 {
+                return Err(bad(format!("weight must be 2-D, found shape {ws:?}")));
+            }
+            let (wt, _) = fl(w)?;
+            let wt = if n.config.transpose_weight { wt.swap_dims(2, 3) } else { wt };
+            let y = matmul(file, name, x, Value::F { t: wt, rank: 2 }, device)?;
+            match get(2)? {
+                Some(b) => {
+                    let (yt, rank) = fl(y)?;
+                    let (bt, _) = fl(b)?;
+                    Ok(Value::F { t: yt.add(bt), rank })
+                }
+                None => Ok(y),
+            }
+        }
+        Node::Gemm(n) => {
+            let c = &n.config;
+            let (a, b) = (need(0)?, need(1)?);
+            if a.shape().len() != 2 || b.shape().len() != 2 {
+                return Err(bad(format!("Gemm needs 2-D inputs, found {:?} and {:?}", a.shape(), b.shape())));
+            }
+            let (mut ta, _) = fl(a)?;
+            let (mut tb, _) = fl(b)?;
+            if c.trans_a != 0 {
+                ta = ta.swap_dims(2, 3);
+            }
+            if c.trans_b != 0 {
+                tb = tb.swap_dims(2, 3);
+            }
+            if ta.dims()[3] != tb.dims()[2] {
+                return Err(bad(format!("inner dimensions differ: {:?} × {:?}", ta.dims(), tb.dims())));
+            }
+            let mut y = ta.matmul(tb);
+            if c.alpha != 1.0 {
+                y = y.mul_scalar(c.alpha);
+            }
+            if let Some(cv) = get(2)? {
+                let (ct, _) = fl(cv)?;
+                y = if c.beta != 1.0 { y.add(ct.mul_scalar(c.beta)) } else { y.add(ct) };
+            }
+            Ok(Value::F { t: y, rank: 2 })
+        }
+        Node::Flatten(n) => {
+            let v = need(0)?;
+            let s = v.shape();
+            let axis = n.config.axis.min(s.len());
+            let (t, _) = fl(v)?;
+            let (a, b): (usize, usize) = (s[..axis].iter().product(), s[axis..].iter().product());
+            Ok(Value::F { t: t.reshape([1, 1, a, b]), rank: 2 })
+        }
+        Node::Reshape(n) => {
+            let v = need(0)?;
+            let spec: Vec<i64> = match &n.config.shape {
+                ReshapeInput::Static(s) => s.clone(),
+                ReshapeInput::Runtime(r) => match need(r.input_index)? {
+                    Value::I { v, .. } => v,
+                    Value::F { .. } => return Err(bad("the target shape must be an integer tensor".into())),
+                },
+            };
+            let s = v.shape();
+            let new = reshape_dims(&s, &spec).map_err(bad)?;
+            match v {
+                Value::F { t, .. } => {
+                    if new.len() > 4 {
+                        return Err(bad(format!("reshape to rank {} is not supported (at most 4)", new.len())));
+                    }
+                    Ok(Value::F { t: t.reshape(pad4(&new)), rank: new.len() })
+                }
+                Value::I { v, .. } => Ok(Value::I { v, shape: new }),
+            }
+        }
+        Node::Transpose(n) => {
+            let (t, rank) = fl(need(0)?)?;
+            let perm = &n.config.perm;
+            if perm.len() != rank {
+                return Err(bad(format!("permutation {perm:?} does not match rank {rank}")));
+            }
+            let mut p = [0usize, 1, 2, 3];
+            for (k, &src) in perm.iter().enumerate() {
+                let src = usize::try_from(src).ok().filter(|&s| s < rank).ok_or_else(|| bad(format!("bad permutation {perm:?}")))?;
+                p[4 - rank + k] = 4 - rank + src;
+            }
+            Ok(Value::F { t: t.permute(p), rank })
+        }
+        Node::BatchNormalization(n) => {
+            let eps = match &n.config {
+                BatchNormConfig::Static(c) => c.epsilon,
+                BatchNormConfig::Runtime(c) => c.epsilon,
+            };
+            let x = need(0)?;
+            let xs = x.shape();
+            if xs.len() < 2 {
+                return Err(bad(format!("input must be at least 2-D, found {xs:?}")));
+            }
+            let (xt, rank) = fl(x)?;
+            let c = xs[1];
+            // Per-channel parameters, shaped [C, 1, …] so they broadcast over axis 1.
+            let mut pshape = vec![c];
+            pshape.extend(std::iter::repeat_n(1, rank - 2));
+            let param = |i: usize| -> Result<Tensor<4>> {
+                let (t, _) = fl(need(i)?)?;
+                if t.dims().iter().product::<usize>() != c {
+                    return Err(bad(format!("parameter {i} must have {c} values")));
+                }
+                Ok(t.reshape(pad4(&pshape)))
+            };
+            let (scale, bias, mean, var) = (param(1)?, param(2)?, param(3)?, param(4)?);
+            let y = xt.sub(mean).div(var.add_scalar(eps).sqrt()).mul(scale).add(bias);
+            Ok(Value::F { t: y, rank })
+        }
+        other => Err(AuditError::UnsupportedOp { file: file.into(), node: name.into(), op: op_name(other), detail: format!("supported operators: {}", SUPPORTED_OPS.join(", ")) }),
+    }
+}
+
+/// ONNX MatMul (numpy semantics): rank-1 operands are promoted and the added axis removed.
+fn matmul(file: &str, node: &str, a: Value, b: Value, device: &Device) -> Result<Value> {
+    let (sa, sb) = (a.shape(), b.shape());
+    let bad = |m: String| AuditError::model(file, format!("node '{node}' (MatMul): {m}"));
+    if sa.is_empty() || sb.is_empty() {
+        return Err(bad("operands must be at least 1-D".into()));
+    }
+    let ka = *sa.last().unwrap_or(&0);
+    let kb = if sb.len() == 1 { sb[0] } else { sb[sb.len() - 2] };
+    if ka != kb {
+        return Err(bad(format!("inner dimensions differ: {sa:?} × {sb:?}")));
+    }
+    let (ta, ra) = a.float(file, node, device)?;
+    let (tb, rb) = b.float(file, node, device)?;
+    // Rank-1 b: a column vector; rank-1 a: a row vector. Both already sit in the last axes.
+    let tb = if rb == 1 { tb.swap_dims(2, 3) } else { tb };
+    let y = ta.matmul(tb);
+    let mut shape: Vec<usize> = y.dims()[4 - ra.max(rb).max(2)..].to_vec();
+    if rb == 1 {
+        shape.pop();
+    }
+    if ra == 1 {
+        let l = shape.len();
+        shape.remove(l - 1 - usize::from(rb != 1));
+    }
+    let rank = shape.len();
+    Ok(Value::F { t: y.reshape(pad4(&shape)), rank })
+}
+
+/// ONNX Reshape's target shape: 0 copies the input dimension, −1 is inferred.
+fn reshape_dims(input: &[usize], spec: &[i64]) -> std::result::Result<Vec<usize>, String> {
+    let total: usize = input.iter().product();
+    let mut out = Vec::with_capacity(spec.len());
+    let mut infer = None;
+    for (k, &d) in spec.iter().enumerate() {
+        match d {
+            0 => out.push(*input.get(k).ok_or_else(|| format!("shape {spec:?}: 0 at axis {k} but the input has rank {}", input.len()))?),
+            -1 if infer.is_none() => {
+                infer = Some(k);
+                out.push(1);
+            }
+            d if d > 0 => out.push(d as usize),
+            _ => return Err(format!("invalid target shape {spec:?}")),
+        }
+    }
+    let known: usize = out.iter().product();
+    if let Some(k) = infer {
+        if known == 0 || total % known != 0 {
+            return Err(format!("cannot reshape {input:?} to {spec:?}"));
+        }
+        out[k] = total / known;
+    } else if known != total {
+        return Err(format!("cannot reshape {input:?} ({total} values) to {spec:?}"));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reshape_dims;
+
+    #[test]
+    fn reshape_rules() {
+        assert_eq!(reshape_dims(&[4, 2, 3], &[0, -1]).unwrap(), vec![4, 6]);
+        assert_eq!(reshape_dims(&[4, 6], &[-1, 2, 3]).unwrap(), vec![4, 2, 3]);
+        assert!(reshape_dims(&[4, 6], &[5, -1]).is_err());
+        assert!(reshape_dims(&[4, 6], &[-1, -1]).is_err());
+        assert!(reshape_dims(&[4, 6], &[7]).is_err());
+    }
+}

@@ -1,0 +1,212 @@
+//! Model: an ONNX classifier parsed at run time by onnx-ir and interpreted on burn tensors.
+//!
+//! The graph runs on whatever [`Device`] the caller picked (WebGPU, wgpu or the CPU) in f32.
+//! Weights are uploaded once per device; records are fed in batches sized to stay far below
+//! WebGPU's 128 MiB storage-binding limit, and results are read back with `into_data_async`
+//! only, which is the one read that works on wasm.
+
+mod interp;
+pub(crate) mod proto;
+
+use crate::data::InputFile;
+use crate::error::{AuditError, Result};
+use burn::tensor::{Device, Tensor, TensorData};
+use onnx_ir::{ArgType, Node, OnnxGraph};
+
+pub use interp::SUPPORTED_OPS;
+
+/// A parsed ONNX classifier, ready to be prepared on a device.
+pub struct OnnxModel {
+    file: String,
+    graph: OnnxGraph,
+    /// The default-domain opset the file declares.
+    pub opset: Option<i64>,
+    /// Number of weights in the initializers.
+    pub parameters: u64,
+    input_name: String,
+    /// Per-record input shape (without the batch axis).
+    pub input_shape: Vec<usize>,
+    /// Number of output classes, when the file declares it.
+    pub classes: Option<usize>,
+    /// Name of the value we read as logits.
+    output_name: String,
+    /// The graph ends in a Softmax that we skip: its input already is the logits.
+    pub skipped_final_softmax: bool,
+}
+
+impl OnnxModel {
+    /// Parse an ONNX file; `external_data` is the `.onnx.data` file when the weights live there.
+    ///
+    /// # Errors
+    /// Malformed protobuf, a graph onnx-ir rejects, weights in an external file that was not
+    /// given, more or fewer than one data input, an operator outside [`SUPPORTED_OPS`].
+    pub fn parse(model: &InputFile, external_data: Option<&InputFile>) -> Result<Self> {
+        let file = model.name.clone();
+        if model.bytes.is_empty() {
+            return Err(AuditError::file(&file, "the model file is empty"));
+        }
+        let facts = proto::facts(&file, &model.bytes)?;
+        let inlined;
+        let bytes: &[u8] = match (facts.external_locations.is_empty(), external_data) {
+            (true, _) => &model.bytes,
+            (false, Some(data)) => {
+                inlined = proto::inline_external_data(&file, &model.bytes, &data.name, &data.bytes)?;
+                &inlined
+            }
+            (false, None) => {
+                return Err(AuditError::model(&file, format!(
+                    "the weights are stored in an external file ({}); pick it together with the model",
+                    facts.external_locations.join(", ")
+                )))
+            }
+        };
+        let graph = onnx_ir::OnnxGraphBuilder::new()
+            .parse_bytes(bytes)
+            .map_err(|e| AuditError::model(&file, format!("cannot read the ONNX graph: {e}")))?;
+        Self::from_graph(file, graph, facts)
+    }
+
+    fn from_graph(file: String, graph: OnnxGraph, facts: proto::ModelFacts) -> Result<Self> {
+        let data_inputs: Vec<_> = graph.inputs.iter().filter(|a| a.value().is_none()).collect();
+        let [input] = data_inputs.as_slice() else {
+            return Err(AuditError::model(&file, format!(
+                "expected exactly one data input (the features), found {}: {}",
+                data_inputs.len(),
+                data_inputs.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ")
+            )));
+        };
+        let ArgType::Tensor(tt) = &input.ty else {
+            return Err(AuditError::model(&file, format!("input '{}' is not a tensor", input.name)));
+        };
+        let static_shape = tt.static_shape.clone().unwrap_or_default();
+        if tt.rank < 2 || static_shape.len() != tt.rank {
+            return Err(AuditError::model(&file, format!(
+                "input '{}' must have a static shape [batch, features…]; found rank {} and shape {:?}",
+                input.name, tt.rank, static_shape
+            )));
+        }
+        let input_shape = static_shape[1..]
+            .iter()
+            .map(|d| d.ok_or_else(|| AuditError::model(&file, format!("input '{}' has a symbolic feature dimension ({:?}); only the batch axis may be dynamic", input.name, static_shape))))
+            .collect::<Result<Vec<_>>>()?;
+        if input_shape.len() > 3 {
+            return Err(AuditError::model(&file, format!("input '{}' has rank {}; at most 4 is supported", input.name, tt.rank)));
+        }
+        let [output] = graph.outputs.as_slice() else {
+            return Err(AuditError::model(&file, format!("expected exactly one output (the class scores), found {}", graph.outputs.len())));
+        };
+        for node in &graph.nodes {
+            interp::check_supported(&file, node)?;
+        }
+        // A final Softmax turns logits into probabilities in f32, which loses the tails; we
+        // read its input instead, which is exactly the logits.
+        let mut output_name = output.name.clone();
+        let mut skipped_final_softmax = false;
+        if let Some(Node::Softmax(s)) = graph.nodes.iter().find(|n| n.outputs().iter().any(|o| o.name == output.name)) {
+            if s.config.axis + 1 == s.inputs[0].ty.rank() {
+                output_name = s.inputs[0].name.clone();
+                skipped_final_softmax = true;
+            }
+        }
+        let classes = match &output.ty {
+            ArgType::Tensor(t) => t.static_shape.as_ref().and_then(|s| s.last().copied().flatten()),
+            _ => None,
+        };
+        Ok(Self {
+            file,
+            opset: facts.opset,
+            parameters: facts.parameters,
+            input_name: input.name.clone(),
+            input_shape,
+            classes,
+            output_name,
+            skipped_final_softmax,
+            graph,
+        })
+    }
+
+    /// Number of input features per record.
+    pub fn features(&self) -> usize {
+        self.input_shape.iter().product()
+    }
+
+    /// The model file's name.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// Upload the weights to `device`.
+    ///
+    /// # Errors
+    /// Weight tensors of unsupported type or rank.
+    pub fn prepare(&self, device: &Device) -> Result<PreparedModel<'_>> {
+        let consts = interp::load_constants(&self.file, &self.graph, device)?;
+        Ok(PreparedModel { model: self, consts, device: device.clone() })
+    }
+}
+
+/// A model with its weights on a device.
+pub struct PreparedModel<'m> {
+    model: &'m OnnxModel,
+    consts: interp::Env,
+    device: Device,
+}
+
+impl PreparedModel<'_> {
+    /// Rows per batch: at most 4096, and few enough that the widest activation stays under
+    /// 32 MiB of f32 (a quarter of WebGPU's default storage-binding limit).
+    pub fn batch_size(&self) -> usize {
+        let widest = interp::widest_activation(&self.model.graph).max(self.model.features()).max(1);
+        (32 * 1024 * 1024 / 4 / widest).clamp(1, 4096)
+    }
+
+    /// Run the model on `rows` records of `values` (row-major f64, converted to f32) and return
+    /// the logits as f64, `rows × classes`.
+    ///
+    /// # Errors
+    /// An output that is not `[rows, classes]`, a device failure on read-back.
+    pub async fn logits(&self, values: &[f64], rows: usize, mut on_batch: impl FnMut(usize, usize)) -> Result<(Vec<f64>, usize)> {
+        let m = self.model;
+        let f = m.features();
+        let bs = self.batch_size();
+        let mut out = Vec::new();
+        let mut classes = 0;
+        let mut done = 0;
+        while done < rows {
+            let n = bs.min(rows - done);
+            let chunk: Vec<f32> = values[done * f..(done + n) * f].iter().map(|&v| v as f32).collect();
+            let mut shape = vec![n];
+            shape.extend_from_slice(&m.input_shape);
+            let x = interp::Value::from_f32(&m.file, chunk, &shape, &self.device)?;
+            let y = interp::run(&m.file, &m.graph, &self.consts, &m.input_name, x, &m.output_name)?;
+            let (t, dims) = y.into_matrix(&m.file)?;
+            if dims[0] != n {
+                return Err(AuditError::model(&m.file, format!("the output has {} rows for a batch of {n} records", dims[0])));
+            }
+            classes = dims[1];
+            let data: TensorData = t
+                .into_data_async()
+                .await
+                .map_err(|e| AuditError::Device { backend: format!("{:?}", self.device), message: format!("{e:?}") })?;
+            out.extend(data.iter::<f32>().map(f64::from));
+            done += n;
+            on_batch(done, rows);
+        }
+        Ok((out, classes))
+    }
+}
+
+/// Read back a rank-2 tensor (used by tests that compare devices).
+pub async fn read_matrix(t: Tensor<2>) -> Result<Vec<f32>> {
+    let data = t.into_data_async().await.map_err(|e| AuditError::Device { backend: "readback".into(), message: format!("{e:?}") })?;
+    Ok(data.iter::<f32>().collect())
+}
+
+/// The file name an ONNX model's external weights are stored in, if any (only a bare file name
+/// is returned: a path that leaves the model's folder is ignored).
+pub fn external_data_location(model: &InputFile) -> Option<String> {
+    let facts = proto::facts(&model.name, &model.bytes).ok()?;
+    let loc = facts.external_locations.into_iter().next()?;
+    let ok = !loc.is_empty() && !loc.contains("..") && !loc.starts_with('/') && !loc.contains('\\') && !loc.contains('\0');
+    ok.then_some(loc)
+}

@@ -1,0 +1,140 @@
+//! Signals: a model's outputs → per-record values in `f64`.
+//!
+//! Everything is derived from logits with a stable log-sum-exp, never from probabilities
+//! followed by `log`: the tails (a confidence of 1 − 1e-12) decide TPR at low FPR. Outputs given
+//! as probabilities are first turned into log-probabilities, which are valid logits.
+
+use crate::error::{AuditError, Result};
+use serde::{Deserialize, Serialize};
+
+/// How a matrix of model outputs should be read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputKind {
+    /// Detect: every row in [0, 1] and summing to 1 (±1e-3) means probabilities; else logits.
+    #[default]
+    Auto,
+    /// Unnormalised scores; softmax gives probabilities.
+    Logits,
+    /// Rows of class probabilities.
+    Probabilities,
+}
+
+/// A `rows × classes` matrix of logits (row-major, f64).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Logits {
+    /// Row-major logits.
+    pub values: Vec<f64>,
+    /// Number of records.
+    pub rows: usize,
+    /// Number of classes.
+    pub classes: usize,
+}
+
+impl Logits {
+    /// One record's logits.
+    pub fn row(&self, i: usize) -> &[f64] {
+        &self.values[i * self.classes..(i + 1) * self.classes]
+    }
+
+    /// Read outputs as logits, converting probabilities to log-probabilities.
+    ///
+    /// Returns the logits and the kind that was used (never `Auto`).
+    ///
+    /// # Errors
+    /// Non-finite values; `Probabilities` forced on rows that are not probability vectors;
+    /// fewer than two classes.
+    pub fn from_outputs(file: &str, values: Vec<f64>, rows: usize, classes: usize, kind: OutputKind) -> Result<(Self, OutputKind)> {
+        if classes < 2 {
+            return Err(AuditError::ShapeMismatch { file: file.into(), what: "number of output columns (classes)".into(), expected: "at least 2".into(), actual: classes.to_string() });
+        }
+        if let Some(k) = values.iter().position(|v| !v.is_finite()) {
+            return Err(AuditError::BadCell { file: file.into(), row: k / classes + 1, column: format!("class {}", k % classes), message: "NaN or Inf output".into() });
+        }
+        let is_prob_row = |r: &[f64]| r.iter().all(|&p| (0.0..=1.0).contains(&p)) && (r.iter().sum::<f64>() - 1.0).abs() <= 1e-3;
+        let kind = match kind {
+            OutputKind::Auto => {
+                if values.chunks_exact(classes).all(is_prob_row) { OutputKind::Probabilities } else { OutputKind::Logits }
+            }
+            OutputKind::Probabilities => {
+                if let Some(r) = values.chunks_exact(classes).position(|r| !is_prob_row(r)) {
+                    return Err(AuditError::BadCell { file: file.into(), row: r + 1, column: "outputs".into(), message: "outputs were declared probabilities, but this row is not in [0,1] or does not sum to 1".into() });
+                }
+                OutputKind::Probabilities
+            }
+            OutputKind::Logits => OutputKind::Logits,
+        };
+        let values = if kind == OutputKind::Probabilities { values.into_iter().map(|p| p.max(f64::MIN_POSITIVE).ln()).collect() } else { values };
+        Ok((Self { values, rows, classes }, kind))
+    }
+}
+
+/// Per-record signals, each a vector with one value per record.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Signals {
+    /// Cross-entropy loss −log p_y.
+    pub loss: Vec<f64>,
+    /// True-class confidence p_y.
+    pub confidence: Vec<f64>,
+    /// Prediction entropy −Σ p_i log p_i (nats).
+    pub entropy: Vec<f64>,
+    /// Modified entropy (Song & Mittal 2021): −(1−p_y) log p_y − Σ_{i≠y} p_i log(1−p_i).
+    pub modified_entropy: Vec<f64>,
+    /// LiRA's logit-scaled confidence φ = log p_y − log Σ_{i≠y} p_i.
+    pub phi: Vec<f64>,
+    /// Whether argmax of the logits equals the label (the first maximum wins ties).
+    pub correct: Vec<bool>,
+}
+
+/// log Σ exp(v) over the values of `v` whose index is not `skip`, stably. −∞ for an empty set.
+fn lse_except(v: &[f64], skip: Option<usize>) -> f64 {
+    let m = v.iter().enumerate().filter(|&(i, _)| Some(i) != skip).map(|(_, &x)| x).fold(f64::NEG_INFINITY, f64::max);
+    if m == f64::NEG_INFINITY {
+        return m;
+    }
+    let s: f64 = v.iter().enumerate().filter(|&(i, _)| Some(i) != skip).map(|(_, &x)| (x - m).exp()).sum();
+    m + s.ln()
+}
+
+/// Compute every signal from logits and labels.
+///
+/// # Shapes
+/// `logits.rows == labels.len()`; every label `< logits.classes` (checked upstream).
+pub fn compute(logits: &Logits, labels: &[usize]) -> Signals {
+    let n = logits.rows;
+    let mut s = Signals {
+        loss: Vec::with_capacity(n),
+        confidence: Vec::with_capacity(n),
+        entropy: Vec::with_capacity(n),
+        modified_entropy: Vec::with_capacity(n),
+        phi: Vec::with_capacity(n),
+        correct: Vec::with_capacity(n),
+    };
+    for (i, &y) in labels.iter().enumerate().take(n) {
+        let z = logits.row(i);
+        let lse = lse_except(z, None);
+        let logp: Vec<f64> = z.iter().map(|&v| v - lse).collect();
+        let p: Vec<f64> = logp.iter().map(|&l| l.exp()).collect();
+        // log(1 − p_i) = log Σ_{j≠i} p_j, computed without cancellation when p_i is near 1.
+        let log1m = |k: usize| if p[k] < 0.5 { (-p[k]).ln_1p() } else { lse_except(z, Some(k)) - lse };
+        let entropy: f64 = -p.iter().zip(&logp).map(|(&pi, &li)| if pi > 0.0 { pi * li } else { 0.0 }).sum::<f64>();
+        let mut mentr = -(1.0 - p[y]) * logp[y];
+        if p[y] >= 0.5 {
+            // 1 − p_y computed as Σ_{j≠y} p_j keeps its relative precision.
+            mentr = -(log1m(y).exp()) * logp[y];
+        }
+        for k in 0..z.len() {
+            if k != y && p[k] > 0.0 {
+                mentr -= p[k] * log1m(k);
+            }
+        }
+        let argmax = z.iter().enumerate().fold(0, |best, (k, &v)| if v > z[best] { k } else { best });
+        s.loss.push(-logp[y]);
+        s.confidence.push(p[y]);
+        s.entropy.push(entropy);
+        s.modified_entropy.push(mentr);
+        s.phi.push(z[y] - lse_except(z, Some(y)));
+        s.correct.push(argmax == y);
+    }
+    s
+}

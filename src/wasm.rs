@@ -1,0 +1,123 @@
+//! The browser API: the only file that speaks JavaScript. Everything here converts JS values to
+//! the library's plain types and back; the work is done by [`crate::run_audit`].
+
+use crate::data::{DataSource, InputFile};
+use crate::{report, AuditError, AuditInput, AuditOptions};
+use js_sys::{Function, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+
+/// Route Rust panics and burn/cubecl logs to the console instead of an opaque trap message.
+#[wasm_bindgen(start)]
+pub fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&JsValue::from_str(&format!("privaudit panic: {info}")));
+    }));
+}
+
+/// The engine's version.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
+
+fn get(obj: &JsValue, key: &str) -> Option<JsValue> {
+    Reflect::get(obj, &JsValue::from_str(key)).ok().filter(|v| !v.is_undefined() && !v.is_null())
+}
+
+fn file(obj: &JsValue, key: &str) -> Result<Option<InputFile>, AuditError> {
+    let Some(v) = get(obj, key) else { return Ok(None) };
+    let name = get(&v, "name").and_then(|n| n.as_string()).unwrap_or_else(|| key.to_string());
+    let bytes = get(&v, "bytes")
+        .filter(|b| b.is_instance_of::<Uint8Array>())
+        .ok_or_else(|| AuditError::option(key, "expected { name, bytes: Uint8Array }"))?;
+    Ok(Some(InputFile::new(name, Uint8Array::from(bytes).to_vec())))
+}
+
+fn source(obj: &JsValue, key: &str) -> Result<Option<DataSource>, AuditError> {
+    let Some(f) = file(obj, key)? else { return Ok(None) };
+    let labels = match get(obj, key) {
+        Some(v) => file(&v, "labels")?,
+        None => None,
+    };
+    Ok(Some(DataSource { file: f, labels }))
+}
+
+fn input(req: &JsValue) -> Result<AuditInput, AuditError> {
+    let need = |k: &str, v: Option<DataSource>| v.ok_or_else(|| AuditError::option(k, "missing"));
+    if let Some(model) = file(req, "model")? {
+        Ok(AuditInput::Model {
+            model,
+            model_data: file(req, "modelData")?,
+            members: need("members", source(req, "members")?)?,
+            nonmembers: need("nonmembers", source(req, "nonmembers")?)?,
+        })
+    } else if get(req, "memberOutputs").is_some() {
+        Ok(AuditInput::Outputs {
+            members: need("memberOutputs", source(req, "memberOutputs")?)?,
+            nonmembers: need("nonmemberOutputs", source(req, "nonmemberOutputs")?)?,
+        })
+    } else {
+        Err(AuditError::option("model", "give a model (with members and non-members) or memberOutputs and nonmemberOutputs"))
+    }
+}
+
+/// Run an audit.
+///
+/// `request`: `{ model?: {name, bytes}, modelData?: {name, bytes}, members?: {name, bytes, labels?},
+/// nonmembers?: …, memberOutputs?: …, nonmemberOutputs?: …, options?: AuditOptions }`.
+/// `onProgress` is called with `{ stage, fraction, message }`.
+///
+/// Resolves to `{ report, reportJson, scoresCsv, rocSvg, histogramSvgs }`; rejects with an
+/// `Error` whose message names the file, the place and what was expected.
+#[wasm_bindgen(js_name = runAudit)]
+pub async fn run_audit(request: JsValue, on_progress: Option<Function>) -> Result<JsValue, JsError> {
+    let opts: AuditOptions = match get(&request, "options") {
+        Some(o) => serde_wasm_bindgen::from_value(o).map_err(|e| JsError::new(&format!("options: {e}")))?,
+        None => AuditOptions::default(),
+    };
+    let input = input(&request).map_err(|e| JsError::new(&e.to_string()))?;
+    let mut progress = |p: crate::Progress| {
+        if let Some(f) = &on_progress {
+            if let Ok(v) = serde_wasm_bindgen::to_value(&p) {
+                let _ = f.call1(&JsValue::NULL, &v);
+            }
+        }
+    };
+    let out = crate::run_audit(input, &opts, &mut progress).await.map_err(|e| JsError::new(&e.to_string()))?;
+    let json = report::to_json(&out.report);
+    let result = js_sys::Object::new();
+    let set = |k: &str, v: JsValue| Reflect::set(&result, &JsValue::from_str(k), &v).map(|_| ());
+    let parsed = js_sys::JSON::parse(&json).map_err(|_| JsError::new("internal: report JSON did not parse"))?;
+    let hists = js_sys::Array::new();
+    for a in &out.report.attacks {
+        hists.push(&JsValue::from_str(&report::histogram_svg(a)));
+    }
+    set("report", parsed)
+        .and_then(|_| set("reportJson", JsValue::from_str(&json)))
+        .and_then(|_| set("scoresCsv", JsValue::from_str(&report::scores_csv(&out.scores))))
+        .and_then(|_| set("rocSvg", JsValue::from_str(&report::roc_svg(&out.report))))
+        .and_then(|_| set("histogramSvgs", hists.into()))
+        .map_err(|_| JsError::new("internal: cannot build the result object"))?;
+    Ok(result.into())
+}
+
+/// Run only the model: logits of the records in an NPY array (`[records, …features]`), for
+/// checking a backend against a reference. Resolves to `{ logits: Float64Array, classes,
+/// backend, skippedFinalSoftmax }`.
+#[wasm_bindgen(js_name = modelLogits)]
+pub async fn model_logits(model: Uint8Array, model_data: Option<Uint8Array>, x_npy: Uint8Array, backend: String) -> Result<JsValue, JsError> {
+    let err = |e: AuditError| JsError::new(&e.to_string());
+    let choice: crate::BackendChoice = serde_wasm_bindgen::from_value(JsValue::from_str(&backend)).map_err(|e| JsError::new(&format!("backend: {e}")))?;
+    let m = crate::model::OnnxModel::parse(&InputFile::new("model.onnx", model.to_vec()), model_data.map(|d| InputFile::new("model.onnx.data", d.to_vec())).as_ref()).map_err(err)?;
+    let (shape, x) = crate::data::read_npy(&InputFile::new("x.npy", x_npy.to_vec())).map_err(err)?;
+    let be = crate::select_backend(choice).await.map_err(err)?;
+    let p = m.prepare(&be.device).map_err(err)?;
+    let rows = shape.first().copied().unwrap_or(0);
+    let (z, classes) = p.logits(&x, rows, |_, _| {}).await.map_err(err)?;
+    let out = js_sys::Object::new();
+    let _ = Reflect::set(&out, &"logits".into(), &js_sys::Float64Array::from(z.as_slice()).into());
+    let _ = Reflect::set(&out, &"classes".into(), &JsValue::from(classes as u32));
+    let _ = Reflect::set(&out, &"backend".into(), &JsValue::from_str(be.name));
+    let _ = Reflect::set(&out, &"skippedFinalSoftmax".into(), &JsValue::from_bool(m.skipped_final_softmax));
+    Ok(out.into())
+}

@@ -1,0 +1,92 @@
+//! The native CLI: a demo audit end to end, and bad input giving one line on stderr and a
+//! non-zero exit. Reference numbers as in tests/audit.rs (demo_expected.json).
+
+mod common;
+use common::*;
+use std::process::Command;
+
+fn cli() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_privaudit"))
+}
+
+#[test]
+fn audits_the_demo_and_writes_report_scores_and_html() {
+    let dir = std::env::temp_dir().join(format!("privaudit-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (out, scores, html) = (dir.join("report.json"), dir.join("scores.csv"), dir.join("report.html"));
+    let demo = root().join("www/demo");
+    let o = cli()
+        .args(["audit", "--backend", "cpu", "--scale", "0.0625", "-q", "--model"])
+        .arg(demo.join("digits_mlp.onnx"))
+        .arg("--members")
+        .arg(demo.join("digits_members.csv"))
+        .arg("--nonmembers")
+        .arg(demo.join("digits_nonmembers.csv"))
+        .arg("--out")
+        .arg(&out)
+        .arg("--scores")
+        .arg(&scores)
+        .arg("--html")
+        .arg(&html)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("modified_entropy") && stdout.contains("AUC"), "{stdout}");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let want = json("demo_expected.json");
+    for a in r["attacks"].as_array().unwrap() {
+        let name = a["name"].as_str().unwrap();
+        assert!(close(a["auc"].as_f64().unwrap(), want["attacks"][name]["auc"].as_f64().unwrap(), 2e-3), "{name}");
+    }
+    assert_eq!(std::fs::read_to_string(&scores).unwrap().lines().count(), 601);
+    let h = std::fs::read_to_string(&html).unwrap();
+    assert!(h.contains("<svg") && h.contains("<table") && !h.contains("http://") || h.contains("http://www.w3.org/2000/svg"));
+    assert!(!h.contains("https://"), "the HTML report must not load anything");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bad_input_is_one_line_and_a_nonzero_exit() {
+    let demo = root().join("www/demo");
+    let o = cli()
+        .args(["audit", "--backend", "cpu", "-q", "--model"])
+        .arg(fixture("models/malformed.onnx"))
+        .arg("--members")
+        .arg(demo.join("digits_members.csv"))
+        .arg("--nonmembers")
+        .arg(demo.join("digits_nonmembers.csv"))
+        .args(["--out", "/dev/null"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.starts_with("privaudit: error: ") && err.contains("malformed.onnx"), "{err}");
+}
+
+#[test]
+fn unknown_attack_is_rejected() {
+    let o = cli().args(["audit", "--member-outputs", "a", "--nonmember-outputs", "b", "--attacks", "loss,lira", "--out", "/dev/null"]).output().unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown attack 'lira'"));
+}
+
+#[test]
+fn outputs_only_mode_from_the_cli() {
+    let out = std::env::temp_dir().join(format!("privaudit-cli-out-{}.json", std::process::id()));
+    let o = cli()
+        .args(["audit", "-q", "--member-outputs"])
+        .arg(fixture("digits_members_logits.csv"))
+        .arg("--nonmember-outputs")
+        .arg(fixture("digits_nonmembers_logits.csv"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let want = json("demo_expected.json");
+    assert!(close(r["attacks"][0]["auc"].as_f64().unwrap(), want["attacks"]["loss"]["auc"].as_f64().unwrap(), 1e-9));
+    std::fs::remove_file(out).ok();
+}

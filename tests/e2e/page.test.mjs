@@ -1,0 +1,179 @@
+// Browser end-to-end: the page and the JS API in headless Chromium (Debian's, driven by
+// playwright-core) on WebGPU (SwiftShader). Reference numbers: tests/fixtures/demo_expected.json
+// (onnxruntime 1.32.0 → numpy 2.4.6 → scikit-learn 1.9.1) and, for model logits, the
+// onnxruntime outputs in tests/fixtures/models/*.expected.npy.
+//
+// Tolerances: logits 1e-4 (as natively). AUC/TPR 2e-3 / 0.02 against the reference, because f32
+// logits from another runtime can swap near-tied records (documented in the README).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chromium } from "playwright-core";
+import { serve } from "../../scripts/serve.mjs";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const FIX = `${ROOT}tests/fixtures/`;
+const DEMO = `${ROOT}www/demo/`;
+const expected = JSON.parse(readFileSync(`${FIX}demo_expected.json`, "utf8"));
+const AUDIT_TIMEOUT = 600_000;
+
+let server, browser, page, origin;
+const requests = [];
+let staticDone = -1; // number of requests when the first report was shown
+
+before(async () => {
+  server = await serve(0);
+  origin = `http://127.0.0.1:${server.address().port}`;
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--enable-unsafe-webgpu", "--no-sandbox", "--disable-background-networking", "--disable-component-update",
+      "--disable-sync", "--no-first-run", "--disable-default-apps"],
+  });
+  page = await browser.newPage({ viewport: { width: 1100, height: 1500 } });
+  page.on("request", (r) => requests.push(r.url()));
+  page.on("console", (m) => { if (m.type() === "error") console.log("[page]", m.text()); });
+  await page.goto(origin + "/");
+  await page.waitForSelector('body[data-state="done"]', { timeout: AUDIT_TIMEOUT });
+  staticDone = requests.length;
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+function reportFromPage() {
+  return page.$$eval("#metrics tbody tr", (rows) => Object.fromEntries(rows.map((r) => [r.dataset.attack,
+    Object.fromEntries([...r.querySelectorAll("td")].map((td) => [td.dataset.metric, Number(td.dataset.value)]))])));
+}
+
+function compareWithReference(got, label) {
+  for (const [name, want] of Object.entries(expected.attacks)) {
+    assert.ok(got[name], `${label}: ${name} missing`);
+    assert.ok(Math.abs(got[name].auc - want.auc) <= 2e-3, `${label}: ${name} AUC ${got[name].auc} vs ${want.auc}`);
+    assert.ok(Math.abs(got[name]["tpr@0.1"] - want.tpr_at_fpr["0.1"]) <= 0.02, `${label}: ${name} TPR@0.1`);
+  }
+}
+
+async function runWithFiles(files, opts = {}) {
+  for (const [id, path] of Object.entries(files)) await page.setInputFiles(`#${id}`, path);
+  for (const [id, value] of Object.entries(opts)) {
+    const tag = await page.$eval(`#${id}`, (e) => e.tagName);
+    if (tag === "SELECT") await page.selectOption(`#${id}`, value); else await page.fill(`#${id}`, value);
+  }
+  await page.evaluate(() => { document.body.dataset.state = "running"; });
+  await page.click("#run");
+  await page.waitForSelector('body[data-state="done"], body[data-state="error"]', { timeout: AUDIT_TIMEOUT });
+  return page.$eval("body", (b) => b.dataset.state);
+}
+
+test("the adapter is real WebGPU and the demo audit ran on it", async () => {
+  const hasAdapter = await page.evaluate(async () => !!navigator.gpu && (await navigator.gpu.requestAdapter()) !== null);
+  assert.ok(hasAdapter, "navigator.gpu.requestAdapter() returned nothing: start Chromium with --enable-unsafe-webgpu");
+  assert.equal(await page.$eval("#summary", (e) => e.dataset.backend), "webgpu");
+  compareWithReference(await reportFromPage(), "demo");
+  mkdirSync(`${ROOT}docs`, { recursive: true });
+  await page.screenshot({ path: `${ROOT}docs/report.png`, fullPage: true });
+});
+
+test("files picked through the inputs are audited like the reference, and the CLI agrees", async () => {
+  const state = await runWithFiles({ model: `${DEMO}digits_mlp.onnx`, members: `${DEMO}digits_members.csv`, nonmembers: `${DEMO}digits_nonmembers.csv` }, { scale: "0.0625", backend: "auto" });
+  assert.equal(state, "done", await page.$eval("#error", (e) => e.textContent));
+  const browserReport = await reportFromPage();
+  compareWithReference(browserReport, "picked files");
+  const out = `${ROOT}target/e2e-cli-report.json`;
+  execFileSync(`${ROOT}target/debug/privaudit`, ["audit", "-q", "--backend", "cpu", "--scale", "0.0625", "--model", `${DEMO}digits_mlp.onnx`,
+    "--members", `${DEMO}digits_members.csv`, "--nonmembers", `${DEMO}digits_nonmembers.csv`, "--out", out]);
+  const cli = JSON.parse(readFileSync(out, "utf8"));
+  for (const a of cli.attacks) {
+    assert.ok(Math.abs(a.auc - browserReport[a.name].auc) <= 2e-3, `${a.name}: CLI AUC ${a.auc} vs browser ${browserReport[a.name].auc}`);
+  }
+});
+
+test("the CPU fallback in the browser gives the same numbers", async () => {
+  const state = await runWithFiles({}, { backend: "cpu" });
+  assert.equal(state, "done");
+  assert.equal(await page.$eval("#summary", (e) => e.dataset.backend), "cpu");
+  compareWithReference(await reportFromPage(), "browser cpu");
+  await page.selectOption("#backend", "auto");
+});
+
+test("bad input shows a clear message and a following good audit succeeds", async () => {
+  let state = await runWithFiles({ model: `${FIX}models/malformed.onnx` });
+  assert.equal(state, "error");
+  let msg = await page.$eval("#error", (e) => e.textContent);
+  assert.match(msg, /malformed\.onnx: not a valid ONNX model/);
+
+  const bad = `${ROOT}target/e2e-wrong-columns.csv`;
+  writeFileSync(bad, readFileSync(`${DEMO}digits_members.csv`, "utf8").split("\n").slice(0, 4).join("\n") + "\n1,2,3\n");
+  state = await runWithFiles({ model: `${DEMO}digits_mlp.onnx`, members: bad });
+  assert.equal(state, "error");
+  msg = await page.$eval("#error", (e) => e.textContent);
+  assert.match(msg, /e2e-wrong-columns\.csv: row 4: number of columns: expected 65, found 3/);
+
+  state = await runWithFiles({ members: `${DEMO}digits_members.csv` });
+  assert.equal(state, "done", await page.$eval("#error", (e) => e.textContent));
+  compareWithReference(await reportFromPage(), "after errors");
+});
+
+test("no request leaves the origin, and none is made after the static assets", async () => {
+  assert.ok(staticDone > 0);
+  for (const url of requests) assert.equal(new URL(url).origin, origin, `request to another origin: ${url}`);
+  assert.deepEqual(requests.slice(staticDone), [], "requests after the first report");
+});
+
+test("the JS audit() API takes bytes and returns the report", async () => {
+  const bytes = (p) => [...readFileSync(p)];
+  const report = await page.evaluate(async ([m, a, b]) => {
+    const { audit } = await import("/www/api.js");
+    const stages = [];
+    const r = await audit({ model: new Uint8Array(m), members: new Uint8Array(a), nonmembers: new Blob([new Uint8Array(b)]), scale: 1 / 16, onProgress: (p) => stages.push(p.stage) });
+    return { r, stages };
+  }, [bytes(`${DEMO}digits_mlp.onnx`), bytes(`${DEMO}digits_members.csv`), bytes(`${DEMO}digits_nonmembers.csv`)]);
+  assert.equal(report.r.schema_version, 1);
+  assert.equal(report.r.backend, "webgpu");
+  assert.ok(report.stages.includes("inference") && report.stages.at(-1) === "done", report.stages.join(","));
+  const got = Object.fromEntries(report.r.attacks.map((a) => [a.name, { auc: a.auc, "tpr@0.1": a.tpr_at_fpr["0.1"] }]));
+  compareWithReference(got, "audit()");
+  const err = await page.evaluate(async () => {
+    const { audit } = await import("/www/api.js");
+    try { await audit({ model: new Uint8Array([1, 2, 3]), members: new Uint8Array(), nonmembers: new Uint8Array(), sclae: 2 }); return "no error"; } catch (e) { return e.message; }
+  });
+  assert.match(err, /unknown field `sclae`/);
+});
+
+test("model logits on WebGPU and on the CPU match onnxruntime to 1e-4", async () => {
+  const cases = JSON.parse(readFileSync(`${FIX}models_cases.json`, "utf8")).cases;
+  const npy = (p) => {
+    const b = readFileSync(p);
+    const hlen = b.readUInt16LE(8);
+    const body = b.subarray(10 + hlen);
+    return Array.from(new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.length)));
+  };
+  for (const backend of ["gpu", "cpu"]) {
+    for (const c of cases) {
+      const args = [[...readFileSync(`${FIX}models/${c.model}`)], c.data ? [...readFileSync(`${FIX}models/${c.data}`)] : null, [...readFileSync(`${FIX}models/${c.input}`)], backend];
+      const out = await page.evaluate(async ([m, d, x, be]) => {
+        const mod = await import("/www/pkg/privaudit.js");
+        if (!globalThis.__privauditInit) globalThis.__privauditInit = mod.default({ module_or_path: "/www/pkg/privaudit_bg.wasm" });
+        await globalThis.__privauditInit;
+        const r = await mod.modelLogits(new Uint8Array(m), d ? new Uint8Array(d) : undefined, new Uint8Array(x), be);
+        return { logits: Array.from(r.logits), classes: r.classes, backend: r.backend, skipped: r.skippedFinalSoftmax };
+      }, args);
+      assert.equal(out.backend, backend === "gpu" ? "webgpu" : "cpu");
+      let z = out.logits;
+      if (out.skipped) {
+        z = [];
+        for (let i = 0; i < out.logits.length; i += out.classes) {
+          const r = out.logits.slice(i, i + out.classes), m = Math.max(...r), s = r.reduce((t, v) => t + Math.exp(v - m), 0);
+          z.push(...r.map((v) => Math.exp(v - m) / s));
+        }
+      }
+      const want = npy(`${FIX}models/${c.name}.expected.npy`);
+      assert.equal(z.length, want.length, `${c.name}: size`);
+      const worst = z.reduce((w, v, i) => Math.max(w, Math.abs(v - want[i])), 0);
+      assert.ok(worst <= 1e-4, `${c.name} on ${backend}: max |diff| ${worst}`);
+    }
+  }
+});

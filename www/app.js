@@ -1,0 +1,180 @@
+// The page: file pickers, drag-and-drop, options, progress and the report. All work is done by
+// the engine through api.js; this file only reads the form and writes the DOM.
+import init, { runAudit } from "./api.js";
+
+const $ = (sel) => document.querySelector(sel);
+const FILE_IDS = ["model", "modelData", "members", "membersLabels", "nonmembers", "nonmembersLabels", "memberOutputs", "nonmemberOutputs"];
+const dropped = {}; // id -> File, from drag-and-drop
+let last = null; // the last result, for the save buttons
+let busy = false;
+
+const DEMO = {
+  title: "Demo: an MLP deliberately overfit on 100 of scikit-learn's handwritten digits (8×8 pixels, 0–16), audited on its 100 training records and 500 it never saw.",
+  files: { model: "digits_mlp.onnx", members: "digits_members.csv", nonmembers: "digits_nonmembers.csv" },
+  options: { scale: 1 / 16 },
+};
+
+function fileFor(id) {
+  return dropped[id] ?? $(`#${id}`).files?.[0];
+}
+
+function mode() {
+  return document.querySelector('input[name="mode"]:checked').value;
+}
+
+function options() {
+  const o = {
+    labelColumn: $("#labelColumn").value.trim() || "label",
+    scale: Number($("#scale").value),
+    shift: Number($("#shift").value),
+    backend: $("#backend").value,
+    attacks: [...document.querySelectorAll('input[name="attack"]:checked')].map((c) => c.value),
+  };
+  const id = $("#idColumn").value.trim();
+  if (id) o.idColumn = id;
+  if (mode() === "outputs") o.outputs = $("#outputs").value;
+  return o;
+}
+
+function showError(message) {
+  const e = $("#error");
+  e.textContent = message;
+  e.hidden = !message;
+}
+
+function setProgress(fraction, text) {
+  $("#progress").value = fraction;
+  $("#progress-text").textContent = text;
+}
+
+async function run(files, opts, title) {
+  if (busy) return;
+  busy = true;
+  showError("");
+  for (const b of document.querySelectorAll("button")) b.disabled = true;
+  setProgress(0, "starting the engine…");
+  try {
+    const result = await runAudit({ ...files, ...opts, onProgress: (p) => setProgress(p.fraction, `${p.stage}: ${p.message}`) });
+    last = result;
+    render(result, title);
+    setProgress(1, "done");
+  } catch (e) {
+    setProgress(0, "");
+    showError(e.message ?? String(e));
+  } finally {
+    busy = false;
+    for (const b of document.querySelectorAll("button")) b.disabled = false;
+    document.body.dataset.state = $("#error").hidden ? "done" : "error";
+  }
+}
+
+const fmt = (v) => (v == null ? "–" : v.toFixed(4));
+
+function render(result, title) {
+  const r = result.report;
+  $("#report").hidden = false;
+  $("#report-title").textContent = title;
+  const backend = { webgpu: "WebGPU (GPU)", wgpu: "GPU", cpu: "CPU" }[r.backend] ?? r.backend;
+  const acc = r.model.format === "outputs" ? "" :
+    ` · accuracy ${fmt(r.model.accuracy_members)} on members, ${fmt(r.model.accuracy_nonmembers)} on non-members (generalisation gap ${fmt(r.model.generalization_gap)})`;
+  $("#summary").innerHTML = "";
+  $("#summary").append(`Ran on `, Object.assign(document.createElement("strong"), { id: "backend-used", textContent: backend }),
+    ` · ${r.data.members} members, ${r.data.nonmembers} non-members, ${r.data.classes} classes${acc}`);
+  $("#summary").dataset.backend = r.backend;
+  $("#warnings").replaceChildren(...r.warnings.map((w) => Object.assign(document.createElement("li"), { textContent: w })));
+  const body = $("#metrics tbody");
+  body.replaceChildren(...r.attacks.map((a) => {
+    const tr = document.createElement("tr");
+    tr.dataset.attack = a.name;
+    const cells = [["auc", a.auc], ["tpr@0.1", a.tpr_at_fpr["0.1"]], ["tpr@0.01", a.tpr_at_fpr["0.01"]], ["tpr@0.001", a.tpr_at_fpr["0.001"]], ["tpr@0", a.tpr_at_fpr["0"]], ["advantage", a.advantage], ["ppv", a.ppv]];
+    const th = Object.assign(document.createElement("th"), { scope: "row", textContent: a.name });
+    tr.append(th, ...cells.map(([k, v]) => {
+      const td = Object.assign(document.createElement("td"), { textContent: fmt(v) });
+      td.dataset.metric = k;
+      td.dataset.value = String(v);
+      return td;
+    }));
+    return tr;
+  }));
+  // The SVGs come from the engine's own renderer (names escaped there), not from user input.
+  const fig = $("#roc");
+  fig.querySelector("svg")?.remove();
+  fig.insertAdjacentHTML("afterbegin", result.rocSvg);
+  $("#hists").innerHTML = result.histogramSvgs.join("");
+}
+
+function download(name, text, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = Object.assign(document.createElement("a"), { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+async function runDemo() {
+  const files = {};
+  for (const [key, name] of Object.entries(DEMO.files)) {
+    const res = await fetch(new URL(`./demo/${name}`, import.meta.url));
+    if (!res.ok) throw new Error(`cannot load the demo file ${name}`);
+    files[key] = { name, bytes: new Uint8Array(await res.arrayBuffer()) };
+  }
+  await run(files, DEMO.options, DEMO.title);
+}
+
+function runUser() {
+  const files = {};
+  for (const id of FILE_IDS) {
+    const f = fileFor(id);
+    if (f) files[id] = f;
+  }
+  if (mode() === "model") {
+    delete files.memberOutputs;
+    delete files.nonmemberOutputs;
+    const missing = ["model", "members", "nonmembers"].filter((k) => !files[k]);
+    if (missing.length) return showError(`Pick ${missing.join(", ")} first.`);
+  } else {
+    for (const k of ["model", "modelData", "members", "nonmembers"]) delete files[k];
+    const missing = ["memberOutputs", "nonmemberOutputs"].filter((k) => !files[k]);
+    if (missing.length) return showError(`Pick ${missing.join(", ")} first.`);
+  }
+  const names = Object.values(files).map((f) => f.name).join(", ");
+  return run(files, options(), `Your files: ${names}`);
+}
+
+function assignDropped(fileList) {
+  for (const f of fileList) {
+    const n = f.name.toLowerCase();
+    const non = /non[-_ ]?member|nonmember|test|unseen|holdout/.test(n);
+    let id;
+    if (n.endsWith(".onnx")) id = "model";
+    else if (n.endsWith(".data") || n.endsWith(".bin")) id = "modelData";
+    else if (/label|_y\.npy$/.test(n) && n.endsWith(".npy")) id = non ? "nonmembersLabels" : "membersLabels";
+    else id = non ? "nonmembers" : "members";
+    if (mode() === "outputs" && (id === "members" || id === "nonmembers")) id = id === "members" ? "memberOutputs" : "nonmemberOutputs";
+    dropped[id] = f;
+  }
+  $("#drop-help").textContent = "Using: " + Object.entries(dropped).map(([k, f]) => `${k} = ${f.name}`).join("; ");
+}
+
+function wire() {
+  for (const id of FILE_IDS) $(`#${id}`).addEventListener("change", () => delete dropped[id]);
+  for (const r of document.querySelectorAll('input[name="mode"]')) {
+    r.addEventListener("change", () => {
+      $("#model-inputs").hidden = mode() !== "model";
+      $("#outputs-inputs").hidden = mode() !== "outputs";
+    });
+  }
+  const drop = $("#drop");
+  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); assignDropped(e.dataTransfer.files); });
+  $("#run").addEventListener("click", runUser);
+  $("#demo").addEventListener("click", () => runDemo().catch((e) => showError(e.message)));
+  $("#save-json").addEventListener("click", () => last && download("privaudit-report.json", last.reportJson, "application/json"));
+  $("#save-csv").addEventListener("click", () => last && download("privaudit-scores.csv", last.scoresCsv, "text/csv"));
+}
+
+wire();
+init().catch((e) => showError(e.message));
+runDemo().catch((e) => showError(e.message));
