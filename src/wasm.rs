@@ -72,7 +72,12 @@ fn input(req: &JsValue) -> Result<AuditInput, AuditError> {
 #[wasm_bindgen(js_name = runAudit)]
 pub async fn run_audit(request: JsValue, on_progress: Option<Function>) -> Result<JsValue, JsError> {
     let opts: AuditOptions = match get(&request, "options") {
-        Some(o) => serde_wasm_bindgen::from_value(o).map_err(|e| JsError::new(&format!("options: {e}")))?,
+        // Through JSON, not serde-wasm-bindgen: it reads only the known fields of a struct, so an
+        // unknown (misspelt) option would pass silently instead of being an error.
+        Some(o) => {
+            let text: String = js_sys::JSON::stringify(&o).map(String::from).map_err(|_| JsError::new("options: not a plain object"))?;
+            serde_json::from_str(&text).map_err(|e| JsError::new(&format!("options: {e}")))?
+        }
         None => AuditOptions::default(),
     };
     let input = input(&request).map_err(|e| JsError::new(&e.to_string()))?;

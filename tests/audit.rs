@@ -155,26 +155,31 @@ fn empty_files_and_missing_label_columns() {
     assert!(e.contains("no label column 'label'"), "{e}");
 }
 
-#[test]
-fn id_column_is_ignored_when_named() {
-    let mut text = String::from("id,");
-    let src = std::fs::read_to_string(root().join("www/demo/digits_members.csv")).unwrap();
+fn with_id(name: &str, path: &str) -> InputFile {
+    let src = std::fs::read_to_string(root().join(path)).unwrap();
     let mut lines = src.lines();
-    text.push_str(lines.next().unwrap());
-    text.push('\n');
+    let mut text = format!("id,{}\n", lines.next().unwrap());
     for (i, l) in lines.enumerate() {
         text.push_str(&format!("rec-{i},{l}\n"));
     }
+    InputFile::new(name, text.into_bytes())
+}
+
+#[test]
+fn id_column_is_ignored_when_named() {
     let input = AuditInput::Model {
         model: file(root().join("www/demo/digits_mlp.onnx")),
         model_data: None,
-        members: DataSource { file: InputFile::new("with_id.csv", text.into_bytes()), labels: None },
-        nonmembers: source(root().join("www/demo/digits_nonmembers.csv")),
+        members: DataSource { file: with_id("m_id.csv", "www/demo/digits_members.csv"), labels: None },
+        nonmembers: DataSource { file: with_id("n_id.csv", "www/demo/digits_nonmembers.csv"), labels: None },
     };
     let e = run(input.clone(), &demo_options()).err().unwrap().to_string();
-    assert!(e.contains("with_id.csv") && e.contains("'rec-0' is not a number"), "{e}");
+    assert!(e.contains("m_id.csv") && e.contains("'rec-0' is not a number"), "{e}");
     let out = run(input, &AuditOptions { id_column: Some("id".into()), ..demo_options() }).unwrap();
     compare(&out, 2e-3);
+    // A file without the named id column is an error, not silently accepted.
+    let e = run(demo_input(), &AuditOptions { id_column: Some("id".into()), ..demo_options() }).err().unwrap().to_string();
+    assert!(e.contains("no id column 'id'"), "{e}");
 }
 
 #[test]

@@ -96,25 +96,30 @@ pub(crate) fn check_supported(file: &str, node: &Node) -> Result<()> {
     }
 }
 
+/// Values known before the run, keyed by (node index, input index): initializers and
+/// Constant outputs. onnx-ir may leave such arguments unnamed, so names cannot be the key.
+pub(crate) type Consts = HashMap<(usize, usize), Value>;
+
 /// Upload every constant and initializer used by the graph.
-pub(crate) fn load_constants(file: &str, graph: &OnnxGraph, device: &Device) -> Result<Env> {
-    let mut env = Env::new();
-    for node in &graph.nodes {
-        let args = node.inputs().iter().chain(if matches!(node, Node::Constant(_)) { node.outputs() } else { &[] });
-        for arg in args {
-            if env.contains_key(&arg.name) {
-                continue;
+pub(crate) fn load_constants(file: &str, graph: &OnnxGraph, device: &Device) -> Result<Consts> {
+    let mut consts = Consts::new();
+    let mut by_name: HashMap<String, Value> = HashMap::new();
+    for (n, node) in graph.nodes.iter().enumerate() {
+        if let Node::Constant(c) = node {
+            if let (Some(data), Some(out)) = (c.inputs.first().and_then(Argument::value), c.outputs.first()) {
+                by_name.insert(out.name.clone(), value_from_data(file, &out.name, data, device)?);
             }
-            let value = match node {
-                Node::Constant(c) if c.outputs.iter().any(|o| o.name == arg.name) => c.inputs.first().and_then(Argument::value),
-                _ => arg.value(),
-            };
-            if let Some(data) = value {
-                env.insert(arg.name.clone(), value_from_data(file, &arg.name, data, device)?);
+            continue;
+        }
+        for (k, arg) in node.inputs().iter().enumerate() {
+            if let Some(v) = (!arg.name.is_empty()).then(|| by_name.get(&arg.name)).flatten() {
+                consts.insert((n, k), v.clone());
+            } else if let Some(data) = arg.value() {
+                consts.insert((n, k), value_from_data(file, &arg.name, data, device)?);
             }
         }
     }
-    Ok(env)
+    Ok(consts)
 }
 
 fn value_from_data(file: &str, name: &str, data: TensorData, device: &Device) -> Result<Value> {
@@ -143,14 +148,14 @@ pub(crate) fn widest_activation(graph: &OnnxGraph) -> usize {
 }
 
 /// Run the graph on one batch and return the value named `output`.
-pub(crate) fn run(file: &str, graph: &OnnxGraph, consts: &Env, input: &str, x: Value, output: &str) -> Result<Value> {
+pub(crate) fn run(file: &str, graph: &OnnxGraph, consts: &Consts, input: &str, x: Value, output: &str) -> Result<Value> {
     let device = match &x {
         Value::F { t, .. } => t.device(),
         Value::I { .. } => return Err(AuditError::model(file, "internal: integer model input")),
     };
     let mut env: Env = HashMap::new();
     env.insert(input.to_string(), x);
-    for node in &graph.nodes {
+    for (idx, node) in graph.nodes.iter().enumerate() {
         if let Some(v) = env.get(output) {
             return Ok(v.clone());
         }
@@ -158,10 +163,13 @@ pub(crate) fn run(file: &str, graph: &OnnxGraph, consts: &Env, input: &str, x: V
             continue;
         }
         let get = |i: usize| -> Result<Option<Value>> {
+            if let Some(v) = consts.get(&(idx, i)) {
+                return Ok(Some(v.clone()));
+            }
             match node.inputs().get(i) {
                 None => Ok(None),
                 Some(a) if a.is_optional() || a.name.is_empty() => Ok(None),
-                Some(a) => env.get(&a.name).or_else(|| consts.get(&a.name)).cloned().map(Some).ok_or_else(|| {
+                Some(a) => env.get(&a.name).cloned().map(Some).ok_or_else(|| {
                     AuditError::model(file, format!("node '{}': input '{}' has no value", node.name(), a.name))
                 }),
             }

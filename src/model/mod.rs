@@ -96,7 +96,7 @@ impl OnnxModel {
             return Err(AuditError::model(&file, format!("expected exactly one output (the class scores), found {}", graph.outputs.len())));
         };
         for node in &graph.nodes {
-            interp::check_supported(&file, node)?;
+            interp::check_supported(&file, node).map_err(|e| original_node_name(e, &facts.nodes))?;
         }
         // A final Softmax turns logits into probabilities in f32, which loses the tails; we
         // read its input instead, which is exactly the logits.
@@ -145,10 +145,25 @@ impl OnnxModel {
     }
 }
 
+/// onnx-ir renames nodes `<op><k>` (the k-th node of that type); name the node as the file does.
+fn original_node_name(e: AuditError, nodes: &[(String, String)]) -> AuditError {
+    match e {
+        AuditError::UnsupportedOp { file, node, op, detail } => {
+            let k: Option<usize> = node.trim_start_matches(|c: char| !c.is_ascii_digit()).parse().ok();
+            let original = k
+                .and_then(|k| nodes.iter().filter(|(t, _)| t.eq_ignore_ascii_case(&op)).nth(k.saturating_sub(1)))
+                .map(|(_, n)| n.clone())
+                .filter(|n| !n.is_empty());
+            AuditError::UnsupportedOp { file, node: original.unwrap_or(node), op, detail }
+        }
+        other => other,
+    }
+}
+
 /// A model with its weights on a device.
 pub struct PreparedModel<'m> {
     model: &'m OnnxModel,
-    consts: interp::Env,
+    consts: interp::Consts,
     device: Device,
 }
 

@@ -84,11 +84,14 @@ pub(crate) struct ModelFacts {
     pub parameters: u64,
     /// `location` of externally stored initializers, if any.
     pub external_locations: Vec<String>,
+    /// (op_type, name) of every top-level node, in file order.
+    pub nodes: Vec<(String, String)>,
 }
 
 const MODEL_GRAPH: u64 = 7;
 const MODEL_OPSET: u64 = 8;
 const GRAPH_INITIALIZER: u64 = 5;
+const GRAPH_NODE: u64 = 1;
 const TENSOR_DIMS: u64 = 1;
 const TENSOR_RAW: u64 = 9;
 const TENSOR_EXTERNAL: u64 = 13;
@@ -122,6 +125,14 @@ pub(crate) fn facts(file: &str, bytes: &[u8]) -> Result<ModelFacts> {
             (MODEL_GRAPH, Wire::Bytes(g)) => {
                 saw_graph = true;
                 for gf in fields(g).ok_or_else(|| malformed(file))? {
+                    if let (GRAPH_NODE, Wire::Bytes(nb)) = (gf.num, gf.value) {
+                        let nf = fields(nb).ok_or_else(|| malformed(file))?;
+                        let text = |num: u64| nf.iter().find_map(|x| match (x.num, x.value) {
+                            (n2, Wire::Bytes(v)) if n2 == num => Some(String::from_utf8_lossy(v).into_owned()),
+                            _ => None,
+                        });
+                        facts.nodes.push((text(4).unwrap_or_default(), text(3).unwrap_or_default()));
+                    }
                     if let (GRAPH_INITIALIZER, Wire::Bytes(t)) = (gf.num, gf.value) {
                         let tf = fields(t).ok_or_else(|| malformed(file))?;
                         facts.parameters += tensor_elements(&tf);

@@ -112,8 +112,13 @@ pub fn compute(logits: &Logits, labels: &[usize]) -> Signals {
     };
     for (i, &y) in labels.iter().enumerate().take(n) {
         let z = logits.row(i);
-        let lse = lse_except(z, None);
-        let logp: Vec<f64> = z.iter().map(|&v| v - lse).collect();
+        // log p_j = (z_j − m) − log1p(Σ_{k≠argmax} e^{z_k − m}): exact for the top class even
+        // when its probability is 1 − 1e-20 (m + tiny would round the tail away).
+        let top = z.iter().enumerate().fold(0, |b, (k, &v)| if v > z[b] { k } else { b });
+        let m = z[top];
+        let rest: f64 = z.iter().enumerate().filter(|&(k, _)| k != top).map(|(_, &v)| (v - m).exp()).sum();
+        let lse = m + rest.ln_1p();
+        let logp: Vec<f64> = z.iter().map(|&v| (v - m) - rest.ln_1p()).collect();
         let p: Vec<f64> = logp.iter().map(|&l| l.exp()).collect();
         // log(1 − p_i) = log Σ_{j≠i} p_j, computed without cancellation when p_i is near 1.
         let log1m = |k: usize| if p[k] < 0.5 { (-p[k]).ln_1p() } else { lse_except(z, Some(k)) - lse };
@@ -128,13 +133,12 @@ pub fn compute(logits: &Logits, labels: &[usize]) -> Signals {
                 mentr -= p[k] * log1m(k);
             }
         }
-        let argmax = z.iter().enumerate().fold(0, |best, (k, &v)| if v > z[best] { k } else { best });
         s.loss.push(-logp[y]);
         s.confidence.push(p[y]);
         s.entropy.push(entropy);
         s.modified_entropy.push(mentr);
         s.phi.push(z[y] - lse_except(z, Some(y)));
-        s.correct.push(argmax == y);
+        s.correct.push(top == y);
     }
     s
 }

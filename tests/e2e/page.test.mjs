@@ -57,6 +57,7 @@ function compareWithReference(got, label) {
 }
 
 async function runWithFiles(files, opts = {}) {
+  await page.$eval("details", (d) => { d.open = true; });
   for (const [id, path] of Object.entries(files)) await page.setInputFiles(`#${id}`, path);
   for (const [id, value] of Object.entries(opts)) {
     const tag = await page.$eval(`#${id}`, (e) => e.tagName);
