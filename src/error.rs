@@ -3,8 +3,10 @@
 
 use thiserror::Error;
 
-/// Everything that can go wrong in an audit, as a user-facing message.
+/// Everything that can go wrong in an audit, as a user-facing message. The fields are the
+/// parts of that message: the file, the place in it, what was expected and what was found.
 #[derive(Debug, Error, Clone, PartialEq)]
+#[allow(missing_docs)]
 pub enum AuditError {
     /// A file could not be read or decoded at all.
     #[error("{file}: {message}")]

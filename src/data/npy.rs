@@ -11,7 +11,6 @@ pub(super) const NPY_MAGIC: &[u8] = b"\x93NUMPY";
 pub(crate) struct Array {
     pub shape: Vec<usize>,
     pub values: Vec<f64>,
-    pub is_float: bool,
 }
 
 pub(crate) fn read_npy(file: &str, b: &[u8]) -> Result<Array> {
@@ -81,7 +80,7 @@ pub(crate) fn read_npy(file: &str, b: &[u8]) -> Result<Array> {
     } else if fortran && shape.len() > 2 {
         return Err(bad("Fortran-ordered arrays of more than 2 dimensions are not supported".into()));
     }
-    Ok(Array { shape, values, is_float: kind == b'f' })
+    Ok(Array { shape, values })
 }
 
 fn dict_raw<'a>(header: &'a str, key: &str) -> Option<&'a str> {
