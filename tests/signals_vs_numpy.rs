@@ -46,9 +46,20 @@ fn forced_probabilities_reject_logit_rows() {
 
 #[test]
 fn extreme_confidence_keeps_its_tail() {
-    // p_y = 1 − 4e-22: the loss must be ≈ 4e-22, not 0 (which probabilities-then-log would give).
+    // p_y = 1 − 4e-22: the loss must be ≈ 4e-22, not 0 (which probabilities-then-log, or
+    // max + log-sum-exp in f64, would give). The numpy reference keeps it too (row 0).
     let (l, _) = Logits::from_outputs("t", vec![50.0, 0.0, 0.0, 0.0, 0.0], 1, 5, OutputKind::Logits).unwrap();
     let s = compute(&l, &[0]);
     let want = 4.0 * (-50f64).exp();
     assert!((s.loss[0] - want).abs() < 1e-30, "{}", s.loss[0]);
+}
+
+#[test]
+fn the_reference_keeps_the_tail_too() {
+    let c = json("signals_cases.json");
+    let (l, _) = Logits::from_outputs("t", f64s(&c["logits"][0]), 1, 5, OutputKind::Logits).unwrap();
+    let want = c["loss"][0].as_f64().unwrap();
+    assert!(want > 0.0);
+    let got = compute(&l, &[0]).loss[0];
+    assert!((got - want).abs() <= 1e-9 * want, "{got} vs numpy {want}");
 }
