@@ -43,7 +43,8 @@ pub(crate) fn read_npy(file: &str, b: &[u8]) -> Result<Array> {
         if d.len() < 3 {
             return Err(bad(format!("unsupported NPY dtype '{descr}'")));
         }
-        (d[0], d[1], descr[2..].parse::<usize>().map_err(|_| bad(format!("unsupported NPY dtype '{descr}'")))?)
+        let size = descr.get(2..).and_then(|t| t.parse::<usize>().ok()).filter(|&n| n > 0);
+        (d[0], d[1], size.ok_or_else(|| bad(format!("unsupported NPY dtype '{descr}'")))?)
     };
     if endian == b'>' && size > 1 {
         return Err(bad(format!("big-endian NPY dtype '{descr}' is not supported; save with little-endian dtypes")));
@@ -93,7 +94,7 @@ fn dict_raw<'a>(header: &'a str, key: &str) -> Option<&'a str> {
 fn dict_str(header: &str, key: &str) -> Option<String> {
     let rest = dict_raw(header, key)?;
     let q = rest.chars().next()?;
-    let rest = &rest[1..];
+    let rest = &rest[q.len_utf8()..];
     Some(rest[..rest.find(q)?].to_string())
 }
 
@@ -151,4 +152,33 @@ pub(super) fn read_npz_table(file: &str, bytes: &[u8]) -> Result<Table> {
     let x = take("x")?;
     let y = take("y")?;
     table_from_arrays(&format!("{file}:x"), x, &format!("{file}:y"), y)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_npy;
+
+    fn npy(header: &str, data: &[u8]) -> Vec<u8> {
+        let mut b = b"\x93NUMPY\x01\x00".to_vec();
+        b.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        b.extend_from_slice(header.as_bytes());
+        b.extend_from_slice(data);
+        b
+    }
+
+    #[test]
+    fn hostile_headers_are_errors_not_panics() {
+        for h in ["{'descr': 'é<f4', 'shape': (1,), }", "{'descr': '<fé', 'shape': (1,), }", "{'descr': '<f0', 'shape': (1,), }",
+                  "{'descr': '<f4', 'shape': (1,", "{'descr': '<f4', 'shape': (99999999999,), }", "{'descr': '<f4'}", "{'shape': (1,)}", "\u{ff}"] {
+            assert!(read_npy("x.npy", &npy(h, &[0; 8])).is_err(), "{h}");
+        }
+        assert!(read_npy("x.npy", b"\x93NUMPY\x01\x00\xff\xff").is_err());
+    }
+
+    #[test]
+    fn reads_a_little_float_array() {
+        let data: Vec<u8> = [1.5f32, -2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let a = read_npy("x.npy", &npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", &data)).unwrap();
+        assert_eq!((a.shape, a.values), (vec![2], vec![1.5, -2.0]));
+    }
 }

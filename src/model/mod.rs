@@ -103,8 +103,8 @@ impl OnnxModel {
         let mut output_name = output.name.clone();
         let mut skipped_final_softmax = false;
         if let Some(Node::Softmax(s)) = graph.nodes.iter().find(|n| n.outputs().iter().any(|o| o.name == output.name)) {
-            if s.config.axis + 1 == s.inputs[0].ty.rank() {
-                output_name = s.inputs[0].name.clone();
+            if let Some(input) = s.inputs.first().filter(|i| s.config.axis + 1 == i.ty.rank() && !i.name.is_empty()) {
+                output_name = input.name.clone();
                 skipped_final_softmax = true;
             }
         }
