@@ -205,16 +205,18 @@ fn eval(
             return Err(bad("integer arithmetic is not supported (only float tensors)".into()));
         }
         let (sa, sb) = (a.shape(), b.shape());
-        let rank = sa.len().max(sb.len());
-        for k in 0..rank {
-            let da = if k + sa.len() >= rank { sa[k + sa.len() - rank] } else { 1 };
-            let db = if k + sb.len() >= rank { sb[k + sb.len() - rank] } else { 1 };
-            if da != db && da != 1 && db != 1 {
-                return Err(bad(format!("cannot broadcast shapes {sa:?} and {sb:?}")));
-            }
-        }
+        let rank = broadcast(&sa, &sb).ok_or_else(|| bad(format!("cannot broadcast shapes {sa:?} and {sb:?}")))?.len();
         let ((ta, _), (tb, _)) = (fl(a)?, fl(b)?);
         Ok(Value::F { t: f(ta, tb), rank })
+    };
+    // y + bias, checked like any broadcast (burn would panic on a mismatch).
+    let add_checked = |y: Tensor<4>, yrank: usize, b: Value| -> Result<Value> {
+        let (sy, sb) = (y.dims()[4 - yrank..].to_vec(), b.shape());
+        if broadcast(&sy, &sb).is_none_or(|s| s != sy) {
+            return Err(bad(format!("bias of shape {sb:?} does not broadcast to the output {sy:?}")));
+        }
+        let (bt, _) = fl(b)?;
+        Ok(Value::F { t: y.add(bt), rank: yrank })
     };
     let axis4 = |axis: usize, rank: usize| axis + 4 - rank;
     match node {
@@ -260,8 +262,7 @@ fn eval(
             match get(2)? {
                 Some(b) => {
                     let (yt, rank) = fl(y)?;
-                    let (bt, _) = fl(b)?;
-                    Ok(Value::F { t: yt.add(bt), rank })
+                    add_checked(yt, rank, b)
                 }
                 None => Ok(y),
             }
@@ -287,11 +288,14 @@ fn eval(
             if c.alpha != 1.0 {
                 y = y.mul_scalar(c.alpha);
             }
-            if let Some(cv) = get(2)? {
-                let (ct, _) = fl(cv)?;
-                y = if c.beta != 1.0 { y.add(ct.mul_scalar(c.beta)) } else { y.add(ct) };
+            match get(2)? {
+                Some(cv) => {
+                    let (t, rank) = fl(cv)?;
+                    let t = if c.beta != 1.0 { t.mul_scalar(c.beta) } else { t };
+                    add_checked(y, 2, Value::F { t, rank })
+                }
+                None => Ok(Value::F { t: y, rank: 2 }),
             }
-            Ok(Value::F { t: y, rank: 2 })
         }
         Node::Flatten(n) => {
             let v = need(0)?;
@@ -377,6 +381,10 @@ fn matmul(file: &str, node: &str, a: Value, b: Value, device: &Device) -> Result
     if ka != kb {
         return Err(bad(format!("inner dimensions differ: {sa:?} × {sb:?}")));
     }
+    let batch = |s: &[usize]| s[..s.len().saturating_sub(2)].to_vec();
+    if broadcast(&batch(&sa), &batch(&sb)).is_none() {
+        return Err(bad(format!("batch dimensions do not broadcast: {sa:?} × {sb:?}")));
+    }
     let (ta, ra) = a.float(file, node, device)?;
     let (tb, rb) = b.float(file, node, device)?;
     // Rank-1 b: a column vector; rank-1 a: a row vector. Both already sit in the last axes.
@@ -392,6 +400,18 @@ fn matmul(file: &str, node: &str, a: Value, b: Value, device: &Device) -> Result
     }
     let rank = shape.len();
     Ok(Value::F { t: y.reshape(pad4(&shape)), rank })
+}
+
+/// The numpy broadcast of two shapes (right-aligned), or `None` when they do not broadcast.
+fn broadcast(sa: &[usize], sb: &[usize]) -> Option<Vec<usize>> {
+    let rank = sa.len().max(sb.len());
+    (0..rank)
+        .map(|k| {
+            let da = if k + sa.len() >= rank { sa[k + sa.len() - rank] } else { 1 };
+            let db = if k + sb.len() >= rank { sb[k + sb.len() - rank] } else { 1 };
+            (da == db || da == 1 || db == 1).then_some(da.max(db))
+        })
+        .collect()
 }
 
 /// ONNX Reshape's target shape: 0 copies the input dimension, −1 is inferred.
@@ -424,7 +444,15 @@ fn reshape_dims(input: &[usize], spec: &[i64]) -> std::result::Result<Vec<usize>
 
 #[cfg(test)]
 mod tests {
-    use super::reshape_dims;
+    use super::{broadcast, reshape_dims};
+
+    #[test]
+    fn broadcast_rules() {
+        assert_eq!(broadcast(&[4, 3], &[3]), Some(vec![4, 3]));
+        assert_eq!(broadcast(&[4, 1], &[1, 5]), Some(vec![4, 5]));
+        assert_eq!(broadcast(&[], &[2, 2]), Some(vec![2, 2]));
+        assert_eq!(broadcast(&[4, 3], &[4]), None);
+    }
 
     #[test]
     fn reshape_rules() {

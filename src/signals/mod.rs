@@ -117,17 +117,16 @@ pub fn compute(logits: &Logits, labels: &[usize]) -> Signals {
         let top = z.iter().enumerate().fold(0, |b, (k, &v)| if v > z[b] { k } else { b });
         let m = z[top];
         let rest: f64 = z.iter().enumerate().filter(|&(k, _)| k != top).map(|(_, &v)| (v - m).exp()).sum();
-        let lse = m + rest.ln_1p();
-        let logp: Vec<f64> = z.iter().map(|&v| (v - m) - rest.ln_1p()).collect();
+        let log_norm = rest.ln_1p();
+        let lse = m + log_norm;
+        let logp: Vec<f64> = z.iter().map(|&v| (v - m) - log_norm).collect();
         let p: Vec<f64> = logp.iter().map(|&l| l.exp()).collect();
         // log(1 − p_i) = log Σ_{j≠i} p_j, computed without cancellation when p_i is near 1.
         let log1m = |k: usize| if p[k] < 0.5 { (-p[k]).ln_1p() } else { lse_except(z, Some(k)) - lse };
         let entropy: f64 = -p.iter().zip(&logp).map(|(&pi, &li)| if pi > 0.0 { pi * li } else { 0.0 }).sum::<f64>();
-        let mut mentr = -(1.0 - p[y]) * logp[y];
-        if p[y] >= 0.5 {
-            // 1 − p_y computed as Σ_{j≠y} p_j keeps its relative precision.
-            mentr = -(log1m(y).exp()) * logp[y];
-        }
+        // 1 − p_y, computed as Σ_{j≠y} p_j when p_y is near 1 so it keeps its relative precision.
+        let one_minus_py = if p[y] < 0.5 { 1.0 - p[y] } else { log1m(y).exp() };
+        let mut mentr = -one_minus_py * logp[y];
         for k in 0..z.len() {
             if k != y && p[k] > 0.0 {
                 mentr -= p[k] * log1m(k);
