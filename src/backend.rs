@@ -39,7 +39,8 @@ impl Backend {
 /// Name of the GPU backend on this platform.
 pub const GPU_NAME: &str = if cfg!(target_family = "wasm") { "webgpu" } else { "wgpu" };
 
-#[cfg(any(target_family = "wasm", feature = "gpu"))]
+/// The browser's GPU device, created once per thread (the worker has one).
+#[cfg(target_family = "wasm")]
 async fn gpu_device() -> std::result::Result<Device, String> {
     thread_local! {
         static GPU: std::cell::RefCell<Option<std::result::Result<Device, String>>> = const { std::cell::RefCell::new(None) };
@@ -47,12 +48,18 @@ async fn gpu_device() -> std::result::Result<Device, String> {
     if let Some(d) = GPU.with(|g| g.borrow().clone()) {
         return d;
     }
-    #[cfg(target_family = "wasm")]
     let made = Device::wgpu_options().init_async().await.map_err(|e| format!("{e}"));
-    #[cfg(not(target_family = "wasm"))]
-    let made = Device::wgpu_options().init().map_err(|e| format!("{e}"));
     GPU.with(|g| *g.borrow_mut() = Some(made.clone()));
     made
+}
+
+/// The native GPU device, created once per process: wgpu's runtime can be registered only once,
+/// so threads (the test harness runs tests on several) share it.
+#[cfg(all(not(target_family = "wasm"), feature = "gpu"))]
+async fn gpu_device() -> std::result::Result<Device, String> {
+    static GPU: std::sync::Mutex<Option<std::result::Result<Device, String>>> = std::sync::Mutex::new(None);
+    let mut g = GPU.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    g.get_or_insert_with(|| Device::wgpu_options().init().map_err(|e| format!("{e}"))).clone()
 }
 
 #[cfg(not(any(target_family = "wasm", feature = "gpu")))]

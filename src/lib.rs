@@ -15,6 +15,6 @@ pub mod signals;
 #[cfg(target_family = "wasm")]
 mod wasm;
 
-pub use audit::{run as run_audit, AuditInput, AuditOptions, AuditOutput, Progress};
-pub use backend::{select as select_backend, Backend, BackendChoice};
+pub use audit::{AuditInput, AuditOptions, AuditOutput, Progress, ReferenceInput, ReferenceMode, RmiaA, Target, Tune, reference_cache_key, run as run_audit};
+pub use backend::{Backend, BackendChoice, select as select_backend};
 pub use error::{AuditError, Result};

@@ -2,7 +2,7 @@
 //! the library's plain types and back; the work is done by [`crate::run_audit`].
 
 use crate::data::{DataSource, InputFile};
-use crate::{report, AuditError, AuditInput, AuditOptions};
+use crate::{AuditError, AuditInput, AuditOptions, report};
 use js_sys::{Function, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 
@@ -25,16 +25,18 @@ fn get(obj: &JsValue, key: &str) -> Option<JsValue> {
 }
 
 fn file(obj: &JsValue, key: &str) -> Result<Option<InputFile>, AuditError> {
-    let Some(v) = get(obj, key) else { return Ok(None) };
+    let Some(v) = get(obj, key) else {
+        return Ok(None);
+    };
     let name = get(&v, "name").and_then(|n| n.as_string()).unwrap_or_else(|| key.to_string());
-    let bytes = get(&v, "bytes")
-        .filter(|b| b.is_instance_of::<Uint8Array>())
-        .ok_or_else(|| AuditError::option(key, "expected { name, bytes: Uint8Array }"))?;
+    let bytes = get(&v, "bytes").filter(|b| b.is_instance_of::<Uint8Array>()).ok_or_else(|| AuditError::option(key, "expected { name, bytes: Uint8Array }"))?;
     Ok(Some(InputFile::new(name, Uint8Array::from(bytes).to_vec())))
 }
 
 fn source(obj: &JsValue, key: &str) -> Result<Option<DataSource>, AuditError> {
-    let Some(f) = file(obj, key)? else { return Ok(None) };
+    let Some(f) = file(obj, key)? else {
+        return Ok(None);
+    };
     let labels = match get(obj, key) {
         Some(v) => file(&v, "labels")?,
         None => None,
@@ -42,44 +44,78 @@ fn source(obj: &JsValue, key: &str) -> Result<Option<DataSource>, AuditError> {
     Ok(Some(DataSource { file: f, labels }))
 }
 
+fn files(req: &JsValue, key: &str) -> Result<Vec<JsValue>, AuditError> {
+    match get(req, key) {
+        None => Ok(Vec::new()),
+        Some(v) if js_sys::Array::is_array(&v) => Ok(js_sys::Array::from(&v).iter().collect()),
+        Some(_) => Err(AuditError::option(key, "expected an array of files")),
+    }
+}
+
 fn input(req: &JsValue) -> Result<AuditInput, AuditError> {
     let need = |k: &str, v: Option<DataSource>| v.ok_or_else(|| AuditError::option(k, "missing"));
-    if let Some(model) = file(req, "model")? {
-        Ok(AuditInput::Model {
-            model,
-            model_data: file(req, "modelData")?,
-            members: need("members", source(req, "members")?)?,
-            nonmembers: need("nonmembers", source(req, "nonmembers")?)?,
-        })
+    let mut input = if let Some(model) = file(req, "model")? {
+        AuditInput::model(model, file(req, "modelData")?, need("members", source(req, "members")?)?, need("nonmembers", source(req, "nonmembers")?)?)
     } else if get(req, "memberOutputs").is_some() {
-        Ok(AuditInput::Outputs {
-            members: need("memberOutputs", source(req, "memberOutputs")?)?,
-            nonmembers: need("nonmemberOutputs", source(req, "nonmemberOutputs")?)?,
-        })
+        AuditInput::outputs(need("memberOutputs", source(req, "memberOutputs")?)?, need("nonmemberOutputs", source(req, "nonmemberOutputs")?)?)
     } else {
-        Err(AuditError::option("model", "give a model (with members and non-members) or memberOutputs and nonmemberOutputs"))
+        return Err(AuditError::option("model", "give a model (with members and non-members) or memberOutputs and nonmemberOutputs"));
+    };
+    input.population = source(req, if get(req, "populationOutputs").is_some() { "populationOutputs" } else { "population" })?;
+    // Each element is { model: {name, bytes}, modelData? } for models, { name, bytes, labels? } for outputs.
+    for (i, r) in files(req, "referenceModels")?.iter().enumerate() {
+        let key = format!("referenceModels[{i}]");
+        let m = file(r, "model")?.ok_or_else(|| AuditError::option(&key, "expected { model: {name, bytes}, modelData? }"))?;
+        input.references.models.push((m, file(r, "modelData")?));
     }
+    for (i, r) in files(req, "referenceOutputs")?.iter().enumerate() {
+        let wrap = js_sys::Object::new();
+        let _ = Reflect::set(&wrap, &"o".into(), r);
+        let key = format!("referenceOutputs[{i}]");
+        input.references.outputs.push(source(&wrap.into(), "o")?.ok_or_else(|| AuditError::option(&key, "expected { name, bytes, labels? }"))?);
+    }
+    input.references.membership = file(req, "referenceMembership")?;
+    input.cached_references = get(req, "cachedReferences").filter(|b| b.is_instance_of::<Uint8Array>()).map(|b| Uint8Array::from(b).to_vec());
+    Ok(input)
+}
+
+fn options(request: &JsValue) -> Result<AuditOptions, JsError> {
+    match get(request, "options") {
+        // Through JSON, not serde-wasm-bindgen: it reads only the known fields of a struct, so an
+        // unknown (misspelt) option would pass silently instead of being an error.
+        Some(o) => {
+            let text: String = js_sys::JSON::stringify(&o).map(String::from).map_err(|_| JsError::new("options: not a plain object"))?;
+            serde_json::from_str(&text).map_err(|e| JsError::new(&format!("options: {e}")))
+        }
+        None => Ok(AuditOptions::default()),
+    }
+}
+
+/// The key under which this request's trained references are kept (IndexedDB in the worker),
+/// or `undefined` when it trains none.
+#[wasm_bindgen(js_name = referenceCacheKey)]
+pub fn reference_cache_key(request: JsValue) -> Result<Option<String>, JsError> {
+    let opts = options(&request)?;
+    let input = input(&request).map_err(|e| JsError::new(&e.to_string()))?;
+    Ok(crate::reference_cache_key(&input, &opts))
 }
 
 /// Run an audit.
 ///
 /// `request`: `{ model?: {name, bytes}, modelData?: {name, bytes}, members?: {name, bytes, labels?},
-/// nonmembers?: …, memberOutputs?: …, nonmemberOutputs?: …, options?: AuditOptions }`.
+/// nonmembers?: …, population?: …, memberOutputs?: …, nonmemberOutputs?: …, populationOutputs?: …,
+/// referenceModels?: [{model, modelData?}], referenceOutputs?: [{name, bytes, labels?}],
+/// referenceMembership?: {name, bytes}, options?: AuditOptions }`.
 /// `onProgress` is called with `{ stage, fraction, message }`.
 ///
-/// Resolves to `{ report, reportJson, scoresCsv, rocSvg, histogramSvgs }`; rejects with an
+/// `cachedReferences` (a Uint8Array kept from an earlier result's `referenceCache.bytes`) skips
+/// training when its key matches.
+///
+/// Resolves to `{ report, reportJson, scoresCsv, rocSvg, histogramSvgs, referenceCache? }`; rejects with an
 /// `Error` whose message names the file, the place and what was expected.
 #[wasm_bindgen(js_name = runAudit)]
 pub async fn run_audit(request: JsValue, on_progress: Option<Function>) -> Result<JsValue, JsError> {
-    let opts: AuditOptions = match get(&request, "options") {
-        // Through JSON, not serde-wasm-bindgen: it reads only the known fields of a struct, so an
-        // unknown (misspelt) option would pass silently instead of being an error.
-        Some(o) => {
-            let text: String = js_sys::JSON::stringify(&o).map(String::from).map_err(|_| JsError::new("options: not a plain object"))?;
-            serde_json::from_str(&text).map_err(|e| JsError::new(&format!("options: {e}")))?
-        }
-        None => AuditOptions::default(),
-    };
+    let opts = options(&request)?;
     let input = input(&request).map_err(|e| JsError::new(&e.to_string()))?;
     let mut progress = |p: crate::Progress| {
         if let Some(f) = &on_progress {
@@ -102,6 +138,15 @@ pub async fn run_audit(request: JsValue, on_progress: Option<Function>) -> Resul
         .and_then(|_| set("scoresCsv", JsValue::from_str(&report::scores_csv(&out.scores))))
         .and_then(|_| set("rocSvg", JsValue::from_str(&report::roc_svg(&out.report))))
         .and_then(|_| set("histogramSvgs", hists.into()))
+        .and_then(|_| match &out.reference_cache {
+            Some((key, bytes)) => {
+                let kept = js_sys::Object::new();
+                let _ = Reflect::set(&kept, &"key".into(), &JsValue::from_str(key));
+                let _ = Reflect::set(&kept, &"bytes".into(), &Uint8Array::from(bytes.as_slice()).into());
+                set("referenceCache", kept.into())
+            }
+            None => Ok(()),
+        })
         .map_err(|_| JsError::new("internal: cannot build the result object"))?;
     Ok(result.into())
 }
@@ -113,7 +158,11 @@ pub async fn run_audit(request: JsValue, on_progress: Option<Function>) -> Resul
 pub async fn model_logits(model: Uint8Array, model_data: Option<Uint8Array>, x_npy: Uint8Array, backend: String) -> Result<JsValue, JsError> {
     let err = |e: AuditError| JsError::new(&e.to_string());
     let choice: crate::BackendChoice = serde_wasm_bindgen::from_value(JsValue::from_str(&backend)).map_err(|e| JsError::new(&format!("backend: {e}")))?;
-    let m = crate::model::OnnxModel::parse(&InputFile::new("model.onnx", model.to_vec()), model_data.map(|d| InputFile::new("model.onnx.data", d.to_vec())).as_ref()).map_err(err)?;
+    let m = crate::model::OnnxModel::parse(
+        &InputFile::new("model.onnx", model.to_vec()),
+        model_data.map(|d| InputFile::new("model.onnx.data", d.to_vec())).as_ref(),
+    )
+    .map_err(err)?;
     let (shape, x) = crate::data::read_npy(&InputFile::new("x.npy", x_npy.to_vec())).map_err(err)?;
     let be = crate::select_backend(choice).await.map_err(err)?;
     let p = m.prepare(&be.device).map_err(err)?;

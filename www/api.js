@@ -4,13 +4,21 @@
 //   import init, { audit } from "./api.js";
 //   const report = await audit({ model, members, nonmembers, scale: 1/16, onProgress });
 //
-// model, modelData, members, nonmembers, membersLabels, nonmembersLabels, memberOutputs,
-// nonmemberOutputs, memberOutputsLabels, nonmemberOutputsLabels accept Uint8Array | ArrayBuffer |
-// Blob | File | {name, bytes}. Every other key is an option (labelColumn, idColumn, scale, shift,
-// attacks, backend, outputs); an unknown option is an error.
+// model, modelData, members, nonmembers, population, membersLabels, nonmembersLabels,
+// populationLabels, memberOutputs, nonmemberOutputs, populationOutputs (and their …Labels),
+// referenceMembership accept Uint8Array | ArrayBuffer | Blob | File | {name, bytes};
+// referenceModels is an array of those (or of {model, modelData}), referenceOutputs an array of
+// those. `signal` (an AbortSignal) cancels: the worker is stopped and the promise rejects with
+// an AbortError. Every other key is an option (labelColumn, idColumn, scale, shift, attacks,
+// backend, outputs, references, mode, seed, training, rmiaA, rmiaGamma, holdout; and cache:
+// false to neither reuse nor keep trained references in IndexedDB); an unknown
+// option is an error.
 
-const FILE_KEYS = ["model", "modelData", "members", "nonmembers", "memberOutputs", "nonmemberOutputs"];
-const LABEL_KEYS = { members: "membersLabels", nonmembers: "nonmembersLabels", memberOutputs: "memberOutputsLabels", nonmemberOutputs: "nonmemberOutputsLabels" };
+const FILE_KEYS = ["model", "modelData", "members", "nonmembers", "population", "memberOutputs", "nonmemberOutputs", "populationOutputs", "referenceMembership"];
+const LABEL_KEYS = {
+  members: "membersLabels", nonmembers: "nonmembersLabels", population: "populationLabels",
+  memberOutputs: "memberOutputsLabels", nonmemberOutputs: "nonmemberOutputsLabels", populationOutputs: "populationOutputsLabels",
+};
 
 let worker = null;
 let ready = null;
@@ -70,9 +78,31 @@ async function toFile(value, key) {
  * Run an audit and get everything: {report, reportJson, scoresCsv, rocSvg, histogramSvgs}.
  */
 export async function runAudit(args) {
-  const { onProgress, ...rest } = args ?? {};
+  const { onProgress, signal, referenceModels, referenceOutputs, ...rest } = args ?? {};
+  signal?.throwIfAborted();
   const request = {};
   const transfer = [];
+  const own = (f) => {
+    // Copy so the caller's buffers stay usable, then transfer the copy.
+    f.bytes = f.bytes.slice();
+    transfer.push(f.bytes.buffer);
+    return f;
+  };
+  if (referenceModels != null) {
+    if (!Array.isArray(referenceModels)) throw new TypeError("referenceModels: expected an array");
+    request.referenceModels = [];
+    for (const [i, r] of referenceModels.entries()) {
+      const pair = r?.model != null ? r : { model: r };
+      const model = own(await toFile(pair.model, `reference${i}.onnx`));
+      const modelData = pair.modelData != null ? own(await toFile(pair.modelData, `reference${i}.onnx.data`)) : undefined;
+      request.referenceModels.push({ model, modelData });
+    }
+  }
+  if (referenceOutputs != null) {
+    if (!Array.isArray(referenceOutputs)) throw new TypeError("referenceOutputs: expected an array");
+    request.referenceOutputs = [];
+    for (const [i, r] of referenceOutputs.entries()) request.referenceOutputs.push(own(await toFile(r, `reference${i}.csv`)));
+  }
   for (const key of FILE_KEYS) {
     const f = await toFile(rest[key], key);
     delete rest[key];
@@ -96,6 +126,16 @@ export async function runAudit(args) {
   const id = nextId++;
   return new Promise((resolve, reject) => {
     pending.set(id, { resolve, reject, onProgress });
+    if (signal) {
+      // The engine cannot be interrupted mid-computation: stop its worker (a fresh one starts on
+      // the next call).
+      signal.addEventListener("abort", () => {
+        if (!pending.has(id)) return;
+        pending.delete(id);
+        reject(signal.reason ?? new DOMException("The audit was cancelled.", "AbortError"));
+        restart();
+      }, { once: true });
+    }
     worker.postMessage({ id, request }, transfer);
   });
 }

@@ -3,15 +3,21 @@
 import init, { runAudit } from "./api.js";
 
 const $ = (sel) => document.querySelector(sel);
-const FILE_IDS = ["model", "modelData", "members", "membersLabels", "nonmembers", "nonmembersLabels", "memberOutputs", "nonmemberOutputs"];
+const FILE_IDS = ["model", "modelData", "members", "membersLabels", "nonmembers", "nonmembersLabels", "population", "populationLabels", "memberOutputs", "nonmemberOutputs", "populationOutputs", "referenceMembership"];
+const MULTI_IDS = ["referenceModels", "referenceOutputs"];
 const dropped = {}; // id -> File, from drag-and-drop
 let last = null; // the last result, for the save buttons
 let busy = false;
+let abort = null; // the running audit's AbortController
 
 const DEMO = {
   title: "Demo: an MLP deliberately overfit on 100 of scikit-learn's handwritten digits (8×8 pixels, 0–16), audited on its 100 training records and 500 it never saw.",
   files: { model: "digits_mlp.onnx", members: "digits_members.csv", nonmembers: "digits_nonmembers.csv" },
   options: { scale: 1 / 16 },
+};
+const DEMO_REFS = {
+  title: "Demo with reference models: the same overfit digits MLP; 4 references of its architecture are trained here (offline: on 250 held-out non-members), then LiRA, RMIA and Attack-P run next to the threshold attacks.",
+  options: { scale: 1 / 16, attacks: ["threshold", "attack_p", "lira", "rmia"], references: 4, mode: "offline", training: { epochs: 100 } },
 };
 
 function fileFor(id) {
@@ -33,6 +39,21 @@ function options() {
   const id = $("#idColumn").value.trim();
   if (id) o.idColumn = id;
   if (mode() === "outputs") o.outputs = $("#outputs").value;
+  if (o.attacks.some((a) => ["lira", "rmia", "attack_p"].includes(a))) {
+    o.references = Number($("#refs").value);
+    o.mode = $("#refMode").value;
+    o.seed = Number($("#seed").value);
+    o.training = {
+      optimizer: $("#optimizer").value,
+      learningRate: Number($("#lr").value),
+      epochs: Number($("#epochs").value),
+      batchSize: Number($("#batch").value),
+      weightDecay: Number($("#weightDecay").value),
+    };
+    const a = $("#rmiaA").value.trim();
+    o.rmiaA = a === "tune" || a === "" ? "tune" : Number(a);
+    o.rmiaGamma = Number($("#rmiaGamma").value);
+  }
   return o;
 }
 
@@ -51,19 +72,25 @@ async function run(files, opts, title) {
   if (busy) return;
   busy = true;
   showError("");
-  for (const b of document.querySelectorAll("button")) b.disabled = true;
+  for (const b of document.querySelectorAll("button")) b.disabled = b.id !== "cancel";
   setProgress(0, "starting the engine…");
+  abort = new AbortController();
   try {
-    const result = await runAudit({ ...files, ...opts, onProgress: (p) => setProgress(p.fraction, `${p.stage}: ${p.message}`) });
+    const result = await runAudit({ ...files, ...opts, signal: abort.signal, onProgress: (p) => setProgress(p.fraction, `${p.stage}: ${p.message}`) });
     last = result;
     render(result, title);
     setProgress(1, "done");
   } catch (e) {
-    setProgress(0, "");
-    showError(e.message ?? String(e));
+    if (e?.name === "AbortError") {
+      setProgress(0, "cancelled");
+    } else {
+      setProgress(0, "");
+      showError(e.message ?? String(e));
+    }
   } finally {
     busy = false;
-    for (const b of document.querySelectorAll("button")) b.disabled = false;
+    abort = null;
+    for (const b of document.querySelectorAll("button")) b.disabled = b.id === "cancel";
     document.body.dataset.state = $("#error").hidden ? "done" : "error";
   }
 }
@@ -96,11 +123,31 @@ function render(result, title) {
     }));
     return tr;
   }));
+  renderReferences(r);
   // The SVGs come from the engine's own renderer (names escaped there), not from user input.
   const fig = $("#roc");
   fig.querySelector("svg")?.remove();
   fig.insertAdjacentHTML("afterbegin", result.rocSvg);
   $("#hists").innerHTML = result.histogramSvgs.join("");
+}
+
+function renderReferences(r) {
+  const t = $("#references");
+  const refs = r.references;
+  t.hidden = !refs;
+  if (!refs) return;
+  const how = { trained: "trained here", models: "your models", outputs: "your outputs" }[refs.source];
+  const secs = refs.training_seconds == null ? "" : `, ${refs.training_seconds.toFixed(1)} s`;
+  const tr = refs.training;
+  const settings = tr ? ` · ${tr.optimizer}, learning rate ${tr.learningRate}, ${tr.epochs} epochs, batch ${tr.batchSize}, weight decay ${tr.weightDecay}` : "";
+  t.querySelector("caption").textContent = `${refs.count} reference models (${how}, ${refs.mode}, seed ${refs.seed}${secs})${settings}. Membership: ${refs.membership}.`;
+  t.querySelector("tbody").replaceChildren(...refs.models.map((m) => {
+    const row = document.createElement("tr");
+    const loss = m.loss.length ? fmt(m.loss[m.loss.length - 1]) : "–";
+    row.append(Object.assign(document.createElement("th"), { scope: "row", textContent: `#${m.index}` }),
+      ...[String(m.train_records), fmt(m.accuracy_train), fmt(m.accuracy_test), loss].map((v) => Object.assign(document.createElement("td"), { textContent: v })));
+    return row;
+  }));
 }
 
 function download(name, text, type) {
@@ -112,14 +159,14 @@ function download(name, text, type) {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
-async function runDemo() {
+async function runDemo(demo = DEMO) {
   const files = {};
   for (const [key, name] of Object.entries(DEMO.files)) {
     const res = await fetch(new URL(`./demo/${name}`, import.meta.url));
     if (!res.ok) throw new Error(`cannot load the demo file ${name}`);
     files[key] = { name, bytes: new Uint8Array(await res.arrayBuffer()) };
   }
-  await run(files, DEMO.options, DEMO.title);
+  await run(files, demo.options, demo.title);
 }
 
 function runUser() {
@@ -128,17 +175,22 @@ function runUser() {
     const f = fileFor(id);
     if (f) files[id] = f;
   }
+  for (const id of MULTI_IDS) {
+    const list = [...($(`#${id}`).files ?? [])];
+    if (list.length) files[id] = list;
+  }
   if (mode() === "model") {
     delete files.memberOutputs;
     delete files.nonmemberOutputs;
+    delete files.populationOutputs;
     const missing = ["model", "members", "nonmembers"].filter((k) => !files[k]);
     if (missing.length) return showError(`Pick ${missing.join(", ")} first.`);
   } else {
-    for (const k of ["model", "modelData", "members", "nonmembers"]) delete files[k];
+    for (const k of ["model", "modelData", "members", "nonmembers", "population", "populationLabels", "referenceModels"]) delete files[k];
     const missing = ["memberOutputs", "nonmemberOutputs"].filter((k) => !files[k]);
     if (missing.length) return showError(`Pick ${missing.join(", ")} first.`);
   }
-  const names = Object.values(files).map((f) => f.name).join(", ");
+  const names = Object.values(files).flat().map((f) => f.name).join(", ");
   return run(files, options(), `Your files: ${names}`);
 }
 
@@ -171,6 +223,8 @@ function wire() {
   drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); assignDropped(e.dataTransfer.files); });
   $("#run").addEventListener("click", runUser);
   $("#demo").addEventListener("click", () => runDemo().catch((e) => showError(e.message)));
+  $("#demo-refs").addEventListener("click", () => runDemo(DEMO_REFS).catch((e) => showError(e.message)));
+  $("#cancel").addEventListener("click", () => abort?.abort());
   $("#save-json").addEventListener("click", () => last && download("privaudit-report.json", last.reportJson, "application/json"));
   $("#save-csv").addEventListener("click", () => last && download("privaudit-scores.csv", last.scoresCsv, "text/csv"));
 }

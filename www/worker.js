@@ -1,7 +1,7 @@
 // The worker owns the wasm engine. Messages in: {id, request}. Messages out:
 // {type:"ready"} once, then per audit {type:"progress", id, stage, fraction, message},
 // and one {type:"result", id, result} or {type:"error", id, message}.
-import initWasm, { runAudit } from "./pkg/privaudit.js";
+import initWasm, { runAudit, referenceCacheKey } from "./pkg/privaudit.js";
 
 const ready = initWasm({ module_or_path: new URL("./pkg/privaudit_bg.wasm", import.meta.url) });
 ready.then(
@@ -11,12 +11,55 @@ ready.then(
 
 let queue = Promise.resolve();
 
+// Trained reference models are kept in this origin's IndexedDB (on this machine only), keyed by
+// a hash of the inputs and settings, so the same audit does not train them again.
+const DB = "privaudit", STORE = "references", KEEP = 8;
+function db() {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open(DB, 1);
+    req.onupgradeneeded = () => req.result.createObjectStore(STORE);
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+async function cacheGet(key) {
+  try {
+    const d = await db();
+    return await new Promise((resolve) => {
+      const r = d.transaction(STORE).objectStore(STORE).get(key);
+      r.onsuccess = () => resolve(r.result?.bytes);
+      r.onerror = () => resolve(undefined);
+    });
+  } catch { return undefined; }
+}
+async function cachePut(key, bytes) {
+  try {
+    const d = await db();
+    const store = d.transaction(STORE, "readwrite").objectStore(STORE);
+    store.put({ bytes, time: Date.now() }, key);
+    // Keep the newest few: each entry holds every reference's outputs on every record.
+    const all = store.getAll(), keys = store.getAllKeys();
+    keys.onsuccess = () => {
+      const entries = keys.result.map((k, i) => [k, all.result?.[i]?.time ?? 0]).sort((a, b) => b[1] - a[1]);
+      for (const [k] of entries.slice(KEEP)) store.delete(k);
+    };
+  } catch { /* no IndexedDB (private mode): references are trained each time */ }
+}
+
 self.onmessage = (ev) => {
   const { id, request } = ev.data;
   queue = queue.then(async () => {
     try {
       await ready;
+      const useCache = request.options?.cache !== false;
+      if (request.options) delete request.options.cache;
+      const key = useCache ? referenceCacheKey(request) : undefined;
+      if (key) request.cachedReferences = await cacheGet(key);
       const result = await runAudit(request, (p) => postMessage({ type: "progress", id, ...p }));
+      if (result.referenceCache) {
+        await cachePut(result.referenceCache.key, result.referenceCache.bytes);
+        delete result.referenceCache;
+      }
       postMessage({ type: "result", id, result });
     } catch (e) {
       // A wasm trap (RuntimeError) leaves the instance unusable: say so, so the owner restarts us.

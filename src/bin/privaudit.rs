@@ -2,10 +2,10 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use privaudit::attacks::AttackKind;
 use privaudit::data::{DataSource, InputFile};
+use privaudit::model::{Optimizer, TrainSettings};
 use privaudit::signals::OutputKind;
-use privaudit::{report, AuditInput, AuditOptions, BackendChoice};
+use privaudit::{AuditInput, AuditOptions, BackendChoice, ReferenceMode, RmiaA, report};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -63,9 +63,60 @@ struct AuditArgs {
     /// See --scale.
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     shift: f64,
-    /// Comma-separated attacks: loss, confidence, entropy, modified_entropy.
+    /// Population records in neither set (features with --model, outputs without). Default: hold
+    /// out part of the non-members when an attack needs a population.
+    #[arg(long)]
+    population: Option<PathBuf>,
+    /// 1-D NPY of labels for an NPY population.
+    #[arg(long)]
+    population_labels: Option<PathBuf>,
+    /// Share of the non-members held out as population when there is no --population.
+    #[arg(long, default_value_t = 0.5)]
+    holdout: f64,
+    /// Comma-separated attacks: loss, confidence, entropy, modified_entropy, attack_p, lira, rmia
+    /// (lira and rmia run every variant the mode allows), or exact names such as lira_offline.
     #[arg(long, value_delimiter = ',', default_value = "loss,confidence,entropy,modified_entropy")]
     attacks: Vec<String>,
+    /// Number of reference models to train (even, ≥ 2).
+    #[arg(long, default_value_t = 4)]
+    refs: usize,
+    /// offline: references never see the candidates; online: each candidate is in half of them.
+    #[arg(long, value_enum, default_value = "offline")]
+    mode: ModeArg,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Reference training: optimizer.
+    #[arg(long, value_enum, default_value = "adam")]
+    optimizer: OptimizerArg,
+    /// Reference training: learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    /// Reference training: epochs.
+    #[arg(long, default_value_t = 100)]
+    epochs: usize,
+    /// Reference training: batch size.
+    #[arg(long, default_value_t = 32)]
+    batch: usize,
+    /// Reference training: weight decay (L2 added to the gradient).
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f64,
+    /// Offline RMIA's a in [0, 1], or "tune".
+    #[arg(long, default_value = "tune")]
+    rmia_a: String,
+    /// RMIA's gamma.
+    #[arg(long, default_value_t = 1.0)]
+    rmia_gamma: f64,
+    /// Your own reference models instead of training (comma-separated ONNX files).
+    #[arg(long, value_delimiter = ',')]
+    reference_models: Vec<PathBuf>,
+    /// Your own references' outputs on members, non-members and population, in that order
+    /// (comma-separated CSV/NPZ files with labels).
+    #[arg(long, value_delimiter = ',', conflicts_with = "reference_models")]
+    reference_outputs: Vec<PathBuf>,
+    /// Which reference trained on which record: CSV (one column per reference) or NPY [records × K] of 0/1.
+    #[arg(long)]
+    reference_membership: Option<PathBuf>,
     /// Where the model runs.
     #[arg(long, value_enum, default_value = "auto")]
     backend: Backend,
@@ -78,6 +129,13 @@ struct AuditArgs {
     /// A self-contained HTML report with the plots.
     #[arg(long)]
     html: Option<PathBuf>,
+    /// Where trained references are kept between runs (default: $XDG_CACHE_HOME/privaudit or
+    /// ~/.cache/privaudit).
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+    /// Neither read nor write the reference cache.
+    #[arg(long)]
+    no_cache: bool,
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
@@ -88,6 +146,18 @@ enum Backend {
     Auto,
     Gpu,
     Cpu,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ModeArg {
+    Offline,
+    Online,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OptimizerArg {
+    Adam,
+    Sgd,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -118,17 +188,35 @@ fn main() -> ExitCode {
 }
 
 fn audit(a: AuditArgs) -> Result<(), String> {
-    let attacks = a
-        .attacks
-        .iter()
-        .map(|s| AttackKind::from_name(s.trim()).ok_or_else(|| format!("--attacks: unknown attack '{s}' (known: loss, confidence, entropy, modified_entropy)")))
-        .collect::<Result<Vec<_>, _>>()?;
+    let rmia_a = match a.rmia_a.trim() {
+        "tune" => RmiaA::Tune(privaudit::Tune::Tune),
+        v => RmiaA::Value(v.parse().map_err(|_| format!("--rmia-a: expected a number in [0, 1] or 'tune', got '{v}'"))?),
+    };
     let opts = AuditOptions {
         label_column: a.label_column.clone(),
         id_column: a.id_column.clone(),
         scale: a.scale,
         shift: a.shift,
-        attacks,
+        attacks: a.attacks.iter().map(|s| s.trim().to_string()).collect(),
+        references: a.refs,
+        mode: match a.mode {
+            ModeArg::Offline => ReferenceMode::Offline,
+            ModeArg::Online => ReferenceMode::Online,
+        },
+        seed: a.seed,
+        training: TrainSettings {
+            optimizer: match a.optimizer {
+                OptimizerArg::Adam => Optimizer::Adam,
+                OptimizerArg::Sgd => Optimizer::Sgd,
+            },
+            learning_rate: a.lr,
+            epochs: a.epochs,
+            batch_size: a.batch,
+            weight_decay: a.weight_decay,
+        },
+        rmia_a,
+        rmia_gamma: a.rmia_gamma,
+        holdout: a.holdout,
         backend: match a.backend {
             Backend::Auto => BackendChoice::Auto,
             Backend::Gpu => BackendChoice::Gpu,
@@ -140,7 +228,9 @@ fn audit(a: AuditArgs) -> Result<(), String> {
             Outputs::Probabilities => OutputKind::Probabilities,
         },
     };
-    let input = match (&a.model, &a.member_outputs, &a.nonmember_outputs) {
+    // Names first: a typo should not wait for the files to be read.
+    privaudit::attacks::AttackKind::parse_list(&opts.attacks, opts.mode == ReferenceMode::Online).map_err(|e| format!("--attacks: {e}"))?;
+    let mut input = match (&a.model, &a.member_outputs, &a.nonmember_outputs) {
         (Some(model), None, None) => {
             let (Some(m), Some(n)) = (&a.members, &a.nonmembers) else {
                 return Err("--model needs --members and --nonmembers".into());
@@ -150,11 +240,29 @@ fn audit(a: AuditArgs) -> Result<(), String> {
                 Some(p) => Some(read(p)?),
                 None => beside(model, &model_file),
             };
-            AuditInput::Model { model: model_file, model_data, members: source(m, a.members_labels.as_ref())?, nonmembers: source(n, a.nonmembers_labels.as_ref())? }
+            AuditInput::model(model_file, model_data, source(m, a.members_labels.as_ref())?, source(n, a.nonmembers_labels.as_ref())?)
         }
-        (None, Some(m), Some(n)) => AuditInput::Outputs { members: source(m, a.members_labels.as_ref())?, nonmembers: source(n, a.nonmembers_labels.as_ref())? },
+        (None, Some(m), Some(n)) => AuditInput::outputs(source(m, a.members_labels.as_ref())?, source(n, a.nonmembers_labels.as_ref())?),
         _ => return Err("give either --model with --members and --nonmembers, or --member-outputs with --nonmember-outputs".into()),
     };
+    input.population = a.population.as_ref().map(|p| source(p, a.population_labels.as_ref())).transpose()?;
+    for p in &a.reference_models {
+        let f = read(p)?;
+        let d = beside(p, &f);
+        input.references.models.push((f, d));
+    }
+    for p in &a.reference_outputs {
+        input.references.outputs.push(source(p, None)?);
+    }
+    input.references.membership = a.reference_membership.as_ref().map(|p| read(p)).transpose()?;
+    let cache = if a.no_cache {
+        None
+    } else {
+        privaudit::reference_cache_key(&input, &opts).and_then(|k| cache_dir(&a).map(|d| d.join(format!("references-{k}.json"))))
+    };
+    if let Some(p) = &cache {
+        input.cached_references = std::fs::read(p).ok();
+    }
     let bar = if a.quiet { ProgressBar::hidden() } else { ProgressBar::new(1000) };
     bar.set_style(ProgressStyle::with_template("{bar:30} {percent:>3}% {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
     let out = pollster::block_on(privaudit::run_audit(input, &opts, &mut |p| {
@@ -163,6 +271,13 @@ fn audit(a: AuditArgs) -> Result<(), String> {
     }))
     .map_err(|e| e.to_string())?;
     bar.finish_and_clear();
+    if let (Some(p), Some((_, bytes))) = (&cache, &out.reference_cache) {
+        // A cache that cannot be written costs a retraining next time, nothing more.
+        let _ = p.parent().map(std::fs::create_dir_all);
+        if let Err(e) = std::fs::write(p, bytes) {
+            eprintln!("privaudit: note: could not keep the trained references in {}: {e}", p.display());
+        }
+    }
     write(&a.out, &report::to_json(&out.report))?;
     if let Some(p) = &a.scores {
         write(p, &report::scores_csv(&out.scores))?;
@@ -172,6 +287,14 @@ fn audit(a: AuditArgs) -> Result<(), String> {
     }
     print!("{}", report::summary_text(&out.report));
     Ok(())
+}
+
+fn cache_dir(a: &AuditArgs) -> Option<PathBuf> {
+    if let Some(d) = &a.cache_dir {
+        return Some(d.clone());
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("privaudit"))
 }
 
 /// The external-data file named by the model, when it sits beside the model.

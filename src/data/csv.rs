@@ -1,26 +1,26 @@
 //! CSV with a header row: a label column, an optional id column, every other column numeric.
 
-use super::{label_from_f64, Table, TableOptions};
+use super::{Table, TableOptions, label_from_f64};
 use crate::error::{AuditError, Result};
 
 pub(super) fn read_csv(file: &str, bytes: &[u8], opts: &TableOptions) -> Result<Table> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| AuditError::file(file, format!("not UTF-8 text (byte {}); expected a CSV file with a header row, an NPY or an NPZ file", e.valid_up_to())))?;
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        AuditError::file(file, format!("not UTF-8 text (byte {}); expected a CSV file with a header row, an NPY or an NPZ file", e.valid_up_to()))
+    })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut reader = ::csv::ReaderBuilder::new().has_headers(true).trim(::csv::Trim::All).from_reader(text.as_bytes());
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| AuditError::file(file, format!("cannot read the CSV header: {e}")))?
-        .iter()
-        .map(str::to_string)
-        .collect();
+    let header: Vec<String> =
+        reader.headers().map_err(|e| AuditError::file(file, format!("cannot read the CSV header: {e}")))?.iter().map(str::to_string).collect();
     let label_idx = header.iter().position(|h| h == &opts.label_column).ok_or_else(|| {
         AuditError::file(file, format!("no label column '{}' in the header (columns: {}); set the label column option", opts.label_column, header.join(", ")))
     })?;
     let id_idx = match &opts.id_column {
-        Some(id) => Some(header.iter().position(|h| h == id).ok_or_else(|| {
-            AuditError::file(file, format!("no id column '{id}' in the header (columns: {})", header.join(", ")))
-        })?),
+        Some(id) => Some(
+            header
+                .iter()
+                .position(|h| h == id)
+                .ok_or_else(|| AuditError::file(file, format!("no id column '{id}' in the header (columns: {})", header.join(", "))))?,
+        ),
         None => None,
     };
     let feature_idx: Vec<usize> = (0..header.len()).filter(|&i| i != label_idx && Some(i) != id_idx).collect();
@@ -47,9 +47,12 @@ pub(super) fn read_csv(file: &str, bytes: &[u8], opts: &TableOptions) -> Result<
             values.push(v);
         }
         let cell = rec.get(label_idx).unwrap_or("");
-        let l = parse_num(cell)
-            .and_then(label_from_f64)
-            .map_err(|m| AuditError::BadCell { file: file.into(), row, column: header[label_idx].clone(), message: m })?;
+        let l = parse_num(cell).and_then(label_from_f64).map_err(|m| AuditError::BadCell {
+            file: file.into(),
+            row,
+            column: header[label_idx].clone(),
+            message: m,
+        })?;
         labels.push(l);
     }
     Ok(Table { file: file.into(), rows: labels.len(), cols, values, labels })

@@ -106,12 +106,7 @@ impl Table {
     /// [`AuditError::LabelOutOfRange`] naming the first bad row (1-based data row).
     pub fn check_labels(&self, classes: usize) -> Result<()> {
         match self.labels.iter().position(|&l| l >= classes) {
-            Some(i) => Err(AuditError::LabelOutOfRange {
-                file: self.file.clone(),
-                row: i + 1,
-                label: self.labels[i] as i64,
-                classes,
-            }),
+            Some(i) => Err(AuditError::LabelOutOfRange { file: self.file.clone(), row: i + 1, label: self.labels[i] as i64, classes }),
             None => Ok(()),
         }
     }
@@ -130,10 +125,7 @@ pub fn read_table(src: &DataSource, opts: &TableOptions) -> Result<Table> {
     let table = if f.bytes.starts_with(npy::NPY_MAGIC) {
         let x = npy::read_npy(&f.name, &f.bytes)?;
         let Some(lab) = &src.labels else {
-            return Err(AuditError::file(
-                &f.name,
-                "an NPY feature array needs a separate 1-D NPY label file (or use one NPZ with arrays 'x' and 'y')",
-            ));
+            return Err(AuditError::file(&f.name, "an NPY feature array needs a separate 1-D NPY label file (or use one NPZ with arrays 'x' and 'y')"));
         };
         let y = npy::read_npy(&lab.name, &lab.bytes)?;
         npy::table_from_arrays(&f.name, x, &lab.name, y)?
@@ -175,4 +167,56 @@ pub(crate) fn label_from_f64(v: f64) -> std::result::Result<usize, String> {
 pub fn read_npy(file: &InputFile) -> Result<(Vec<usize>, Vec<f64>)> {
     let a = npy::read_npy(&file.name, &file.bytes)?;
     Ok((a.shape, a.values))
+}
+
+/// Read a reference membership matrix: `rows × k` zeros and ones (1 = that reference trained on
+/// that record), as a CSV with a header (one column per reference) or an NPY of shape `[rows, k]`.
+/// Returns one column per reference.
+///
+/// # Errors
+/// A wrong shape, a value other than 0 or 1, malformed CSV/NPY.
+pub fn read_membership(file: &InputFile, rows: usize, k: usize) -> Result<Vec<Vec<bool>>> {
+    let name = &file.name;
+    let expected = format!("{rows} rows (members, then non-members, then population) × {k} columns (one per reference)");
+    let (shape, values) = if file.bytes.starts_with(npy::NPY_MAGIC) {
+        let a = npy::read_npy(name, &file.bytes)?;
+        (a.shape, a.values)
+    } else {
+        let mut rdr = ::csv::ReaderBuilder::new().has_headers(true).from_reader(file.bytes.as_slice());
+        let mut values = Vec::new();
+        let mut n = 0;
+        for (i, rec) in rdr.records().enumerate() {
+            let rec = rec.map_err(|e| AuditError::file(name, format!("CSV row {}: {e}", i + 2)))?;
+            for (c, cell) in rec.iter().enumerate() {
+                let v: f64 = cell.trim().parse().map_err(|_| AuditError::BadCell {
+                    file: name.clone(),
+                    row: i + 1,
+                    column: format!("{}", c + 1),
+                    message: format!("'{cell}' is not 0 or 1"),
+                })?;
+                values.push(v);
+            }
+            if rec.len() != k {
+                return Err(AuditError::ShapeMismatch {
+                    file: name.clone(),
+                    what: format!("columns in row {}", i + 1),
+                    expected: k.to_string(),
+                    actual: rec.len().to_string(),
+                });
+            }
+            n += 1;
+        }
+        (vec![n, k], values)
+    };
+    if shape != [rows, k] {
+        return Err(AuditError::ShapeMismatch { file: name.clone(), what: "membership matrix shape".into(), expected, actual: format!("{shape:?}") });
+    }
+    let mut cols = vec![vec![false; rows]; k];
+    for (i, &v) in values.iter().enumerate() {
+        if v != 0.0 && v != 1.0 {
+            return Err(AuditError::BadCell { file: name.clone(), row: i / k + 1, column: format!("{}", i % k + 1), message: format!("{v} is not 0 or 1") });
+        }
+        cols[i % k][i / k] = v == 1.0;
+    }
+    Ok(cols)
 }

@@ -1,6 +1,6 @@
 //! NPY arrays (format versions 1–3, little-endian numbers) and NPZ archives of them.
 
-use super::{label_from_f64, Table};
+use super::{Table, label_from_f64};
 use crate::error::{AuditError, Result};
 use std::io::Read;
 
@@ -66,7 +66,9 @@ pub(crate) fn read_npy(file: &str, b: &[u8]) -> Result<Array> {
         (b'u', 2) => |c| u16::from_le_bytes(c.try_into().unwrap()) as f64,
         (b'u', 4) => |c| u32::from_le_bytes(c.try_into().unwrap()) as f64,
         (b'u', 8) => |c| u64::from_le_bytes(c.try_into().unwrap()) as f64,
-        _ => return Err(bad(format!("unsupported NPY dtype '{descr}'; expected float16/32/64 or an integer type"))),
+        _ => {
+            return Err(bad(format!("unsupported NPY dtype '{descr}'; expected float16/32/64 or an integer type")));
+        }
     };
     let mut values: Vec<f64> = data.chunks_exact(size).map(conv).collect();
     if fortran && shape.len() == 2 {
@@ -101,20 +103,42 @@ fn dict_str(header: &str, key: &str) -> Option<String> {
 /// Build a table from a feature array (2-D, or N-D flattened per row) and a 1-D label array.
 pub(crate) fn table_from_arrays(xfile: &str, x: Array, yfile: &str, y: Array) -> Result<Table> {
     if x.shape.is_empty() {
-        return Err(AuditError::ShapeMismatch { file: xfile.into(), what: "array rank".into(), expected: "a 2-D array [records, features]".into(), actual: "a scalar".into() });
+        return Err(AuditError::ShapeMismatch {
+            file: xfile.into(),
+            what: "array rank".into(),
+            expected: "a 2-D array [records, features]".into(),
+            actual: "a scalar".into(),
+        });
     }
     let rows = x.shape[0];
     let cols: usize = x.shape[1..].iter().product();
     let ylen = match y.shape.as_slice() {
         [n] => *n,
         [n, 1] => *n,
-        s => return Err(AuditError::ShapeMismatch { file: yfile.into(), what: "label array shape".into(), expected: "a 1-D array [records]".into(), actual: format!("{s:?}") }),
+        s => {
+            return Err(AuditError::ShapeMismatch {
+                file: yfile.into(),
+                what: "label array shape".into(),
+                expected: "a 1-D array [records]".into(),
+                actual: format!("{s:?}"),
+            });
+        }
     };
     if ylen != rows {
-        return Err(AuditError::ShapeMismatch { file: yfile.into(), what: "number of labels".into(), expected: format!("{rows} (one per row of {xfile})"), actual: ylen.to_string() });
+        return Err(AuditError::ShapeMismatch {
+            file: yfile.into(),
+            what: "number of labels".into(),
+            expected: format!("{rows} (one per row of {xfile})"),
+            actual: ylen.to_string(),
+        });
     }
     if let Some(k) = x.values.iter().position(|v| !v.is_finite()) {
-        return Err(AuditError::BadCell { file: xfile.into(), row: k / cols.max(1) + 1, column: format!("#{}", k % cols.max(1) + 1), message: "NaN or Inf is not allowed".into() });
+        return Err(AuditError::BadCell {
+            file: xfile.into(),
+            row: k / cols.max(1) + 1,
+            column: format!("#{}", k % cols.max(1) + 1),
+            message: "NaN or Inf is not allowed".into(),
+        });
     }
     let labels = y
         .values
@@ -168,8 +192,16 @@ mod tests {
 
     #[test]
     fn hostile_headers_are_errors_not_panics() {
-        for h in ["{'descr': 'é<f4', 'shape': (1,), }", "{'descr': '<fé', 'shape': (1,), }", "{'descr': '<f0', 'shape': (1,), }",
-                  "{'descr': '<f4', 'shape': (1,", "{'descr': '<f4', 'shape': (99999999999,), }", "{'descr': '<f4'}", "{'shape': (1,)}", "\u{ff}"] {
+        for h in [
+            "{'descr': 'é<f4', 'shape': (1,), }",
+            "{'descr': '<fé', 'shape': (1,), }",
+            "{'descr': '<f0', 'shape': (1,), }",
+            "{'descr': '<f4', 'shape': (1,",
+            "{'descr': '<f4', 'shape': (99999999999,), }",
+            "{'descr': '<f4'}",
+            "{'shape': (1,)}",
+            "\u{ff}",
+        ] {
             assert!(read_npy("x.npy", &npy(h, &[0; 8])).is_err(), "{h}");
         }
         assert!(read_npy("x.npy", b"\x93NUMPY\x01\x00\xff\xff").is_err());

@@ -44,16 +44,18 @@ impl RocCurve {
         let positives = is_member.iter().filter(|&&m| m).count();
         let negatives = is_member.len() - positives;
         if positives == 0 || negatives == 0 {
-            return Err(AuditError::Metric(format!(
-                "need both members and non-members, got {positives} members and {negatives} non-members"
-            )));
+            return Err(AuditError::Metric(format!("need both members and non-members, got {positives} members and {negatives} non-members")));
         }
         let mut order: Vec<usize> = (0..scores.len()).collect();
         order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
         let (mut fpr, mut tpr, mut thresholds, mut tps, mut fps) = (vec![0.0], vec![0.0], vec![f64::INFINITY], vec![0], vec![0]);
         let (mut tp, mut fp) = (0usize, 0usize);
         for (k, &i) in order.iter().enumerate() {
-            if is_member[i] { tp += 1 } else { fp += 1 }
+            if is_member[i] {
+                tp += 1
+            } else {
+                fp += 1
+            }
             let last_of_tie = k + 1 == order.len() || scores[order[k + 1]] != scores[i];
             if last_of_tie {
                 tps.push(tp);

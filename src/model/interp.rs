@@ -5,7 +5,7 @@
 //! give exactly ONNX's result, and one code path serves ranks 0–4.
 
 use crate::error::{AuditError, Result};
-use burn::tensor::{activation, Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData, activation};
 use onnx_ir::batch_norm::BatchNormConfig;
 use onnx_ir::reshape::ReshapeInput;
 use onnx_ir::{Argument, DType, Node, OnnxGraph};
@@ -13,8 +13,25 @@ use std::collections::HashMap;
 
 /// The ONNX operators this interpreter runs (inference semantics).
 pub const SUPPORTED_OPS: &[&str] = &[
-    "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Softmax",
-    "LogSoftmax", "Flatten", "Reshape", "Identity", "Dropout", "Constant", "Cast", "BatchNormalization",
+    "Gemm",
+    "MatMul",
+    "Add",
+    "Sub",
+    "Mul",
+    "Div",
+    "Relu",
+    "LeakyRelu",
+    "Sigmoid",
+    "Tanh",
+    "Softmax",
+    "LogSoftmax",
+    "Flatten",
+    "Reshape",
+    "Identity",
+    "Dropout",
+    "Constant",
+    "Cast",
+    "BatchNormalization",
     "Transpose",
 ];
 
@@ -29,7 +46,7 @@ pub(crate) enum Value {
 
 pub(crate) type Env = HashMap<String, Value>;
 
-fn pad4(shape: &[usize]) -> [usize; 4] {
+pub(crate) fn pad4(shape: &[usize]) -> [usize; 4] {
     let mut s = [1; 4];
     s[4 - shape.len()..].copy_from_slice(shape);
     s
@@ -51,7 +68,7 @@ impl Value {
         }
     }
 
-    fn float(self, file: &str, node: &str, device: &Device) -> Result<(Tensor<4>, usize)> {
+    pub(crate) fn float(self, file: &str, node: &str, device: &Device) -> Result<(Tensor<4>, usize)> {
         match self {
             Value::F { t, rank } => Ok((t, rank)),
             Value::I { v, shape } => {
@@ -80,14 +97,28 @@ fn op_name(node: &Node) -> String {
 
 /// Reject, before any work, a node the interpreter cannot run.
 pub(crate) fn check_supported(file: &str, node: &Node) -> Result<()> {
-    let unsupported = |detail: &str| {
-        Err(AuditError::UnsupportedOp { file: file.into(), node: node.name().into(), op: op_name(node), detail: detail.into() })
-    };
+    let unsupported = |detail: &str| Err(AuditError::UnsupportedOp { file: file.into(), node: node.name().into(), op: op_name(node), detail: detail.into() });
     match node {
-        Node::Linear(_) | Node::Gemm(_) | Node::MatMul(_) | Node::Add(_) | Node::Sub(_) | Node::Mul(_) | Node::Div(_)
-        | Node::Relu(_) | Node::LeakyRelu(_) | Node::Sigmoid(_) | Node::Tanh(_) | Node::Softmax(_) | Node::LogSoftmax(_)
-        | Node::Flatten(_) | Node::Reshape(_) | Node::Identity(_) | Node::Dropout(_) | Node::Constant(_)
-        | Node::BatchNormalization(_) | Node::Transpose(_) => Ok(()),
+        Node::Linear(_)
+        | Node::Gemm(_)
+        | Node::MatMul(_)
+        | Node::Add(_)
+        | Node::Sub(_)
+        | Node::Mul(_)
+        | Node::Div(_)
+        | Node::Relu(_)
+        | Node::LeakyRelu(_)
+        | Node::Sigmoid(_)
+        | Node::Tanh(_)
+        | Node::Softmax(_)
+        | Node::LogSoftmax(_)
+        | Node::Flatten(_)
+        | Node::Reshape(_)
+        | Node::Identity(_)
+        | Node::Dropout(_)
+        | Node::Constant(_)
+        | Node::BatchNormalization(_)
+        | Node::Transpose(_) => Ok(()),
         Node::Cast(c) => match c.config.to {
             DType::F64 | DType::F32 | DType::F16 | DType::BF16 | DType::I64 | DType::I32 => Ok(()),
             other => unsupported(&format!("cast to {other:?}")),
@@ -169,9 +200,11 @@ pub(crate) fn run(file: &str, graph: &OnnxGraph, consts: &Consts, input: &str, x
             match node.inputs().get(i) {
                 None => Ok(None),
                 Some(a) if a.is_optional() || a.name.is_empty() => Ok(None),
-                Some(a) => env.get(&a.name).cloned().map(Some).ok_or_else(|| {
-                    AuditError::model(file, format!("node '{}': input '{}' has no value", node.name(), a.name))
-                }),
+                Some(a) => env
+                    .get(&a.name)
+                    .cloned()
+                    .map(Some)
+                    .ok_or_else(|| AuditError::model(file, format!("node '{}': input '{}' has no value", node.name(), a.name))),
             }
         };
         let need = |i: usize| -> Result<Value> {
@@ -185,13 +218,7 @@ pub(crate) fn run(file: &str, graph: &OnnxGraph, consts: &Consts, input: &str, x
     env.remove(output).ok_or_else(|| AuditError::model(file, format!("the graph never computes its output '{output}'")))
 }
 
-fn eval(
-    file: &str,
-    node: &Node,
-    need: &dyn Fn(usize) -> Result<Value>,
-    get: &dyn Fn(usize) -> Result<Option<Value>>,
-    device: &Device,
-) -> Result<Value> {
+fn eval(file: &str, node: &Node, need: &dyn Fn(usize) -> Result<Value>, get: &dyn Fn(usize) -> Result<Option<Value>>, device: &Device) -> Result<Value> {
     let name = node.name();
     let fl = |v: Value| v.float(file, name, device);
     let bad = |m: String| AuditError::model(file, format!("node '{name}' ({}): {m}", op_name(node)));
@@ -311,7 +338,9 @@ fn eval(
                 ReshapeInput::Static(s) => s.clone(),
                 ReshapeInput::Runtime(r) => match need(r.input_index)? {
                     Value::I { v, .. } => v,
-                    Value::F { .. } => return Err(bad("the target shape must be an integer tensor".into())),
+                    Value::F { .. } => {
+                        return Err(bad("the target shape must be an integer tensor".into()));
+                    }
                 },
             };
             let s = v.shape();
@@ -365,7 +394,12 @@ fn eval(
             let y = xt.sub(mean).div(var.add_scalar(eps).sqrt()).mul(scale).add(bias);
             Ok(Value::F { t: y, rank })
         }
-        other => Err(AuditError::UnsupportedOp { file: file.into(), node: name.into(), op: op_name(other), detail: format!("supported operators: {}", SUPPORTED_OPS.join(", ")) }),
+        other => Err(AuditError::UnsupportedOp {
+            file: file.into(),
+            node: name.into(),
+            op: op_name(other),
+            detail: format!("supported operators: {}", SUPPORTED_OPS.join(", ")),
+        }),
     }
 }
 

@@ -7,6 +7,7 @@
 
 mod interp;
 pub(crate) mod proto;
+mod train;
 
 use crate::data::InputFile;
 use crate::error::{AuditError, Result};
@@ -14,6 +15,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use onnx_ir::{ArgType, Node, OnnxGraph};
 
 pub use interp::SUPPORTED_OPS;
+pub use train::{Optimizer, Rng, TrainSettings};
 
 /// A parsed ONNX classifier, ready to be prepared on a device.
 pub struct OnnxModel {
@@ -54,40 +56,48 @@ impl OnnxModel {
                 &inlined
             }
             (false, None) => {
-                return Err(AuditError::model(&file, format!(
-                    "the weights are stored in an external file ({}); pick it together with the model",
-                    facts.external_locations.join(", ")
-                )))
+                return Err(AuditError::model(
+                    &file,
+                    format!("the weights are stored in an external file ({}); pick it together with the model", facts.external_locations.join(", ")),
+                ));
             }
         };
-        let graph = onnx_ir::OnnxGraphBuilder::new()
-            .parse_bytes(bytes)
-            .map_err(|e| AuditError::model(&file, format!("cannot read the ONNX graph: {e}")))?;
+        let graph = onnx_ir::OnnxGraphBuilder::new().parse_bytes(bytes).map_err(|e| AuditError::model(&file, format!("cannot read the ONNX graph: {e}")))?;
         Self::from_graph(file, graph, facts)
     }
 
     fn from_graph(file: String, graph: OnnxGraph, facts: proto::ModelFacts) -> Result<Self> {
         let data_inputs: Vec<_> = graph.inputs.iter().filter(|a| a.value().is_none()).collect();
         let [input] = data_inputs.as_slice() else {
-            return Err(AuditError::model(&file, format!(
-                "expected exactly one data input (the features), found {}: {}",
-                data_inputs.len(),
-                data_inputs.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ")
-            )));
+            return Err(AuditError::model(
+                &file,
+                format!(
+                    "expected exactly one data input (the features), found {}: {}",
+                    data_inputs.len(),
+                    data_inputs.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            ));
         };
         let ArgType::Tensor(tt) = &input.ty else {
             return Err(AuditError::model(&file, format!("input '{}' is not a tensor", input.name)));
         };
         let static_shape = tt.static_shape.clone().unwrap_or_default();
         if tt.rank < 2 || static_shape.len() != tt.rank {
-            return Err(AuditError::model(&file, format!(
-                "input '{}' must have a static shape [batch, features…]; found rank {} and shape {:?}",
-                input.name, tt.rank, static_shape
-            )));
+            return Err(AuditError::model(
+                &file,
+                format!("input '{}' must have a static shape [batch, features…]; found rank {} and shape {:?}", input.name, tt.rank, static_shape),
+            ));
         }
         let input_shape = static_shape[1..]
             .iter()
-            .map(|d| d.ok_or_else(|| AuditError::model(&file, format!("input '{}' has a symbolic feature dimension ({:?}); only the batch axis may be dynamic", input.name, static_shape))))
+            .map(|d| {
+                d.ok_or_else(|| {
+                    AuditError::model(
+                        &file,
+                        format!("input '{}' has a symbolic feature dimension ({:?}); only the batch axis may be dynamic", input.name, static_shape),
+                    )
+                })
+            })
             .collect::<Result<Vec<_>>>()?;
         if input_shape.len() > 3 {
             return Err(AuditError::model(&file, format!("input '{}' has rank {}; at most 4 is supported", input.name, tt.rank)));
@@ -199,10 +209,8 @@ impl PreparedModel<'_> {
                 return Err(AuditError::model(&m.file, format!("the output has {} rows for a batch of {n} records", dims[0])));
             }
             classes = dims[1];
-            let data: TensorData = t
-                .into_data_async()
-                .await
-                .map_err(|e| AuditError::Device { backend: format!("{:?}", self.device), message: format!("{e:?}") })?;
+            let data: TensorData =
+                t.into_data_async().await.map_err(|e| AuditError::Device { backend: format!("{:?}", self.device), message: format!("{e:?}") })?;
             out.extend(data.iter::<f32>().map(f64::from));
             done += n;
             on_batch(done, rows);

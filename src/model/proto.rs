@@ -127,10 +127,12 @@ pub(crate) fn facts(file: &str, bytes: &[u8]) -> Result<ModelFacts> {
                 for gf in fields(g).ok_or_else(|| malformed(file))? {
                     if let (GRAPH_NODE, Wire::Bytes(nb)) = (gf.num, gf.value) {
                         let nf = fields(nb).ok_or_else(|| malformed(file))?;
-                        let text = |num: u64| nf.iter().find_map(|x| match (x.num, x.value) {
-                            (n2, Wire::Bytes(v)) if n2 == num => Some(String::from_utf8_lossy(v).into_owned()),
-                            _ => None,
-                        });
+                        let text = |num: u64| {
+                            nf.iter().find_map(|x| match (x.num, x.value) {
+                                (n2, Wire::Bytes(v)) if n2 == num => Some(String::from_utf8_lossy(v).into_owned()),
+                                _ => None,
+                            })
+                        };
                         facts.nodes.push((text(4).unwrap_or_default(), text(3).unwrap_or_default()));
                     }
                     if let (GRAPH_INITIALIZER, Wire::Bytes(t)) = (gf.num, gf.value) {
@@ -183,10 +185,12 @@ fn external_info(tf: &[Field]) -> Option<(String, u64, Option<u64>)> {
     for f in tf.iter().filter(|f| f.num == TENSOR_EXTERNAL) {
         let Wire::Bytes(e) = f.value else { continue };
         let kv = fields(e)?;
-        let get = |n: u64| kv.iter().find_map(|k| match (k.num, k.value) {
-            (n2, Wire::Bytes(s)) if n2 == n => Some(String::from_utf8_lossy(s).into_owned()),
-            _ => None,
-        });
+        let get = |n: u64| {
+            kv.iter().find_map(|k| match (k.num, k.value) {
+                (n2, Wire::Bytes(s)) if n2 == n => Some(String::from_utf8_lossy(s).into_owned()),
+                _ => None,
+            })
+        };
         match (get(1).as_deref(), get(2)) {
             (Some("location"), Some(v)) => loc = v,
             (Some("offset"), Some(v)) => off = v.parse().ok()?,
@@ -219,13 +223,11 @@ pub(crate) fn inline_external_data(file: &str, bytes: &[u8], data_file: &str, da
                                         Some(l) => start.checked_add(usize::try_from(l).map_err(|_| malformed(file))?),
                                         None => Some(data.len()),
                                     };
-                                    let chunk = end.and_then(|e| data.get(start..e)).ok_or_else(|| {
-                                        AuditError::ShapeMismatch {
-                                            file: data_file.into(),
-                                            what: format!("external data for '{loc}' (offset {off}, length {len:?})"),
-                                            expected: "a range inside the data file".into(),
-                                            actual: format!("a file of {} bytes", data.len()),
-                                        }
+                                    let chunk = end.and_then(|e| data.get(start..e)).ok_or_else(|| AuditError::ShapeMismatch {
+                                        file: data_file.into(),
+                                        what: format!("external data for '{loc}' (offset {off}, length {len:?})"),
+                                        expected: "a range inside the data file".into(),
+                                        actual: format!("a file of {} bytes", data.len()),
                                     })?;
                                     let mut tensor = Vec::with_capacity(t.len() + chunk.len());
                                     for x in tf.iter().filter(|x| x.num != TENSOR_EXTERNAL && x.num != TENSOR_LOCATION) {

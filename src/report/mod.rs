@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of the report's JSON layout.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The FPR levels at which TPR is reported, as they appear as JSON keys.
 pub const FPR_LEVELS: [(&str, f64); 4] = [("0.1", 0.1), ("0.01", 0.01), ("0.001", 0.001), ("0", 0.0)];
@@ -32,6 +32,8 @@ pub struct AuditReport {
     pub model: ModelInfo,
     /// The audited records.
     pub data: DataInfo,
+    /// The reference models, when an attack used them.
+    pub references: Option<ReferenceInfo>,
     /// One entry per attack, in the order run.
     pub attacks: Vec<AttackResult>,
     /// Warnings a reader should see (e.g. a model with 100 % accuracy on both sets).
@@ -73,6 +75,10 @@ pub struct DataInfo {
     pub members: usize,
     /// Number of non-member records.
     pub nonmembers: usize,
+    /// Population records used by Attack-P and RMIA (absent when no attack used any).
+    pub population: Option<usize>,
+    /// "file", or how many non-members were held out as population.
+    pub population_source: Option<String>,
     /// Features per record (absent in outputs-only mode).
     pub features: Option<usize>,
     /// Number of classes.
@@ -107,6 +113,48 @@ pub struct AttackResult {
     pub roc: RocPoints,
     /// Score histograms of members and non-members.
     pub histogram: Histogram,
+    /// The parameters this attack ran with (references, a, γ, …); empty for threshold attacks.
+    pub parameters: BTreeMap<String, serde_json::Value>,
+}
+
+/// The reference models behind LiRA and RMIA.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ReferenceInfo {
+    /// "trained" (by privaudit), "models" (the user's ONNX files) or "outputs" (their outputs).
+    pub source: String,
+    /// Number of references K.
+    pub count: usize,
+    /// "offline" or "online".
+    pub mode: String,
+    /// The seed of every random choice.
+    pub seed: u64,
+    /// The training settings, when privaudit trained them.
+    pub training: Option<crate::model::TrainSettings>,
+    /// Where the membership of records in the references' training sets comes from.
+    pub membership: String,
+    /// One entry per reference.
+    pub models: Vec<ReferenceModelInfo>,
+    /// Wall time spent training and evaluating the references, in seconds (null when they
+    /// came from the user or from the cache).
+    pub training_seconds: Option<f64>,
+    /// Whether trained references were reused from an earlier run with the same inputs,
+    /// settings and seed instead of trained again.
+    pub cached: bool,
+}
+
+/// One reference model.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ReferenceModelInfo {
+    /// 0-based index (the column in the membership matrix).
+    pub index: usize,
+    /// Records it was trained on.
+    pub train_records: usize,
+    /// Its accuracy on the records it was trained on (null if none).
+    pub accuracy_train: Option<f64>,
+    /// Its accuracy on every other record (null if none).
+    pub accuracy_test: Option<f64>,
+    /// Mean training loss of each epoch (empty when not trained by privaudit).
+    pub loss: Vec<f64>,
 }
 
 /// Per-record scores, the body of the scores CSV.
@@ -148,18 +196,38 @@ pub fn summary_text(r: &AuditReport) -> String {
         "backend {}   members {}   non-members {}   accuracy {:.3} / {:.3} (gap {:+.3})\n",
         r.backend, r.data.members, r.data.nonmembers, r.model.accuracy_members, r.model.accuracy_nonmembers, r.model.generalization_gap
     );
-    s.push_str(&format!("{:<18}{:>8}{:>12}{:>12}{:>12}{:>12}{:>11}\n", "attack", "AUC", "TPR@10%", "TPR@1%", "TPR@0.1%", "TPR@0", "advantage"));
+    if let Some(line) = references_line(r) {
+        s.push_str(&line);
+        s.push('\n');
+    }
+    s.push_str(&format!("{:<28}{:>8}{:>12}{:>12}{:>12}{:>12}{:>11}\n", "attack", "AUC", "TPR@10%", "TPR@1%", "TPR@0.1%", "TPR@0", "advantage"));
     for a in &r.attacks {
         let t = |k: &str| a.tpr_at_fpr.get(k).copied().unwrap_or(f64::NAN);
-        s.push_str(&format!(
-            "{:<18}{:>8.4}{:>12.4}{:>12.4}{:>12.4}{:>12.4}{:>11.4}\n",
-            a.name, a.auc, t("0.1"), t("0.01"), t("0.001"), t("0"), a.advantage
-        ));
+        s.push_str(&format!("{:<28}{:>8.4}{:>12.4}{:>12.4}{:>12.4}{:>12.4}{:>11.4}\n", a.name, a.auc, t("0.1"), t("0.01"), t("0.001"), t("0"), a.advantage));
     }
     for w in &r.warnings {
         s.push_str(&format!("warning: {w}\n"));
     }
     s
+}
+
+/// One line on the reference models, if any.
+pub fn references_line(r: &AuditReport) -> Option<String> {
+    let refs = r.references.as_ref()?;
+    let acc = |f: fn(&ReferenceModelInfo) -> Option<f64>| {
+        refs.models.iter().map(|m| f(m).map_or("–".to_string(), |v| format!("{v:.3}"))).collect::<Vec<_>>().join(" ")
+    };
+    let secs = refs.training_seconds.map(|t| format!(", {t:.1} s")).unwrap_or_default();
+    Some(format!(
+        "references: {} ({}, {}, seed {}{secs}); accuracy on own training records {} / on others {}; membership {}",
+        refs.count,
+        refs.source,
+        refs.mode,
+        refs.seed,
+        acc(|m| m.accuracy_train),
+        acc(|m| m.accuracy_test),
+        refs.membership
+    ))
 }
 
 /// A self-contained HTML page of the report (no scripts, no external resources).
@@ -169,12 +237,21 @@ pub fn html(r: &AuditReport) -> String {
         let t = |k: &str| a.tpr_at_fpr.get(k).map(|v| format!("{v:.4}")).unwrap_or_default();
         rows.push_str(&format!(
             "<tr><th scope=\"row\">{}</th><td>{:.4}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{}</td></tr>",
-            a.name, a.auc, t("0.1"), t("0.01"), t("0.001"), t("0"), a.advantage,
+            a.name,
+            a.auc,
+            t("0.1"),
+            t("0.01"),
+            t("0.001"),
+            t("0"),
+            a.advantage,
             a.ppv.map(|p| format!("{p:.4}")).unwrap_or_else(|| "–".into())
         ));
     }
     let hists: String = r.attacks.iter().map(histogram_svg).collect();
-    let warnings: String = r.warnings.iter().map(|w| format!("<li>{}</li>", svg_escape(w))).collect();
+    let mut warnings: String = r.warnings.iter().map(|w| format!("<li>{}</li>", svg_escape(w))).collect();
+    if let Some(line) = references_line(r) {
+        warnings.push_str(&format!("<li>{}</li>", svg_escape(&line)));
+    }
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>privaudit report</title>\
 <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
@@ -182,8 +259,15 @@ pub fn html(r: &AuditReport) -> String {
 <h1>Membership-inference audit</h1><p>Backend <b>{}</b> · {} members · {} non-members · accuracy {:.3} (members) / {:.3} (non-members), gap {:+.3}</p>\
 <table><caption>Attack metrics (TPR at FPR ≤ level)</caption><thead><tr><th>attack</th><th>AUC</th><th>TPR@10%</th><th>TPR@1%</th><th>TPR@0.1%</th><th>TPR@0</th><th>advantage</th><th>PPV</th></tr></thead><tbody>{rows}</tbody></table>\
 <ul>{warnings}</ul>{}<div class=\"h\">{hists}</div><p>privaudit {} · report schema {}</p></body></html>",
-        r.backend, r.data.members, r.data.nonmembers, r.model.accuracy_members, r.model.accuracy_nonmembers, r.model.generalization_gap,
-        roc_svg(r), r.tool.version, r.schema_version
+        r.backend,
+        r.data.members,
+        r.data.nonmembers,
+        r.model.accuracy_members,
+        r.model.accuracy_nonmembers,
+        r.model.generalization_gap,
+        roc_svg(r),
+        r.tool.version,
+        r.schema_version
     )
 }
 

@@ -46,19 +46,38 @@ impl Logits {
     /// fewer than two classes.
     pub fn from_outputs(file: &str, values: Vec<f64>, rows: usize, classes: usize, kind: OutputKind) -> Result<(Self, OutputKind)> {
         if classes < 2 {
-            return Err(AuditError::ShapeMismatch { file: file.into(), what: "number of output columns (classes)".into(), expected: "at least 2".into(), actual: classes.to_string() });
+            return Err(AuditError::ShapeMismatch {
+                file: file.into(),
+                what: "number of output columns (classes)".into(),
+                expected: "at least 2".into(),
+                actual: classes.to_string(),
+            });
         }
         if let Some(k) = values.iter().position(|v| !v.is_finite()) {
-            return Err(AuditError::BadCell { file: file.into(), row: k / classes + 1, column: format!("class {}", k % classes), message: "NaN or Inf output".into() });
+            return Err(AuditError::BadCell {
+                file: file.into(),
+                row: k / classes + 1,
+                column: format!("class {}", k % classes),
+                message: "NaN or Inf output".into(),
+            });
         }
         let is_prob_row = |r: &[f64]| r.iter().all(|&p| (0.0..=1.0).contains(&p)) && (r.iter().sum::<f64>() - 1.0).abs() <= 1e-3;
         let kind = match kind {
             OutputKind::Auto => {
-                if values.chunks_exact(classes).all(is_prob_row) { OutputKind::Probabilities } else { OutputKind::Logits }
+                if values.chunks_exact(classes).all(is_prob_row) {
+                    OutputKind::Probabilities
+                } else {
+                    OutputKind::Logits
+                }
             }
             OutputKind::Probabilities => {
                 if let Some(r) = values.chunks_exact(classes).position(|r| !is_prob_row(r)) {
-                    return Err(AuditError::BadCell { file: file.into(), row: r + 1, column: "outputs".into(), message: "outputs were declared probabilities, but this row is not in [0,1] or does not sum to 1".into() });
+                    return Err(AuditError::BadCell {
+                        file: file.into(),
+                        row: r + 1,
+                        column: "outputs".into(),
+                        message: "outputs were declared probabilities, but this row is not in [0,1] or does not sum to 1".into(),
+                    });
                 }
                 OutputKind::Probabilities
             }
@@ -122,7 +141,9 @@ pub fn compute(logits: &Logits, labels: &[usize]) -> Signals {
         let logp: Vec<f64> = z.iter().map(|&v| (v - m) - log_norm).collect();
         let p: Vec<f64> = logp.iter().map(|&l| l.exp()).collect();
         // log(1 − p_i) = log Σ_{j≠i} p_j, computed without cancellation when p_i is near 1.
-        let log1m = |k: usize| if p[k] < 0.5 { (-p[k]).ln_1p() } else { lse_except(z, Some(k)) - lse };
+        let log1m = |k: usize| {
+            if p[k] < 0.5 { (-p[k]).ln_1p() } else { lse_except(z, Some(k)) - lse }
+        };
         let entropy: f64 = -p.iter().zip(&logp).map(|(&pi, &li)| if pi > 0.0 { pi * li } else { 0.0 }).sum::<f64>();
         // 1 − p_y, computed as Σ_{j≠y} p_j when p_y is near 1 so it keeps its relative precision.
         let one_minus_py = if p[y] < 0.5 { 1.0 - p[y] } else { log1m(y).exp() };

@@ -132,7 +132,7 @@ test("the JS audit() API takes bytes and returns the report", async () => {
     const r = await audit({ model: new Uint8Array(m), members: new Uint8Array(a), nonmembers: new Blob([new Uint8Array(b)]), scale: 1 / 16, onProgress: (p) => stages.push(p.stage) });
     return { r, stages };
   }, [bytes(`${DEMO}digits_mlp.onnx`), bytes(`${DEMO}digits_members.csv`), bytes(`${DEMO}digits_nonmembers.csv`)]);
-  assert.equal(report.r.schema_version, 1);
+  assert.equal(report.r.schema_version, 2);
   assert.equal(report.r.backend, "webgpu");
   assert.ok(report.stages.includes("inference") && report.stages.at(-1) === "done", report.stages.join(","));
   const got = Object.fromEntries(report.r.attacks.map((a) => [a.name, { auc: a.auc, "tpr@0.1": a.tpr_at_fpr["0.1"] }]));
@@ -142,6 +142,57 @@ test("the JS audit() API takes bytes and returns the report", async () => {
     try { await audit({ model: new Uint8Array([1, 2, 3]), members: new Uint8Array(), nonmembers: new Uint8Array(), sclae: 2 }); return "no error"; } catch (e) { return e.message; }
   });
   assert.match(err, /unknown field `sclae`/);
+});
+
+// Reference training in the browser. The tolerance: the same seed gives the same data splits,
+// initial weights and batch order everywhere, but f32 sums run in another order on WebGPU than
+// on the native CPU, so the trained references differ slightly; RMIA's AUC over 350 candidates
+// agrees to 0.03 (observed: see the README).
+test("an offline audit with 2 references trained on WebGPU agrees with the CLI", async () => {
+  const bytes = (p) => [...readFileSync(p)];
+  const opts = { scale: 1 / 16, attacks: ["loss", "lira", "rmia"], references: 2, mode: "offline", seed: 3, training: { epochs: 20 } };
+  const out = await page.evaluate(async ([m, a, b, o]) => {
+    const { audit } = await import("/www/api.js");
+    const stages = [];
+    const r = await audit({ model: new Uint8Array(m), members: new Uint8Array(a), nonmembers: new Uint8Array(b), ...o, onProgress: (p) => stages.push(p.message) });
+    return { r, stages };
+  }, [bytes(`${DEMO}digits_mlp.onnx`), bytes(`${DEMO}digits_members.csv`), bytes(`${DEMO}digits_nonmembers.csv`), opts]);
+  const r = out.r;
+  assert.equal(r.backend, "webgpu");
+  assert.equal(r.references.source, "trained");
+  assert.equal(r.references.count, 2);
+  for (const m of r.references.models) assert.ok(m.accuracy_train > 0.9, `reference ${m.index} learnt: ${m.accuracy_train}`);
+  assert.ok(out.stages.some((s) => /reference 2\/2: epoch 20\/20, loss/.test(s)), "progress per model and epoch");
+  const file = `${ROOT}target/e2e-cli-refs.json`;
+  execFileSync(`${ROOT}target/debug/privaudit`, ["audit", "-q", "--backend", "cpu", "--scale", "0.0625", "--model", `${DEMO}digits_mlp.onnx`,
+    "--members", `${DEMO}digits_members.csv`, "--nonmembers", `${DEMO}digits_nonmembers.csv`, "--attacks", "loss,lira,rmia",
+    "--refs", "2", "--mode", "offline", "--seed", "3", "--epochs", "20", "--no-cache", "--out", file]);
+  const cli = JSON.parse(readFileSync(file, "utf8"));
+  const auc = (rep, n) => rep.attacks.find((a) => a.name === n).auc;
+  assert.equal(cli.data.population, r.data.population, "the same held-out population");
+  for (const n of ["rmia_offline", "lira_offline_fixed_variance"]) {
+    assert.ok(Math.abs(auc(cli, n) - auc(r, n)) <= 0.03, `${n}: CLI AUC ${auc(cli, n)} vs browser ${auc(r, n)}`);
+  }
+  assert.ok(Math.abs(auc(cli, "loss") - auc(r, "loss")) <= 2e-3);
+  // The same audit again reuses the references kept in IndexedDB.
+  const again = await page.evaluate(async ([m, a, b, o]) => {
+    const { audit } = await import("/www/api.js");
+    return audit({ model: new Uint8Array(m), members: new Uint8Array(a), nonmembers: new Uint8Array(b), ...o });
+  }, [bytes(`${DEMO}digits_mlp.onnx`), bytes(`${DEMO}digits_members.csv`), bytes(`${DEMO}digits_nonmembers.csv`), opts]);
+  assert.equal(again.references.cached, true);
+  assert.deepEqual(again.attacks, r.attacks);
+});
+
+test("a running audit can be cancelled, and the next one runs", async () => {
+  await page.evaluate(() => { document.body.dataset.state = "running"; });
+  await page.click("#demo-refs");
+  await page.waitForFunction(() => /^train:/.test(document.querySelector("#progress-text").textContent), null, { timeout: AUDIT_TIMEOUT });
+  await page.click("#cancel");
+  await page.waitForFunction(() => document.querySelector("#progress-text").textContent === "cancelled", null, { timeout: 30_000 });
+  assert.equal(await page.$eval("#error", (e) => e.hidden), true, "cancelling is not an error");
+  const state = await runWithFiles({ model: `${DEMO}digits_mlp.onnx`, members: `${DEMO}digits_members.csv`, nonmembers: `${DEMO}digits_nonmembers.csv` }, { scale: "0.0625" });
+  assert.equal(state, "done", await page.$eval("#error", (e) => e.textContent));
+  compareWithReference(await reportFromPage(), "after cancel");
 });
 
 test("model logits on WebGPU and on the CPU match onnxruntime to 1e-4", async () => {

@@ -1,9 +1,9 @@
 //! Signals against a numpy reference (numpy 2.4.6, scipy 1.17.1 `logsumexp`; the formulas are in
 //! tests/fixtures/make_fixtures.py, `signals_reference`), from the same logits, to 1e-9.
 
-mod common;
+use crate::common;
 use common::*;
-use privaudit::signals::{compute, Logits, OutputKind};
+use privaudit::signals::{Logits, OutputKind, compute};
 
 fn check(s: &privaudit::signals::Signals, r: &serde_json::Value, what: &str) {
     for (name, got) in [("loss", &s.loss), ("confidence", &s.confidence), ("entropy", &s.entropy), ("modified_entropy", &s.modified_entropy), ("phi", &s.phi)] {

@@ -6,18 +6,18 @@
 //! whole pipeline must agree to 1e-9. With the model, our f32 logits differ from onnxruntime's by
 //! ~1e-6, which can swap near-tied records: AUC and TPR then agree to 2e-3 (documented).
 
-mod common;
+use crate::common;
 use common::*;
 use privaudit::data::{DataSource, InputFile};
-use privaudit::{report, run_audit, AuditInput, AuditOptions, AuditOutput, BackendChoice};
+use privaudit::{AuditInput, AuditOptions, AuditOutput, BackendChoice, report, run_audit};
 
 fn demo_input() -> AuditInput {
-    AuditInput::Model {
-        model: file(root().join("www/demo/digits_mlp.onnx")),
-        model_data: None,
-        members: source(root().join("www/demo/digits_members.csv")),
-        nonmembers: source(root().join("www/demo/digits_nonmembers.csv")),
-    }
+    AuditInput::model(
+        file(root().join("www/demo/digits_mlp.onnx")),
+        None,
+        source(root().join("www/demo/digits_members.csv")),
+        source(root().join("www/demo/digits_nonmembers.csv")),
+    )
 }
 
 fn demo_options() -> AuditOptions {
@@ -41,7 +41,13 @@ fn compare(out: &AuditOutput, tol: f64) {
         assert!(close(a.auc, w["auc"].as_f64().unwrap(), tol), "{}: auc {} vs {}", a.name, a.auc, w["auc"]);
         assert!(close(a.advantage, w["advantage"].as_f64().unwrap(), tol), "{}: advantage", a.name);
         for k in ["0.1", "0.01", "0.001", "0"] {
-            assert!(close(a.tpr_at_fpr[k], w["tpr_at_fpr"][k].as_f64().unwrap(), tol.max(if tol > 1e-6 { 0.02 } else { 0.0 })), "{}: tpr@{k} {} vs {}", a.name, a.tpr_at_fpr[k], w["tpr_at_fpr"][k]);
+            assert!(
+                close(a.tpr_at_fpr[k], w["tpr_at_fpr"][k].as_f64().unwrap(), tol.max(if tol > 1e-6 { 0.02 } else { 0.0 })),
+                "{}: tpr@{k} {} vs {}",
+                a.name,
+                a.tpr_at_fpr[k],
+                w["tpr_at_fpr"][k]
+            );
         }
     }
 }
@@ -60,10 +66,7 @@ fn demo_audit_matches_the_python_reference() {
 
 #[test]
 fn outputs_only_mode_matches_the_python_reference_exactly() {
-    let input = AuditInput::Outputs {
-        members: source(fixture("digits_members_logits.csv")),
-        nonmembers: source(fixture("digits_nonmembers_logits.csv")),
-    };
+    let input = AuditInput::outputs(source(fixture("digits_members_logits.csv")), source(fixture("digits_nonmembers_logits.csv")));
     let out = run(input, &AuditOptions::default()).unwrap();
     assert_eq!(out.report.model.outputs, "logits");
     assert_eq!(out.report.model.format, "outputs");
@@ -93,12 +96,12 @@ fn report_json_follows_the_schema_names() {
 }
 
 fn csv_input(members: &str) -> AuditInput {
-    AuditInput::Model {
-        model: file(root().join("www/demo/digits_mlp.onnx")),
-        model_data: None,
-        members: DataSource { file: InputFile::new("bad.csv", members.as_bytes().to_vec()), labels: None },
-        nonmembers: source(root().join("www/demo/digits_nonmembers.csv")),
-    }
+    AuditInput::model(
+        file(root().join("www/demo/digits_mlp.onnx")),
+        None,
+        DataSource { file: InputFile::new("bad.csv", members.as_bytes().to_vec()), labels: None },
+        source(root().join("www/demo/digits_nonmembers.csv")),
+    )
 }
 
 fn header() -> String {
@@ -167,12 +170,12 @@ fn with_id(name: &str, path: &str) -> InputFile {
 
 #[test]
 fn id_column_is_ignored_when_named() {
-    let input = AuditInput::Model {
-        model: file(root().join("www/demo/digits_mlp.onnx")),
-        model_data: None,
-        members: DataSource { file: with_id("m_id.csv", "www/demo/digits_members.csv"), labels: None },
-        nonmembers: DataSource { file: with_id("n_id.csv", "www/demo/digits_nonmembers.csv"), labels: None },
-    };
+    let input = AuditInput::model(
+        file(root().join("www/demo/digits_mlp.onnx")),
+        None,
+        DataSource { file: with_id("m_id.csv", "www/demo/digits_members.csv"), labels: None },
+        DataSource { file: with_id("n_id.csv", "www/demo/digits_nonmembers.csv"), labels: None },
+    );
     let e = run(input.clone(), &demo_options()).err().unwrap().to_string();
     assert!(e.contains("m_id.csv") && e.contains("'rec-0' is not a number"), "{e}");
     let out = run(input, &AuditOptions { id_column: Some("id".into()), ..demo_options() }).unwrap();
@@ -194,24 +197,24 @@ fn unknown_options_are_rejected() {
 #[test]
 fn npz_and_npy_inputs_give_the_csv_result() {
     let csv = run(demo_input(), &demo_options()).unwrap();
-    let input = AuditInput::Model {
-        model: file(root().join("www/demo/digits_mlp.onnx")),
-        model_data: None,
-        members: source(fixture("digits_members.npz")),
-        nonmembers: DataSource { file: file(fixture("digits_nonmembers_x.npy")), labels: Some(file(fixture("digits_nonmembers_y.npy"))) },
-    };
+    let input = AuditInput::model(
+        file(root().join("www/demo/digits_mlp.onnx")),
+        None,
+        source(fixture("digits_members.npz")),
+        DataSource { file: file(fixture("digits_nonmembers_x.npy")), labels: Some(file(fixture("digits_nonmembers_y.npy"))) },
+    );
     let npy = run(input, &demo_options()).unwrap();
     assert_eq!(csv.report.attacks, npy.report.attacks);
 }
 
 #[test]
 fn npy_without_labels_is_a_clear_error() {
-    let input = AuditInput::Model {
-        model: file(root().join("www/demo/digits_mlp.onnx")),
-        model_data: None,
-        members: source(fixture("digits_nonmembers_x.npy")),
-        nonmembers: source(root().join("www/demo/digits_nonmembers.csv")),
-    };
+    let input = AuditInput::model(
+        file(root().join("www/demo/digits_mlp.onnx")),
+        None,
+        source(fixture("digits_nonmembers_x.npy")),
+        source(root().join("www/demo/digits_nonmembers.csv")),
+    );
     let e = err(input);
     assert!(e.contains("digits_nonmembers_x.npy") && e.contains("label file"), "{e}");
 }

@@ -1,7 +1,7 @@
 //! The native CLI: a demo audit end to end, and bad input giving one line on stderr and a
 //! non-zero exit. Reference numbers as in tests/audit.rs (demo_expected.json).
 
-mod common;
+use crate::common;
 use common::*;
 use std::process::Command;
 
@@ -67,9 +67,10 @@ fn bad_input_is_one_line_and_a_nonzero_exit() {
 
 #[test]
 fn unknown_attack_is_rejected() {
-    let o = cli().args(["audit", "--member-outputs", "a", "--nonmember-outputs", "b", "--attacks", "loss,lira", "--out", "/dev/null"]).output().unwrap();
+    let o = cli().args(["audit", "--member-outputs", "a", "--nonmember-outputs", "b", "--attacks", "loss,lira2", "--out", "/dev/null"]).output().unwrap();
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown attack 'lira'"));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("--attacks: unknown attack 'lira2'") && e.contains("rmia_offline"), "{e}");
 }
 
 #[test]
@@ -89,4 +90,82 @@ fn outputs_only_mode_from_the_cli() {
     let want = json("demo_expected.json");
     assert!(close(r["attacks"][0]["auc"].as_f64().unwrap(), want["attacks"]["loss"]["auc"].as_f64().unwrap(), 1e-9));
     std::fs::remove_file(out).ok();
+}
+
+/// The CLI trains references with the given settings, keeps them in the cache folder, and the
+/// same command reuses them (the report says so and the numbers are identical).
+#[test]
+fn trains_references_and_reuses_them_from_the_cache() {
+    let dir = std::env::temp_dir().join(format!("privaudit-cli-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let demo = root().join("www/demo");
+    let run = |out: &str| {
+        let o = cli()
+            .args([
+                "audit",
+                "-q",
+                "--backend",
+                "cpu",
+                "--scale",
+                "0.0625",
+                "--attacks",
+                "loss,lira,rmia,attack_p",
+                "--refs",
+                "2",
+                "--epochs",
+                "10",
+                "--seed",
+                "4",
+                "--optimizer",
+                "sgd",
+                "--lr",
+                "0.1",
+                "--model",
+            ])
+            .arg(demo.join("digits_mlp.onnx"))
+            .arg("--members")
+            .arg(demo.join("digits_members.csv"))
+            .arg("--nonmembers")
+            .arg(demo.join("digits_nonmembers.csv"))
+            .arg("--population")
+            .arg(fixture("digits_population.csv"))
+            .arg("--cache-dir")
+            .arg(dir.join("cache"))
+            .arg("--out")
+            .arg(dir.join(out))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("references: 2 (trained, offline, seed 4"), "{}", String::from_utf8_lossy(&o.stdout));
+        serde_json::from_slice::<serde_json::Value>(&std::fs::read(dir.join(out)).unwrap()).unwrap()
+    };
+    let first = run("a.json");
+    let refs = &first["references"];
+    assert_eq!(refs["cached"], false);
+    assert_eq!(refs["training"]["optimizer"], "sgd");
+    assert_eq!(refs["training"]["epochs"], 10);
+    assert_eq!(first["data"]["population"], 1197);
+    assert_eq!(std::fs::read_dir(dir.join("cache")).unwrap().count(), 1, "one cache entry");
+    let second = run("b.json");
+    assert_eq!(second["references"]["cached"], true);
+    assert_eq!(first["attacks"], second["attacks"]);
+}
+
+#[test]
+fn bad_reference_options_are_one_line_errors() {
+    let demo = root().join("www/demo");
+    let o = cli()
+        .args(["audit", "-q", "--attacks", "lira", "--rmia-a", "often", "--model"])
+        .arg(demo.join("digits_mlp.onnx"))
+        .arg("--members")
+        .arg(demo.join("digits_members.csv"))
+        .arg("--nonmembers")
+        .arg(demo.join("digits_nonmembers.csv"))
+        .args(["--out", "/dev/null"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("--rmia-a") && e.lines().count() == 1, "{e}");
 }

@@ -2,9 +2,9 @@
 //! keywords the schema uses (type, enum, required, properties, additionalProperties, items,
 //! minimum, maximum). Both ways: no required field missing, no undeclared field present.
 
-mod common;
+use crate::common;
 use common::*;
-use privaudit::{report, run_audit, AuditInput, AuditOptions, BackendChoice};
+use privaudit::{AuditInput, AuditOptions, BackendChoice, report, run_audit};
 use serde_json::Value;
 
 fn type_ok(t: &str, v: &Value) -> bool {
@@ -64,7 +64,7 @@ fn validate(s: &Value, v: &Value, path: &str, errors: &mut Vec<String>) {
     }
 }
 
-fn check(report_json: &str) {
+pub(crate) fn check(report_json: &str) {
     let schema: Value = serde_json::from_slice(&std::fs::read(root().join("schema/report.schema.json")).unwrap()).unwrap();
     let v: Value = serde_json::from_str(report_json).unwrap();
     let mut errors = Vec::new();
@@ -74,12 +74,12 @@ fn check(report_json: &str) {
 
 #[test]
 fn model_audit_report_follows_the_schema() {
-    let input = AuditInput::Model {
-        model: file(root().join("www/demo/digits_mlp.onnx")),
-        model_data: None,
-        members: source(root().join("www/demo/digits_members.csv")),
-        nonmembers: source(root().join("www/demo/digits_nonmembers.csv")),
-    };
+    let input = AuditInput::model(
+        file(root().join("www/demo/digits_mlp.onnx")),
+        None,
+        source(root().join("www/demo/digits_members.csv")),
+        source(root().join("www/demo/digits_nonmembers.csv")),
+    );
     let opts = AuditOptions { scale: 0.0625, backend: BackendChoice::Cpu, ..Default::default() };
     let out = pollster::block_on(run_audit(input, &opts, &mut |_| {})).unwrap();
     check(&report::to_json(&out.report));
@@ -87,7 +87,7 @@ fn model_audit_report_follows_the_schema() {
 
 #[test]
 fn outputs_audit_report_follows_the_schema() {
-    let input = AuditInput::Outputs { members: source(fixture("digits_members_logits.csv")), nonmembers: source(fixture("digits_nonmembers_logits.csv")) };
+    let input = AuditInput::outputs(source(fixture("digits_members_logits.csv")), source(fixture("digits_nonmembers_logits.csv")));
     let out = pollster::block_on(run_audit(input, &AuditOptions::default(), &mut |_| {})).unwrap();
     check(&report::to_json(&out.report));
 }
@@ -96,6 +96,10 @@ fn outputs_audit_report_follows_the_schema() {
 fn the_validator_catches_violations() {
     let schema: Value = serde_json::from_slice(&std::fs::read(root().join("schema/report.schema.json")).unwrap()).unwrap();
     let mut errors = Vec::new();
-    validate(&schema, &serde_json::json!({"schema_version": 2, "extra": 1}), "$", &mut errors);
-    assert!(errors.iter().any(|e| e.contains("missing")) && errors.iter().any(|e| e.contains("undeclared field extra")) && errors.iter().any(|e| e.contains("not in")));
+    validate(&schema, &serde_json::json!({"schema_version": 99, "extra": 1}), "$", &mut errors);
+    assert!(
+        errors.iter().any(|e| e.contains("missing"))
+            && errors.iter().any(|e| e.contains("undeclared field extra"))
+            && errors.iter().any(|e| e.contains("not in"))
+    );
 }

@@ -5,11 +5,11 @@
 //! The GPU half needs a Vulkan adapter; with `PRIVAUDIT_REQUIRE_GPU=1` (set by .ci/run) a
 //! missing adapter fails the test instead of skipping it.
 
-mod common;
+use crate::common;
 use common::*;
 use privaudit::data::read_npy;
 use privaudit::model::OnnxModel;
-use privaudit::{select_backend, Backend, BackendChoice};
+use privaudit::{Backend, BackendChoice, select_backend};
 
 fn softmax_rows(z: &[f64], c: usize) -> Vec<f64> {
     z.chunks(c)
@@ -49,7 +49,9 @@ fn cpu_matches_onnxruntime() {
 fn gpu_matches_onnxruntime() {
     match pollster::block_on(select_backend(BackendChoice::Gpu)) {
         Ok(b) => check_all(&b),
-        Err(e) if std::env::var("PRIVAUDIT_REQUIRE_GPU").as_deref() != Ok("1") => eprintln!("skipped: {e}"),
+        Err(e) if std::env::var("PRIVAUDIT_REQUIRE_GPU").as_deref() != Ok("1") => {
+            eprintln!("skipped: {e}")
+        }
         Err(e) => panic!("PRIVAUDIT_REQUIRE_GPU=1 but {e}"),
     }
 }

@@ -1,0 +1,89 @@
+// `npm run bench`: the full offline audit of the demo with K = 4 trained references (threshold
+// attacks, Attack-P, LiRA, RMIA; Adam, lr 1e-3, 100 epochs, batch 32), timed on this machine:
+//   - natively with the CLI (target/debug/privaudit: dependencies are built at opt-level 2), on
+//     the CPU (burn flex) and on wgpu (Vulkan; Mesa lavapipe where there is no GPU),
+//   - in headless Chromium through the JS API, on WebGPU and on the CPU fallback,
+//   - next to benches/torch_reference.py (the same training in PyTorch on the CPU), if torch is
+//     installed.
+// A benchmark, not a test: it prints a table and writes target/bench.json; nothing fails on speed.
+//
+// Usage: npm run bench [-- --epochs N] (needs `cargo build --bin privaudit` and `npm run build`).
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync, existsSync } from "node:fs";
+import { chromium } from "playwright-core";
+import { serve } from "../scripts/serve.mjs";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const DEMO = `${ROOT}www/demo/`;
+const arg = (k, d) => { const i = process.argv.indexOf(k); return i > 0 ? process.argv[i + 1] : d; };
+const EPOCHS = Number(arg("--epochs", "100"));
+const K = 4;
+const rows = [];
+
+function native(backend) {
+  const out = `${ROOT}target/bench-${backend}.json`;
+  const env = { ...process.env };
+  if (!env.VK_DRIVER_FILES && existsSync("/usr/share/vulkan/icd.d/lvp_icd.x86_64.json") && !existsSync("/dev/dri")) {
+    env.VK_DRIVER_FILES = "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json";
+  }
+  const t0 = performance.now();
+  execFileSync(`${ROOT}target/debug/privaudit`, ["audit", "-q", "--backend", backend, "--scale", "0.0625", "--model", `${DEMO}digits_mlp.onnx`,
+    "--members", `${DEMO}digits_members.csv`, "--nonmembers", `${DEMO}digits_nonmembers.csv`, "--attacks", "threshold,attack_p,lira,rmia",
+    "--refs", String(K), "--mode", "offline", "--epochs", String(EPOCHS), "--out", out], { env, stdio: ["ignore", "ignore", "inherit"] });
+  const total = (performance.now() - t0) / 1000;
+  const r = JSON.parse(readFileSync(out, "utf8"));
+  return { where: `native CLI, ${backend === "gpu" ? "wgpu" : "CPU"}`, backend: r.backend, total, training: r.references.training_seconds, rmia: r.attacks.find((a) => a.name === "rmia_offline").auc };
+}
+
+async function browserRuns() {
+  const server = await serve(0);
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--enable-unsafe-webgpu", "--no-sandbox"] });
+  const out = [];
+  try {
+    const page = await browser.newPage();
+    await page.goto(origin + "/");
+    await page.waitForSelector('body[data-state="done"]', { timeout: 600_000 });
+    for (const backend of ["gpu", "cpu"]) {
+      const bytes = (p) => [...readFileSync(p)];
+      const r = await page.evaluate(async ([m, a, b, be, epochs]) => {
+        const { audit } = await import("/www/api.js");
+        const t0 = performance.now();
+        const rep = await audit({ model: new Uint8Array(m), members: new Uint8Array(a), nonmembers: new Uint8Array(b), scale: 1 / 16, backend: be,
+          attacks: ["threshold", "attack_p", "lira", "rmia"], references: 4, mode: "offline", training: { epochs } });
+        return { total: (performance.now() - t0) / 1000, backend: rep.backend, training: rep.references.training_seconds, rmia: rep.attacks.find((x) => x.name === "rmia_offline").auc };
+      }, [bytes(`${DEMO}digits_mlp.onnx`), bytes(`${DEMO}digits_members.csv`), bytes(`${DEMO}digits_nonmembers.csv`), backend, EPOCHS]);
+      out.push({ where: `Chromium, ${backend === "gpu" ? "WebGPU" : "CPU fallback"}`, ...r });
+    }
+  } finally {
+    await browser.close();
+    server.close();
+  }
+  return out;
+}
+
+function torch() {
+  try {
+    const line = execFileSync("python3", [`${ROOT}benches/torch_reference.py`, String(K), String(EPOCHS)], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    const r = JSON.parse(line.trim().split("\n").at(-1));
+    return { where: `PyTorch ${r.torch} CPU (${r.threads} threads), training only`, backend: "cpu", total: r.seconds, training: r.seconds, rmia: null };
+  } catch {
+    return null;
+  }
+}
+
+for (const b of ["cpu", "gpu"]) {
+  try { rows.push(native(b)); } catch (e) { console.error(`native ${b}: ${e.message}`); }
+}
+try { rows.push(...(await browserRuns())); } catch (e) { console.error(`browser: ${e.message}`); }
+const peer = torch();
+if (peer) rows.push(peer);
+const host = execFileSync("sh", ["-c", "nproc; grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], { encoding: "utf8" }).trim().split("\n");
+console.log(`\noffline audit of the demo, K=${K} references × ${EPOCHS} epochs, on ${host[0]} cores (${host[1]?.trim()})`);
+console.log("where".padEnd(48) + "ran on".padEnd(8) + "total s".padStart(9) + "training s".padStart(12) + "vs PyTorch".padStart(12) + "RMIA AUC".padStart(10));
+for (const r of rows) {
+  const ratio = peer && r !== peer ? `${(peer.training / r.training).toFixed(2)}×` : "";
+  console.log(r.where.padEnd(48) + r.backend.padEnd(8) + r.total.toFixed(1).padStart(9) + r.training.toFixed(1).padStart(12) + ratio.padStart(12) + (r.rmia == null ? "" : r.rmia.toFixed(4)).padStart(10));
+}
+console.log("vs PyTorch: PyTorch's training time / ours (> 1 means privaudit is faster). Training includes running each reference on all records.");
+writeFileSync(`${ROOT}target/bench.json`, JSON.stringify({ epochs: EPOCHS, references: K, rows }, null, 1));

@@ -1,0 +1,330 @@
+//! Training a fresh copy of an ONNX graph: the reference models of LiRA and RMIA.
+//!
+//! The graph is the target's own: every weight the layers learn (Gemm/MatMul/Linear weights and
+//! biases, vector biases of Add/Sub/Mul/Div) is re-initialised from a seeded generator the way
+//! PyTorch initialises `nn.Linear` (U(−1/√fan_in, 1/√fan_in)), and trained with burn's autodiff
+//! through the same interpreter that runs inference. Scalars and other constants stay as they
+//! are in the file. Dropout is the identity during training too (documented limitation).
+//!
+//! Data stay on the device: the training rows and their one-hot labels are uploaded once, each
+//! batch is a `select` on them, and the only read-back is one loss value per epoch.
+
+use super::interp::{self, Consts, Value};
+use super::{OnnxModel, PreparedModel};
+use crate::error::{AuditError, Result};
+use burn::tensor::{Device, Int, Tensor, TensorData, activation};
+use onnx_ir::Node;
+use serde::{Deserialize, Serialize};
+
+/// The optimizer of the reference models.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Optimizer {
+    /// Adam (β = 0.9, 0.999; ε = 1e-8), weight decay added to the gradient as in `torch.optim.Adam`.
+    #[default]
+    Adam,
+    /// Plain SGD without momentum, weight decay added to the gradient.
+    Sgd,
+}
+
+/// How the reference models are trained.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct TrainSettings {
+    /// Default: Adam.
+    pub optimizer: Optimizer,
+    /// Learning rate. Default: 0.001.
+    pub learning_rate: f64,
+    /// Passes over the training half. Default: 100.
+    pub epochs: usize,
+    /// Records per step. Default: 32.
+    pub batch_size: usize,
+    /// L2 penalty added to the gradient. Default: 0.
+    pub weight_decay: f64,
+}
+
+impl Default for TrainSettings {
+    fn default() -> Self {
+        Self { optimizer: Optimizer::Adam, learning_rate: 1e-3, epochs: 100, batch_size: 32, weight_decay: 0.0 }
+    }
+}
+
+impl TrainSettings {
+    /// Check the numbers.
+    ///
+    /// # Errors
+    /// A non-positive learning rate, epoch count or batch size, a negative weight decay.
+    pub fn check(&self) -> Result<()> {
+        let bad = |f: &str, m: String| Err(AuditError::option(f, m));
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            return bad("training.learningRate", format!("must be a positive number, got {}", self.learning_rate));
+        }
+        if self.epochs == 0 {
+            return bad("training.epochs", "must be at least 1".into());
+        }
+        if self.batch_size == 0 {
+            return bad("training.batchSize", "must be at least 1".into());
+        }
+        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
+            return bad("training.weightDecay", format!("must be ≥ 0, got {}", self.weight_decay));
+        }
+        Ok(())
+    }
+}
+
+/// A small seeded generator (SplitMix64): reproducible on every platform.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Uniform in 0..n.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.uniform() * n as f64) as usize % n.max(1)
+    }
+
+    /// Shuffle in place (Fisher–Yates).
+    pub fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            v.swap(i, self.below(i + 1));
+        }
+    }
+}
+
+/// One trainable tensor and the graph inputs that read it.
+struct Param {
+    uses: Vec<(usize, usize)>,
+    rank: usize,
+    value: Tensor<4>,
+    m: Option<Tensor<4>>,
+    v: Option<Tensor<4>>,
+}
+
+/// The shape of a constant input.
+fn const_shape(base: &Consts, key: (usize, usize)) -> Option<Vec<usize>> {
+    match base.get(&key)? {
+        Value::F { t, rank } => Some(t.dims()[4 - rank..].to_vec()),
+        Value::I { shape, .. } => Some(shape.clone()),
+    }
+}
+
+/// The fan-in of node `idx`'s weight (its input 1) when the node is a matrix product.
+fn weight_fan_in(graph: &onnx_ir::OnnxGraph, base: &Consts, idx: usize) -> Option<usize> {
+    let s = const_shape(base, (idx, 1))?;
+    match &graph.nodes[idx] {
+        Node::Linear(n) if s.len() == 2 => Some(if n.config.transpose_weight { s[1] } else { s[0] }),
+        Node::Gemm(n) if s.len() == 2 => Some(if n.config.trans_b != 0 { s[1] } else { s[0] }),
+        Node::MatMul(_) if s.len() >= 2 => Some(s[s.len() - 2]),
+        Node::MatMul(_) if s.len() == 1 => Some(s[0]),
+        _ => None,
+    }
+}
+
+/// The weight's fan-in when `(idx, k)` is a learned weight or bias, else `None`.
+fn fan_in(graph: &onnx_ir::OnnxGraph, base: &Consts, idx: usize, k: usize, shape: &[usize]) -> Option<usize> {
+    let node = &graph.nodes[idx];
+    match (node, k) {
+        (Node::Linear(_) | Node::Gemm(_) | Node::MatMul(_), 1) => weight_fan_in(graph, base, idx),
+        (Node::Linear(_) | Node::Gemm(_), 2) => weight_fan_in(graph, base, idx),
+        (Node::MatMul(_), 0) if shape.len() >= 2 => Some(shape[shape.len() - 1]),
+        (Node::Add(_) | Node::Sub(_) | Node::Mul(_) | Node::Div(_), _) if shape.iter().product::<usize>() > 1 => {
+            // A vector bias: use the fan-in of the matrix product that makes the other operand.
+            let other = node.inputs().get(1 - k.min(1))?;
+            let producer = graph.nodes.iter().position(|n| n.outputs().iter().any(|o| o.name == other.name));
+            Some(producer.and_then(|p| weight_fan_in(graph, base, p)).unwrap_or_else(|| shape.iter().product()))
+        }
+        _ => None,
+    }
+}
+
+impl OnnxModel {
+    /// Reject a graph that cannot be trained here, before any work.
+    ///
+    /// # Errors
+    /// BatchNormalization (its training statistics are not implemented), a graph without
+    /// learnable weights.
+    pub fn check_trainable(&self) -> Result<()> {
+        if let Some(n) = self.graph.nodes.iter().find(|n| matches!(n, Node::BatchNormalization(_))) {
+            return Err(AuditError::UnsupportedOp {
+                file: self.file.clone(),
+                node: n.name().into(),
+                op: "BatchNormalization".into(),
+                detail: "reference training does not support BatchNormalization yet; give reference models or their outputs instead".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Train a freshly initialised copy of this graph on `rows` records of `values` (row-major,
+    /// already scaled) with `labels`, and return it ready for inference, with the mean training
+    /// loss of every epoch. `on_epoch(epoch, loss)` is called after each epoch.
+    ///
+    /// # Errors
+    /// An untrainable graph, a device failure on read-back, a loss that is not finite.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn train(
+        &self,
+        device: &Device,
+        values: &[f64],
+        rows: usize,
+        labels: &[usize],
+        classes: usize,
+        settings: &TrainSettings,
+        seed: u64,
+        on_epoch: &mut dyn FnMut(usize, f64),
+    ) -> Result<(PreparedModel<'_>, Vec<f64>)> {
+        settings.check()?;
+        self.check_trainable()?;
+        if rows == 0 {
+            return Err(AuditError::option("references", "a reference model got no training records"));
+        }
+        let mut rng = Rng::new(seed);
+        let base = interp::load_constants(&self.file, &self.graph, device)?;
+        let mut params = init_params(self, &base, device, &mut rng)?;
+        if params.is_empty() {
+            return Err(AuditError::model(&self.file, "the graph has no learnable weights (Gemm/MatMul/Linear) to train"));
+        }
+        let f = self.features();
+        let x_all = Tensor::<2>::from_data(TensorData::new(values.iter().map(|&v| v as f32).collect::<Vec<f32>>(), [rows, f]), device);
+        let mut onehot = vec![0f32; rows * classes];
+        for (r, &y) in labels.iter().enumerate() {
+            onehot[r * classes + y] = 1.0;
+        }
+        let y_all = Tensor::<2>::from_data(TensorData::new(onehot, [rows, classes]), device);
+        let bs = settings.batch_size.min(rows);
+        let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8f64);
+        let mut order: Vec<usize> = (0..rows).collect();
+        let mut losses = Vec::with_capacity(settings.epochs);
+        let mut step = 0i32;
+        for epoch in 0..settings.epochs {
+            rng.shuffle(&mut order);
+            let mut epoch_loss: Option<Tensor<1>> = None;
+            for chunk in order.chunks(bs) {
+                step += 1;
+                let n = chunk.len();
+                let idx = Tensor::<1, Int>::from_data(TensorData::new(chunk.iter().map(|&i| i as i64).collect::<Vec<i64>>(), [n]), device);
+                let xb = x_all.clone().select(0, idx.clone());
+                let yb = y_all.clone().select(0, idx);
+                let mut shape = vec![n];
+                shape.extend_from_slice(&self.input_shape);
+                let x = Value::F { t: xb.reshape(interp::pad4(&shape)), rank: shape.len() };
+                let mut consts = base.clone();
+                let tracked: Vec<Tensor<4>> = params.iter().map(|p| p.value.clone().autodiff().require_grad()).collect();
+                for (p, t) in params.iter().zip(&tracked) {
+                    for key in &p.uses {
+                        consts.insert(*key, Value::F { t: t.clone(), rank: p.rank });
+                    }
+                }
+                let out = interp::run(&self.file, &self.graph, &consts, &self.input_name, x, &self.output_name)?;
+                let (logits, dims) = out.into_matrix(&self.file)?;
+                if dims != [n, classes] {
+                    return Err(AuditError::model(&self.file, format!("training output has shape {dims:?}; expected [{n}, {classes}]")));
+                }
+                let loss = activation::log_softmax(logits, 1).mul(yb).sum().neg().div_scalar(n as f64);
+                let grads = loss.backward();
+                let detached = loss.detach().without_autodiff().mul_scalar(n as f64);
+                epoch_loss = Some(match epoch_loss {
+                    Some(s) => s.add(detached),
+                    None => detached,
+                });
+                let lr = settings.learning_rate;
+                let wd = settings.weight_decay;
+                for (p, t) in params.iter_mut().zip(&tracked) {
+                    let Some(mut g) = t.grad(&grads) else {
+                        continue;
+                    };
+                    if wd != 0.0 {
+                        g = g.add(p.value.clone().mul_scalar(wd));
+                    }
+                    match settings.optimizer {
+                        Optimizer::Sgd => p.value = p.value.clone().sub(g.mul_scalar(lr)),
+                        Optimizer::Adam => {
+                            let m = match p.m.take() {
+                                Some(m) => m.mul_scalar(b1).add(g.clone().mul_scalar(1.0 - b1)),
+                                None => g.clone().mul_scalar(1.0 - b1),
+                            };
+                            let v = match p.v.take() {
+                                Some(v) => v.mul_scalar(b2).add(g.clone().mul(g).mul_scalar(1.0 - b2)),
+                                None => g.clone().mul(g).mul_scalar(1.0 - b2),
+                            };
+                            let (c1, c2) = (1.0 - b1.powi(step), 1.0 - b2.powi(step));
+                            let update = m.clone().div_scalar(c1).div(v.clone().div_scalar(c2).sqrt().add_scalar(eps)).mul_scalar(lr);
+                            p.value = p.value.clone().sub(update);
+                            p.m = Some(m);
+                            p.v = Some(v);
+                        }
+                    }
+                }
+            }
+            let total = match epoch_loss {
+                Some(t) => t.into_data_async().await.map_err(|e| AuditError::Device { backend: format!("{device:?}"), message: format!("{e:?}") })?,
+                None => continue,
+            };
+            let mean = total.iter::<f32>().next().map_or(f64::NAN, f64::from) / rows as f64;
+            if !mean.is_finite() {
+                return Err(AuditError::option(
+                    "training.learningRate",
+                    format!("the training loss became {mean} at epoch {}; lower the learning rate", epoch + 1),
+                ));
+            }
+            losses.push(mean);
+            on_epoch(epoch + 1, mean);
+        }
+        let mut consts = base;
+        for p in params {
+            for key in p.uses {
+                consts.insert(key, Value::F { t: p.value.clone(), rank: p.rank });
+            }
+        }
+        Ok((PreparedModel { model: self, consts, device: device.clone() }, losses))
+    }
+}
+
+/// Fresh, seeded values for every learnable weight (shared initializers stay shared).
+fn init_params(model: &OnnxModel, base: &Consts, device: &Device, rng: &mut Rng) -> Result<Vec<Param>> {
+    let mut keys: Vec<&(usize, usize)> = base.keys().collect();
+    keys.sort();
+    let mut params: Vec<Param> = Vec::new();
+    let mut by_name: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for &(n, k) in keys {
+        let Some(Value::F { t, rank }) = base.get(&(n, k)) else {
+            continue;
+        };
+        let shape = t.dims()[4 - rank..].to_vec();
+        let Some(fan) = fan_in(&model.graph, base, n, k, &shape) else {
+            continue;
+        };
+        let name = model.graph.nodes[n].inputs().get(k).map(|a| a.name.clone()).unwrap_or_default();
+        if let Some(&i) = (!name.is_empty()).then(|| by_name.get(&name)).flatten() {
+            params[i].uses.push((n, k));
+            continue;
+        }
+        let bound = 1.0 / (fan.max(1) as f64).sqrt();
+        let count: usize = shape.iter().product();
+        let v: Vec<f32> = (0..count).map(|_| ((rng.uniform() * 2.0 - 1.0) * bound) as f32).collect();
+        let (value, rank) = Value::from_f32(&model.file, v, &shape, device)?.float(&model.file, "initialisation", device)?;
+        if !name.is_empty() {
+            by_name.insert(name, params.len());
+        }
+        params.push(Param { uses: vec![(n, k)], rank, value, m: None, v: None });
+    }
+    Ok(params)
+}

@@ -1,0 +1,13 @@
+//! All native integration tests, in one binary: each test binary links burn, cubecl and wgpu,
+//! so one binary instead of six saves minutes of linking on a cold `npm test`.
+
+mod common;
+
+mod audit;
+mod cli;
+mod metrics_vs_sklearn;
+mod onnx_vs_onnxruntime;
+mod reference_attacks;
+mod schema;
+mod signals_vs_numpy;
+mod training;
