@@ -1,11 +1,14 @@
 //! Attacks: signals → membership scores. Every attack returns [`Scores`], and a higher score
 //! always means "more likely a member". ROC curves and metrics are computed downstream, once.
 
+mod attack_p;
 mod confidence;
 mod entropy;
+mod lira;
 mod loss;
 mod modified_entropy;
 mod reference;
+mod rmia;
 
 pub use reference::{Mode, ModelSignals, ReferenceSet};
 

@@ -109,13 +109,20 @@ impl Rng {
     }
 }
 
-/// One trainable tensor and the graph inputs that read it.
+/// One trainable tensor: the graph inputs that read it, and where it sits in the flat vector of
+/// all parameters.
 struct Param {
     uses: Vec<(usize, usize)>,
-    rank: usize,
-    value: Tensor<4>,
-    m: Option<Tensor<4>>,
-    v: Option<Tensor<4>>,
+    shape: Vec<usize>,
+    offset: usize,
+    len: usize,
+}
+
+impl Param {
+    /// This parameter's slice of the flat vector, in its own shape.
+    fn view(&self, flat: &Tensor<1>) -> Value {
+        Value::F { t: flat.clone().narrow(0, self.offset, self.len).reshape(interp::pad4(&self.shape)), rank: self.shape.len() }
+    }
 }
 
 /// The shape of a constant input.
@@ -198,10 +205,15 @@ impl OnnxModel {
         }
         let mut rng = Rng::new(seed);
         let base = interp::load_constants(&self.file, &self.graph, device)?;
-        let mut params = init_params(self, &base, device, &mut rng)?;
+        let (params, initial) = init_params(self, &base, &mut rng);
         if params.is_empty() {
             return Err(AuditError::model(&self.file, "the graph has no learnable weights (Gemm/MatMul/Linear) to train"));
         }
+        // All parameters live in one flat vector: the optimizer then runs a handful of kernels
+        // per step instead of a handful per tensor, which is what a step costs on WebGPU.
+        let count = initial.len();
+        let mut flat = Tensor::<1>::from_data(TensorData::new(initial, [count]), device);
+        let mut moments: Option<(Tensor<1>, Tensor<1>)> = None;
         let f = self.features();
         let x_all = Tensor::<2>::from_data(TensorData::new(values.iter().map(|&v| v as f32).collect::<Vec<f32>>(), [rows, f]), device);
         let mut onehot = vec![0f32; rows * classes];
@@ -227,10 +239,11 @@ impl OnnxModel {
                 shape.extend_from_slice(&self.input_shape);
                 let x = Value::F { t: xb.reshape(interp::pad4(&shape)), rank: shape.len() };
                 let mut consts = base.clone();
-                let tracked: Vec<Tensor<4>> = params.iter().map(|p| p.value.clone().autodiff().require_grad()).collect();
-                for (p, t) in params.iter().zip(&tracked) {
+                let tracked = flat.clone().autodiff().require_grad();
+                for p in &params {
+                    let v = p.view(&tracked);
                     for key in &p.uses {
-                        consts.insert(*key, Value::F { t: t.clone(), rank: p.rank });
+                        consts.insert(*key, v.clone());
                     }
                 }
                 let out = interp::run(&self.file, &self.graph, &consts, &self.input_name, x, &self.output_name)?;
@@ -245,32 +258,25 @@ impl OnnxModel {
                     Some(s) => s.add(detached),
                     None => detached,
                 });
-                let lr = settings.learning_rate;
-                let wd = settings.weight_decay;
-                for (p, t) in params.iter_mut().zip(&tracked) {
-                    let Some(mut g) = t.grad(&grads) else {
-                        continue;
-                    };
-                    if wd != 0.0 {
-                        g = g.add(p.value.clone().mul_scalar(wd));
-                    }
-                    match settings.optimizer {
-                        Optimizer::Sgd => p.value = p.value.clone().sub(g.mul_scalar(lr)),
-                        Optimizer::Adam => {
-                            let m = match p.m.take() {
-                                Some(m) => m.mul_scalar(b1).add(g.clone().mul_scalar(1.0 - b1)),
-                                None => g.clone().mul_scalar(1.0 - b1),
-                            };
-                            let v = match p.v.take() {
-                                Some(v) => v.mul_scalar(b2).add(g.clone().mul(g).mul_scalar(1.0 - b2)),
-                                None => g.clone().mul(g).mul_scalar(1.0 - b2),
-                            };
-                            let (c1, c2) = (1.0 - b1.powi(step), 1.0 - b2.powi(step));
-                            let update = m.clone().div_scalar(c1).div(v.clone().div_scalar(c2).sqrt().add_scalar(eps)).mul_scalar(lr);
-                            p.value = p.value.clone().sub(update);
-                            p.m = Some(m);
-                            p.v = Some(v);
-                        }
+                let (lr, wd) = (settings.learning_rate, settings.weight_decay);
+                let Some(mut g) = tracked.grad(&grads) else {
+                    return Err(AuditError::model(&self.file, "no gradient reached the weights (is the output connected to them?)"));
+                };
+                if wd != 0.0 {
+                    g = g.add(flat.clone().mul_scalar(wd));
+                }
+                match settings.optimizer {
+                    Optimizer::Sgd => flat = flat.sub(g.mul_scalar(lr)),
+                    Optimizer::Adam => {
+                        // torch.optim.Adam's update, in its order of operations.
+                        let (m, v) = match moments.take() {
+                            Some((m, v)) => (m.mul_scalar(b1).add(g.clone().mul_scalar(1.0 - b1)), v.mul_scalar(b2).add(g.clone().mul(g).mul_scalar(1.0 - b2))),
+                            None => (g.clone().mul_scalar(1.0 - b1), g.clone().mul(g).mul_scalar(1.0 - b2)),
+                        };
+                        let (c1, c2) = (1.0 - b1.powi(step), 1.0 - b2.powi(step));
+                        let denom = v.clone().sqrt().div_scalar(c2.sqrt()).add_scalar(eps);
+                        flat = flat.sub(m.clone().mul_scalar(lr / c1).div(denom));
+                        moments = Some((m, v));
                     }
                 }
             }
@@ -289,42 +295,41 @@ impl OnnxModel {
             on_epoch(epoch + 1, mean);
         }
         let mut consts = base;
-        for p in params {
-            for key in p.uses {
-                consts.insert(key, Value::F { t: p.value.clone(), rank: p.rank });
+        for p in &params {
+            let v = p.view(&flat);
+            for key in &p.uses {
+                consts.insert(*key, v.clone());
             }
         }
         Ok((PreparedModel { model: self, consts, device: device.clone() }, losses))
     }
 }
 
-/// Fresh, seeded values for every learnable weight (shared initializers stay shared).
-fn init_params(model: &OnnxModel, base: &Consts, device: &Device, rng: &mut Rng) -> Result<Vec<Param>> {
+/// Fresh, seeded values for every learnable weight (shared initializers stay shared), laid out
+/// one after another in a flat vector.
+fn init_params(model: &OnnxModel, base: &Consts, rng: &mut Rng) -> (Vec<Param>, Vec<f32>) {
     let mut keys: Vec<&(usize, usize)> = base.keys().collect();
     keys.sort();
     let mut params: Vec<Param> = Vec::new();
+    let mut values: Vec<f32> = Vec::new();
     let mut by_name: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for &(n, k) in keys {
-        let Some(Value::F { t, rank }) = base.get(&(n, k)) else {
-            continue;
-        };
+        let Some(Value::F { t, rank }) = base.get(&(n, k)) else { continue };
         let shape = t.dims()[4 - rank..].to_vec();
-        let Some(fan) = fan_in(&model.graph, base, n, k, &shape) else {
-            continue;
-        };
+        let Some(fan) = fan_in(&model.graph, base, n, k, &shape) else { continue };
         let name = model.graph.nodes[n].inputs().get(k).map(|a| a.name.clone()).unwrap_or_default();
         if let Some(&i) = (!name.is_empty()).then(|| by_name.get(&name)).flatten() {
             params[i].uses.push((n, k));
             continue;
         }
         let bound = 1.0 / (fan.max(1) as f64).sqrt();
-        let count: usize = shape.iter().product();
-        let v: Vec<f32> = (0..count).map(|_| ((rng.uniform() * 2.0 - 1.0) * bound) as f32).collect();
-        let (value, rank) = Value::from_f32(&model.file, v, &shape, device)?.float(&model.file, "initialisation", device)?;
+        let len: usize = shape.iter().product();
+        let offset = values.len();
+        values.extend((0..len).map(|_| ((rng.uniform() * 2.0 - 1.0) * bound) as f32));
         if !name.is_empty() {
             by_name.insert(name, params.len());
         }
-        params.push(Param { uses: vec![(n, k)], rank, value, m: None, v: None });
+        params.push(Param { uses: vec![(n, k)], shape, offset, len });
     }
-    Ok(params)
+    (params, values)
 }
