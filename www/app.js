@@ -1,6 +1,7 @@
 // The page: file pickers, drag-and-drop, options, progress and the report. All work is done by
 // the engine through api.js; this file only reads the form and writes the DOM.
 import init, { runAudit } from "./api.js";
+import { download, renderReport } from "./render.js";
 
 const $ = (sel) => document.querySelector(sel);
 const FILE_IDS = ["model", "modelData", "members", "membersLabels", "nonmembers", "nonmembersLabels", "population", "populationLabels", "memberOutputs", "nonmemberOutputs", "populationOutputs", "referenceMembership"];
@@ -95,68 +96,10 @@ async function run(files, opts, title) {
   }
 }
 
-const fmt = (v) => (v == null ? "–" : v.toFixed(4));
-
 function render(result, title) {
-  const r = result.report;
   $("#report").hidden = false;
   $("#report-title").textContent = title;
-  const backend = { webgpu: "WebGPU (GPU)", wgpu: "GPU", cpu: "CPU" }[r.backend] ?? r.backend;
-  const acc = r.model.format === "outputs" ? "" :
-    ` · accuracy ${fmt(r.model.accuracy_members)} on members, ${fmt(r.model.accuracy_nonmembers)} on non-members (generalisation gap ${fmt(r.model.generalization_gap)})`;
-  $("#summary").innerHTML = "";
-  $("#summary").append(`Ran on `, Object.assign(document.createElement("strong"), { id: "backend-used", textContent: backend }),
-    ` · ${r.data.members} members, ${r.data.nonmembers} non-members, ${r.data.classes} classes${acc}`);
-  $("#summary").dataset.backend = r.backend;
-  $("#warnings").replaceChildren(...r.warnings.map((w) => Object.assign(document.createElement("li"), { textContent: w })));
-  const body = $("#metrics tbody");
-  body.replaceChildren(...r.attacks.map((a) => {
-    const tr = document.createElement("tr");
-    tr.dataset.attack = a.name;
-    const cells = [["auc", a.auc], ["tpr@0.1", a.tpr_at_fpr["0.1"]], ["tpr@0.01", a.tpr_at_fpr["0.01"]], ["tpr@0.001", a.tpr_at_fpr["0.001"]], ["tpr@0", a.tpr_at_fpr["0"]], ["advantage", a.advantage], ["ppv", a.ppv]];
-    const th = Object.assign(document.createElement("th"), { scope: "row", textContent: a.name });
-    tr.append(th, ...cells.map(([k, v]) => {
-      const td = Object.assign(document.createElement("td"), { textContent: fmt(v) });
-      td.dataset.metric = k;
-      td.dataset.value = String(v);
-      return td;
-    }));
-    return tr;
-  }));
-  renderReferences(r);
-  // The SVGs come from the engine's own renderer (names escaped there), not from user input.
-  const fig = $("#roc");
-  fig.querySelector("svg")?.remove();
-  fig.insertAdjacentHTML("afterbegin", result.rocSvg);
-  $("#hists").innerHTML = result.histogramSvgs.join("");
-}
-
-function renderReferences(r) {
-  const t = $("#references");
-  const refs = r.references;
-  t.hidden = !refs;
-  if (!refs) return;
-  const how = { trained: "trained here", models: "your models", outputs: "your outputs" }[refs.source];
-  const secs = refs.training_seconds == null ? "" : `, ${refs.training_seconds.toFixed(1)} s`;
-  const tr = refs.training;
-  const settings = tr ? ` · ${tr.optimizer}, learning rate ${tr.learningRate}, ${tr.epochs} epochs, batch ${tr.batchSize}, weight decay ${tr.weightDecay}` : "";
-  t.querySelector("caption").textContent = `${refs.count} reference models (${how}, ${refs.mode}, seed ${refs.seed}${secs})${settings}. Membership: ${refs.membership}.`;
-  t.querySelector("tbody").replaceChildren(...refs.models.map((m) => {
-    const row = document.createElement("tr");
-    const loss = m.loss.length ? fmt(m.loss[m.loss.length - 1]) : "–";
-    row.append(Object.assign(document.createElement("th"), { scope: "row", textContent: `#${m.index}` }),
-      ...[String(m.train_records), fmt(m.accuracy_train), fmt(m.accuracy_test), loss].map((v) => Object.assign(document.createElement("td"), { textContent: v })));
-    return row;
-  }));
-}
-
-function download(name, text, type) {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const a = Object.assign(document.createElement("a"), { href: url, download: name });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
+  renderReport({ summary: $("#summary"), warnings: $("#warnings"), metrics: $("#metrics tbody"), references: $("#references"), roc: $("#roc"), hists: $("#hists") }, result);
 }
 
 async function runDemo(demo = DEMO) {

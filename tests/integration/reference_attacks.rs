@@ -119,3 +119,38 @@ fn reference_input_errors_name_the_file() {
     let e = run(input(), &AuditOptions { attacks: vec!["lira_typo".into()], ..Default::default() }).err().unwrap().to_string();
     assert!(e.contains("unknown attack 'lira_typo'"), "{e}");
 }
+
+/// Bring your own reference models: two of the fixture's torch references as ONNX files, run
+/// by our interpreter on the records' features, give what their own outputs give (AUC to 2e-3:
+/// our f32 logits differ from torch's by ~1e-6, which can swap near-tied records).
+#[test]
+fn reference_models_give_what_their_outputs_give() {
+    let text = String::from_utf8(std::fs::read(fixture("refs/membership.csv")).unwrap()).unwrap();
+    let two: String = text.lines().map(|l| l.split(',').take(2).collect::<Vec<_>>().join(",") + "\n").collect();
+    let matrix = privaudit::data::InputFile::new("membership2.csv", two.into_bytes());
+    let opts = AuditOptions { attacks: vec!["lira".into(), "rmia".into()], mode: ReferenceMode::Online, rmia_a: RmiaA::Value(0.3), ..Default::default() };
+    let mut by_outputs = AuditInput::outputs(source(fixture("digits_members_logits.csv")), source(fixture("digits_nonmembers_logits.csv")))
+        .with_population(source(fixture("digits_population_logits.csv")));
+    by_outputs.references.outputs = (0..2).map(|k| source(fixture(&format!("refs/ref{k}_logits.csv")))).collect();
+    by_outputs.references.membership = Some(matrix.clone());
+    let mut by_models = AuditInput::model(
+        file(root().join("www/demo/digits_mlp.onnx")),
+        None,
+        source(root().join("www/demo/digits_members.csv")),
+        source(root().join("www/demo/digits_nonmembers.csv")),
+    )
+    .with_population(source(fixture("digits_population.csv")));
+    by_models.references.models = (0..2).map(|k| (file(fixture(&format!("refs/ref{k}.onnx"))), None)).collect();
+    by_models.references.membership = Some(matrix);
+    let a = run(by_outputs, &opts).unwrap();
+    let b = run(by_models, &AuditOptions { scale: 1.0 / 16.0, backend: privaudit::BackendChoice::Cpu, ..opts }).unwrap();
+    assert_eq!(b.report.references.as_ref().unwrap().source, "models");
+    // Per-record variances need 2 IN and 2 OUT references: with 2, lira_online is skipped and said.
+    assert!(b.report.attacks.iter().all(|a| a.name != "lira_online"));
+    assert!(b.report.warnings.iter().any(|w| w.starts_with("lira_online was skipped")), "{:?}", b.report.warnings);
+    assert_eq!(a.report.attacks.len(), b.report.attacks.len());
+    for (x, y) in a.report.attacks.iter().zip(&b.report.attacks) {
+        assert_eq!(x.name, y.name);
+        assert!((x.auc - y.auc).abs() <= 2e-3, "{}: outputs {} vs models {}", x.name, x.auc, y.auc);
+    }
+}
