@@ -29,7 +29,7 @@ function native(backend) {
   const t0 = performance.now();
   execFileSync(`${ROOT}target/debug/privaudit`, ["audit", "-q", "--backend", backend, "--scale", "0.0625", "--model", `${DEMO}digits_mlp.onnx`,
     "--members", `${DEMO}digits_members.csv`, "--nonmembers", `${DEMO}digits_nonmembers.csv`, "--attacks", "threshold,attack_p,lira,rmia",
-    "--refs", String(K), "--mode", "offline", "--epochs", String(EPOCHS), "--out", out], { env, stdio: ["ignore", "ignore", "inherit"] });
+    "--refs", String(K), "--mode", "offline", "--epochs", String(EPOCHS), "--no-cache", "--out", out], { env, stdio: ["ignore", "ignore", "inherit"] });
   const total = (performance.now() - t0) / 1000;
   const r = JSON.parse(readFileSync(out, "utf8"));
   return { where: `native CLI, ${backend === "gpu" ? "wgpu" : "CPU"}`, epochs: EPOCHS, backend: r.backend, total, training: r.references.training_seconds, rmia: r.attacks.find((a) => a.name === "rmia_offline").auc };
