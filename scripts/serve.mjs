@@ -1,5 +1,7 @@
 // A static file server for the page, bound to the loopback interface only. It serves
-// index.html and www/ from this repository and nothing else.
+// index.html and www/ from this repository and nothing else, with the page's CSP. Tests of the
+// npm package pass another folder (`serve(port, folder)`): every file under it is served, and
+// the CSP is left to that consumer's page.
 import { createServer } from "node:http";
 import { readFile, stat } from "node:fs/promises";
 import { extname, join, normalize, resolve, sep } from "node:path";
@@ -13,19 +15,20 @@ const TYPES = {
 };
 const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; img-src 'self' data: blob:; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'";
 
-export function serve(port = 0) {
+export function serve(port = 0, folder = null) {
+  const base = folder ? resolve(folder) : ROOT;
   const server = createServer(async (req, res) => {
     try {
       const url = new URL(req.url, "http://localhost");
       let path = decodeURIComponent(url.pathname);
       if (path === "/") path = "/index.html";
-      const file = normalize(join(ROOT, path));
-      const allowed = file === join(ROOT, "index.html") || file.startsWith(join(ROOT, "www") + sep);
+      const file = normalize(join(base, path));
+      const allowed = folder ? file.startsWith(base + sep) : file === join(ROOT, "index.html") || file.startsWith(join(ROOT, "www") + sep);
       if (!allowed || !(await stat(file)).isFile()) throw new Error("not found");
       const body = await readFile(file);
       res.writeHead(200, {
         "Content-Type": TYPES[extname(file)] ?? "application/octet-stream",
-        "Content-Security-Policy": CSP,
+        ...(folder ? {} : { "Content-Security-Policy": CSP }),
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "no-cache",
       });

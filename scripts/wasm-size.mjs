@@ -1,0 +1,14 @@
+// The size goal of the shipped wasm (a check, not a test): at most 3.3 MB gzipped, half of
+// onnxruntime-web 1.30's WebGPU build (6.62 MB gzipped). Exits 1 when over.
+import { readFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+
+const GOAL = 3.3e6;
+const file = new URL("../www/pkg/privaudit_bg.wasm", import.meta.url);
+const raw = readFileSync(file);
+const gz = gzipSync(raw, { level: 9 }).length;
+console.log(`www/pkg/privaudit_bg.wasm: ${(raw.length / 1e6).toFixed(2)} MB, ${(gz / 1e6).toFixed(2)} MB gzipped (goal ≤ ${GOAL / 1e6} MB gzipped)`);
+if (gz > GOAL) {
+  console.log(`over the goal by ${((gz - GOAL) / 1e6).toFixed(2)} MB`);
+  process.exit(1);
+}

@@ -1,0 +1,166 @@
+// The npm package as a user gets it: `npm pack`, installed into a fresh temporary project, then
+// in headless Chromium (Debian's, driven by playwright-core, WebGPU on SwiftShader):
+//   (a) a plain HTML page using <privacy-audit>, driven like a user (pick files in its shadow
+//       root, run, read the report's table), then the same with the network cut;
+//   (b) an app built with Vite calling audit();
+// both against the CLI's AUCs on the demo (2e-3, as in page.test.mjs). Every request is
+// recorded: only the page's own origin, only static assets. Events: `progress` in order,
+// `report` once, a bad file fires `error` and the element recovers. Types: `tsc --noEmit` on a
+// TypeScript file using the API.
+//
+// The tarball is packed with --ignore-scripts: the shipped wasm is the one `npm run build` made
+// (the release script's wasm-opt pass takes ~8 min on 2 cores and is not part of the tests).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, readFileSync, mkdirSync, cpSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { serve } from "../../scripts/serve.mjs";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const DEMO = `${ROOT}www/demo/`;
+const BIN = `${ROOT}node_modules/.bin/`;
+const expected = JSON.parse(readFileSync(`${ROOT}tests/fixtures/demo_expected.json`, "utf8"));
+const TIMEOUT = 600_000;
+let dir, browser;
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), "privaudit-pkg-"));
+  const tarball = execFileSync("npm", ["pack", "--ignore-scripts", "--silent", "--pack-destination", dir], { cwd: ROOT, encoding: "utf8" }).trim().split("\n").at(-1);
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
+  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--offline", join(dir, tarball)], { cwd: dir, stdio: "ignore" });
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--enable-unsafe-webgpu", "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  }).then((b) => { browser = b; });
+});
+
+after(() => browser?.close());
+
+test("the tarball ships only the package files", () => {
+  const files = execFileSync("find", ["node_modules/privaudit", "-type", "f"], { cwd: dir, encoding: "utf8" }).trim().split("\n").map((f) => f.replace("node_modules/privaudit/", "")).sort();
+  assert.deepEqual(files.filter((f) => !/^(README\.md|LICENSE.*|package\.json)$/.test(f)), [
+    "www/api.js", "www/index.d.ts", "www/pkg/privaudit.js", "www/pkg/privaudit_bg.wasm", "www/render.js", "www/widget.d.ts", "www/widget.js", "www/worker.js",
+  ]);
+});
+
+test("types: tsc --noEmit on a TypeScript file that uses the API", () => {
+  writeFileSync(join(dir, "usage.ts"), `
+import init, { audit, runAudit, type AuditReport, type AuditOptions } from "privaudit";
+import "privaudit/widget";
+const opts: AuditOptions = { scale: 1 / 16, attacks: ["threshold", "lira"], references: 4, mode: "offline", training: { epochs: 10, optimizer: "adam" }, rmiaA: "tune" };
+export async function run(model: File, members: Blob, nonmembers: Uint8Array): Promise<number> {
+  await init();
+  const r: AuditReport = await audit({ model, members, nonmembers, ...opts, onProgress: (p) => console.log(p.stage, p.fraction) });
+  const full = await runAudit({ model, members, nonmembers, signal: new AbortController().signal });
+  const el = document.createElement("privacy-audit");
+  el.addEventListener("report", (e) => console.log(e.detail.attacks[0].auc));
+  el.model = model;
+  return r.attacks[0].tpr_at_fpr["0.01"] + full.report.data.members + (r.references?.count ?? 0);
+}
+// @ts-expect-error: an unknown option is a type error too
+export const bad: AuditOptions = { sclae: 2 };
+`);
+  writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: "nodenext", moduleResolution: "nodenext", target: "es2022", lib: ["es2022", "dom"], skipLibCheck: false }, files: ["usage.ts"] }));
+  execFileSync(`${BIN}tsc`, ["-p", dir], { stdio: "pipe" });
+});
+
+async function pageWithRequests(origin) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const requests = [];
+  page.on("request", (r) => requests.push(r.url()));
+  page.on("console", (m) => { if (m.type() === "error") console.log("[page]", m.text()); });
+  return { context, page, requests };
+}
+
+function checkAucs(got, label) {
+  for (const [name, want] of Object.entries(expected.attacks)) {
+    assert.ok(Math.abs(got[name] - want.auc) <= 2e-3, `${label}: ${name} AUC ${got[name]} vs ${want.auc}`);
+  }
+}
+
+test("a plain HTML page with <privacy-audit>, used like a user would, also offline", async () => {
+  mkdirSync(join(dir, "plain"), { recursive: true });
+  writeFileSync(join(dir, "plain", "index.html"), `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>widget</title>
+<script type="importmap">{ "imports": { "privaudit": "/node_modules/privaudit/www/api.js", "privaudit/widget": "/node_modules/privaudit/www/widget.js" } }</script>
+<script type="module">
+import "privaudit/widget";
+const el = document.querySelector("privacy-audit");
+window.events = [];
+for (const t of ["progress", "report", "error"]) el.addEventListener(t, (e) => window.events.push({ type: t, detail: e.detail }));
+</script></head><body><privacy-audit scale="0.0625" backend="auto"></privacy-audit></body></html>`);
+  const server = await serve(0, dir);
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  const { context, page, requests } = await pageWithRequests(origin);
+  try {
+    await page.goto(`${origin}/plain/index.html`);
+    const runOnce = async (members) => {
+      await page.evaluate(() => { window.events = []; });
+      await page.setInputFiles("privacy-audit #model", `${DEMO}digits_mlp.onnx`);
+      await page.setInputFiles("privacy-audit #members", members);
+      await page.setInputFiles("privacy-audit #nonmembers", `${DEMO}digits_nonmembers.csv`);
+      await page.click("privacy-audit #run");
+      await page.waitForFunction(() => window.events.some((e) => e.type === "report" || e.type === "error"), null, { timeout: TIMEOUT });
+      return page.evaluate(() => window.events);
+    };
+    let events = await runOnce(`${DEMO}digits_members.csv`);
+    assert.equal(events.filter((e) => e.type === "report").length, 1, "one report event");
+    const fractions = events.filter((e) => e.type === "progress").map((e) => e.detail.fraction);
+    assert.ok(fractions.length > 3 && fractions.every((f, i) => i === 0 || f >= fractions[i - 1]), `progress in order: ${fractions}`);
+    assert.equal(events.at(-1).type, "report");
+    const table = await page.$$eval("privacy-audit >> tbody#metrics tr", (rows) => Object.fromEntries(rows.map((r) => [r.dataset.attack, Number(r.querySelector('td[data-metric="auc"]').dataset.value)])));
+    checkAucs(table, "widget");
+    assert.equal(events.find((e) => e.type === "report").detail.backend, "webgpu");
+
+    // A bad file: an error event with the message, shown in the element; then it recovers.
+    const bad = join(dir, "bad.csv");
+    writeFileSync(bad, "p0,label\n1,2\n");
+    events = await runOnce(bad);
+    const err = events.find((e) => e.type === "error");
+    assert.ok(err && /bad\.csv/.test(err.detail.message), JSON.stringify(events.at(-1)));
+    assert.match(await page.$eval("privacy-audit >> #error", (e) => e.textContent), /bad\.csv/);
+
+    // Cut the network: the page and its engine are already here, and nothing needs more.
+    await context.setOffline(true);
+    events = await runOnce(`${DEMO}digits_members.csv`);
+    assert.equal(events.filter((e) => e.type === "report").length, 1, `offline: ${JSON.stringify(events.at(-1))}`);
+    checkAucs(Object.fromEntries(events.find((e) => e.type === "report").detail.attacks.map((a) => [a.name, a.auc])), "widget offline");
+    for (const url of requests) {
+      assert.equal(new URL(url).origin, origin, `request to another origin: ${url}`);
+      assert.match(new URL(url).pathname, /^\/(plain\/index\.html|node_modules\/privaudit\/www\/[\w/.-]+\.(js|wasm))$/, `not a static asset: ${url}`);
+    }
+  } finally {
+    await context.close();
+    server.close();
+  }
+});
+
+test("a Vite-built app calling audit() gets the same numbers, with only its own assets", async () => {
+  const app = join(dir, "vite-app");
+  mkdirSync(join(app, "src"), { recursive: true });
+  writeFileSync(join(app, "index.html"), `<!doctype html><html><head><meta charset="utf-8"><title>vite</title></head><body><script type="module" src="/src/main.js"></script></body></html>`);
+  writeFileSync(join(app, "src", "main.js"), `import { audit } from "privaudit";
+window.runDemo = async (model, members, nonmembers) => audit({ model, members, nonmembers, scale: 1 / 16 });
+window.ready = true;`);
+  cpSync(join(dir, "node_modules"), join(app, "node_modules"), { recursive: true });
+  execFileSync(`${BIN}vite`, ["build", "--logLevel", "warn"], { cwd: app, stdio: "pipe" });
+  const server = await serve(0, join(app, "dist"));
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  const { context, page, requests } = await pageWithRequests(origin);
+  try {
+    await page.goto(`${origin}/index.html`);
+    await page.waitForFunction(() => window.ready === true);
+    const bytes = (p) => [...readFileSync(p)];
+    const report = await page.evaluate(([m, a, b]) => window.runDemo(new Uint8Array(m), new Uint8Array(a), new Uint8Array(b)),
+      [bytes(`${DEMO}digits_mlp.onnx`), bytes(`${DEMO}digits_members.csv`), bytes(`${DEMO}digits_nonmembers.csv`)]);
+    checkAucs(Object.fromEntries(report.attacks.map((a) => [a.name, a.auc])), "vite");
+    for (const url of requests) assert.equal(new URL(url).origin, origin, `request to another origin: ${url}`);
+    assert.ok(requests.some((u) => u.endsWith(".wasm")), "the wasm came from the app's own assets");
+  } finally {
+    await context.close();
+    server.close();
+  }
+});

@@ -1,0 +1,181 @@
+// Types of privaudit's JavaScript API (www/api.js) and of the <privacy-audit> element
+// (www/widget.js). The report types follow schema/report.schema.json (schema_version 2).
+
+/** A file the engine reads: bytes, or a Blob/File (its name is used in error messages). */
+export type FileLike = Uint8Array | ArrayBuffer | Blob | File | { name?: string; bytes: Uint8Array };
+
+/** Attack names; "threshold", "lira" and "rmia" stand for every variant the mode allows. */
+export type AttackName =
+  | "loss" | "confidence" | "entropy" | "modified_entropy" | "attack_p"
+  | "lira_online" | "lira_offline" | "lira_online_fixed_variance" | "lira_offline_fixed_variance"
+  | "rmia_online" | "rmia_offline";
+export type AttackGroup = "threshold" | "lira" | "rmia";
+
+export interface TrainingOptions {
+  /** Default "adam". */
+  optimizer?: "adam" | "sgd";
+  /** Default 0.001. */
+  learningRate?: number;
+  /** Default 100. */
+  epochs?: number;
+  /** Default 32. */
+  batchSize?: number;
+  /** L2 penalty added to the gradient. Default 0. */
+  weightDecay?: number;
+}
+
+/** Options; an unknown key is an error. */
+export interface AuditOptions {
+  /** CSV label column. Default "label". */
+  labelColumn?: string;
+  /** CSV column to ignore. */
+  idColumn?: string;
+  /** Features are fed as x * scale + shift. Default 1. */
+  scale?: number;
+  /** Default 0. */
+  shift?: number;
+  /** Default: the four threshold attacks. */
+  attacks?: Array<AttackName | AttackGroup>;
+  /** Default "auto": WebGPU if available, else the CPU (the report says which ran). */
+  backend?: "auto" | "gpu" | "cpu";
+  /** Outputs-only mode: how to read outputs. Default "auto". */
+  outputs?: "auto" | "logits" | "probabilities";
+  /** Number of reference models to train (even). Default 4. */
+  references?: number;
+  /** Default "offline". */
+  mode?: "offline" | "online";
+  /** Seed of every random choice. Default 0. */
+  seed?: number;
+  training?: TrainingOptions;
+  /** Offline RMIA's a in [0, 1], or "tune" (default). */
+  rmiaA?: number | "tune";
+  /** RMIA's γ. Default 1. */
+  rmiaGamma?: number;
+  /** Share of non-members held out as population when none is given. Default 0.5. */
+  holdout?: number;
+  /** false: neither reuse nor keep trained references in IndexedDB. Default true. */
+  cache?: boolean;
+}
+
+export interface Progress {
+  stage: "read" | "model" | "device" | "inference" | "train" | "references" | "attacks" | "done";
+  /** 0..1 */
+  fraction: number;
+  message: string;
+}
+
+export interface AuditRequest extends AuditOptions {
+  model?: FileLike;
+  modelData?: FileLike;
+  members?: FileLike;
+  nonmembers?: FileLike;
+  population?: FileLike;
+  membersLabels?: FileLike;
+  nonmembersLabels?: FileLike;
+  populationLabels?: FileLike;
+  memberOutputs?: FileLike;
+  nonmemberOutputs?: FileLike;
+  populationOutputs?: FileLike;
+  referenceModels?: Array<FileLike | { model: FileLike; modelData?: FileLike }>;
+  referenceOutputs?: FileLike[];
+  referenceMembership?: FileLike;
+  onProgress?: (p: Progress) => void;
+  /** Cancels: the engine's worker is stopped and the promise rejects with an AbortError. */
+  signal?: AbortSignal;
+}
+
+export interface AttackResult {
+  name: AttackName;
+  auc: number;
+  /** Best TPR among operating points with FPR ≤ the key. */
+  tpr_at_fpr: { "0.1": number; "0.01": number; "0.001": number; "0": number };
+  advantage: number;
+  ppv: number | null;
+  best_threshold: number;
+  roc: { fpr: number[]; tpr: number[] };
+  histogram: { edges: number[]; members: number[]; nonmembers: number[] };
+  parameters: Record<string, number | boolean | string>;
+}
+
+export interface ReferenceModelInfo {
+  index: number;
+  train_records: number;
+  accuracy_train: number | null;
+  accuracy_test: number | null;
+  loss: number[];
+}
+
+export interface ReferenceInfo {
+  source: "trained" | "models" | "outputs";
+  count: number;
+  mode: "offline" | "online";
+  seed: number;
+  training: Required<TrainingOptions> | null;
+  membership: string;
+  models: ReferenceModelInfo[];
+  training_seconds: number | null;
+  cached: boolean;
+}
+
+export interface AuditReport {
+  schema_version: 2;
+  tool: { name: "privaudit"; version: string };
+  backend: "webgpu" | "wgpu" | "cpu";
+  backend_note: string | null;
+  model: {
+    format: "onnx" | "outputs";
+    opset: number | null;
+    parameters: number | null;
+    accuracy_members: number;
+    accuracy_nonmembers: number;
+    generalization_gap: number;
+    outputs: "logits" | "probabilities";
+  };
+  data: {
+    members: number;
+    nonmembers: number;
+    population: number | null;
+    population_source: string | null;
+    features: number | null;
+    classes: number;
+  };
+  references: ReferenceInfo | null;
+  attacks: AttackResult[];
+  warnings: string[];
+}
+
+export interface AuditResult {
+  report: AuditReport;
+  reportJson: string;
+  /** set,row,label,member,<attack>… */
+  scoresCsv: string;
+  rocSvg: string;
+  histogramSvgs: string[];
+}
+
+/** Start the engine (its worker and wasm) once; later calls return the same promise. */
+export default function init(): Promise<void>;
+/** Run an audit; resolves to the report. Rejects with an Error naming the file, place and what was expected. */
+export function audit(request: AuditRequest): Promise<AuditReport>;
+/** Run an audit and get the report with its renderings. */
+export function runAudit(request: AuditRequest): Promise<AuditResult>;
+
+/** The <privacy-audit> element (registered by importing "privaudit/widget"). */
+export interface PrivacyAuditElement extends HTMLElement {
+  /** A preset model: its picker is hidden. */
+  model: FileLike | null;
+  readonly report: AuditReport | null;
+  readonly options: AuditOptions;
+  audit(request?: AuditRequest): Promise<AuditReport>;
+  cancel(): void;
+  addEventListener(type: "progress", listener: (e: CustomEvent<Progress>) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: "report", listener: (e: CustomEvent<AuditReport>) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: "error", listener: (e: CustomEvent<{ message: string }>) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "privacy-audit": PrivacyAuditElement;
+  }
+}

@@ -1,0 +1,235 @@
+// <privacy-audit>: a complete audit UI (file pickers, options, progress, report with plots and
+// a table, export buttons) in a shadow root. UI only: the work is done by api.js, whose worker
+// owns the wasm engine. Importing this module registers the element (its only side effect).
+//
+//   <script type="module">import "privaudit/widget";</script>
+//   <privacy-audit backend="auto" attacks="threshold,attack_p" label-column="label"></privacy-audit>
+//
+// Attributes (and the same-named properties): backend, attacks (comma-separated), label-column,
+// id-column, scale, shift, references, mode, seed, epochs, learning-rate, batch-size, optimizer.
+// Methods: audit({ model?, members, nonmembers, population?, ...options }) runs an audit with
+// these files (the preset model when none is given); cancel().
+// Property `model` (File | Blob | Uint8Array | {name, bytes}) presets the model: the picker is
+// hidden and users only pick their data.
+// Events: "progress" (detail {stage, fraction, message}), "report" (detail: the report),
+// "error" (detail {message}). Theme with --privaudit-accent, --privaudit-bad, --privaudit-muted,
+// --privaudit-font and ::part(form | run | cancel | progress | error | report | metrics | roc |
+// histograms | references | save-json | save-csv).
+import init, { runAudit } from "./api.js";
+import { download, renderReport, METRIC_HEADERS, REFERENCE_HEADERS } from "./render.js";
+
+const STYLE = `
+:host { display: block; color-scheme: light dark; font: 15px/1.45 var(--privaudit-font, system-ui, sans-serif);
+  --accent: var(--privaudit-accent, #0b6bcb); --bad: var(--privaudit-bad, #b3261e); --muted: var(--privaudit-muted, #6b7280); }
+[hidden] { display: none !important; }
+.grid { display: grid; grid-template-columns: max-content 1fr; gap: .4rem 1rem; align-items: center; margin: .5rem 0; }
+fieldset { border: 1px solid color-mix(in srgb, var(--muted) 50%, transparent); border-radius: 6px; margin: .5rem 0; }
+fieldset label { margin-right: 1.2rem; }
+.actions { display: flex; gap: .7rem; flex-wrap: wrap; margin: .7rem 0; }
+button { font: inherit; padding: .45rem 1rem; border-radius: 6px; border: 1px solid var(--accent); background: var(--accent); color: white; cursor: pointer; }
+button.secondary { background: transparent; color: var(--accent); }
+button:disabled { opacity: .5; cursor: progress; }
+:is(button, input, select):focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
+.status { display: flex; gap: 1rem; align-items: center; min-height: 1.5rem; }
+.error { color: var(--bad); font-weight: 600; white-space: pre-wrap; }
+table { border-collapse: collapse; margin: 1rem 0; width: 100%; }
+caption { text-align: left; color: var(--muted); font-size: .9em; caption-side: bottom; padding-top: .3rem; }
+th, td { padding: .3rem .6rem; border-bottom: 1px solid color-mix(in srgb, var(--muted) 35%, transparent); text-align: right; font-variant-numeric: tabular-nums; }
+th:first-child, td:first-child { text-align: left; }
+.roc svg { width: 100%; max-width: 560px; }
+.hists { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: .5rem; }
+.hists svg { width: 100%; }
+.warnings li { color: var(--muted); }
+`;
+
+const headerRow = (names) => `<tr>${names.map((n) => `<th scope="col">${n}</th>`).join("")}</tr>`;
+
+const TEMPLATE = `<style>${STYLE}</style>
+<form part="form">
+  <div class="grid">
+    <label for="model" class="model">ONNX model</label><input id="model" class="model" type="file" accept=".onnx">
+    <label for="modelData" class="model">External weights (optional)</label><input id="modelData" class="model" type="file" accept=".data,.bin">
+    <label for="members">Members (trained on)</label><input id="members" type="file" accept=".csv,.npz">
+    <label for="nonmembers">Non-members (never seen)</label><input id="nonmembers" type="file" accept=".csv,.npz">
+    <label for="population">Population (optional)</label><input id="population" type="file" accept=".csv,.npz">
+  </div>
+  <fieldset><legend>Attacks</legend>
+    <label><input type="checkbox" name="attack" value="threshold" checked> threshold (LOSS, confidence, entropy, modified entropy)</label>
+    <label><input type="checkbox" name="attack" value="attack_p"> Attack-P</label>
+    <label><input type="checkbox" name="attack" value="lira"> LiRA</label>
+    <label><input type="checkbox" name="attack" value="rmia"> RMIA</label>
+  </fieldset>
+  <div class="grid">
+    <label for="scale">Scale features by</label><input id="scale" type="number" step="any" value="1">
+    <label for="backend">Run on</label>
+    <select id="backend"><option value="auto">GPU if available, else CPU</option><option value="gpu">GPU only</option><option value="cpu">CPU</option></select>
+  </div>
+  <div class="actions">
+    <button id="run" part="run" type="button">Audit</button>
+    <button id="cancel" part="cancel" type="button" class="secondary" disabled>Cancel</button>
+  </div>
+  <div class="status" aria-live="polite">
+    <progress id="progress" part="progress" max="1" value="0" aria-label="audit progress"></progress><span id="progress-text"></span>
+  </div>
+  <p id="error" class="error" part="error" role="alert" hidden></p>
+</form>
+<section id="report" part="report" hidden aria-label="audit report">
+  <p id="summary"></p>
+  <ul id="warnings" class="warnings"></ul>
+  <table part="metrics"><caption>TPR at FPR ≤ level: the best true-positive rate among thresholds whose false-positive rate does not exceed the level.</caption>
+    <thead>${headerRow(METRIC_HEADERS)}</thead><tbody id="metrics"></tbody></table>
+  <table id="references" part="references" hidden><caption></caption><thead>${headerRow(REFERENCE_HEADERS)}</thead><tbody></tbody></table>
+  <figure id="roc" class="roc" part="roc"><figcaption>ROC curves, log-log; the dashed line is chance.</figcaption></figure>
+  <div id="hists" class="hists" part="histograms"></div>
+  <div class="actions">
+    <button id="save-json" part="save-json" type="button" class="secondary">Save report (JSON)</button>
+    <button id="save-csv" part="save-csv" type="button" class="secondary">Save per-record scores (CSV)</button>
+  </div>
+</section>`;
+
+const OPTION_ATTRIBUTES = ["backend", "attacks", "label-column", "id-column", "scale", "shift", "references", "mode", "seed", "epochs", "learning-rate", "batch-size", "optimizer"];
+const camel = (s) => s.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+
+export class PrivacyAudit extends HTMLElement {
+  static observedAttributes = OPTION_ATTRIBUTES;
+  #root;
+  #model = null;
+  #abort = null;
+  #last = null;
+
+  constructor() {
+    super();
+    this.#root = this.attachShadow({ mode: "open" });
+    this.#root.innerHTML = TEMPLATE;
+    const $ = (id) => this.#root.getElementById(id);
+    $("run").addEventListener("click", () => this.#runFromForm());
+    $("cancel").addEventListener("click", () => this.cancel());
+    $("save-json").addEventListener("click", () => this.#last && download("privaudit-report.json", this.#last.reportJson, "application/json"));
+    $("save-csv").addEventListener("click", () => this.#last && download("privaudit-scores.csv", this.#last.scoresCsv, "text/csv"));
+  }
+
+  connectedCallback() {
+    init().catch((e) => this.#fail(e));
+    this.#syncForm();
+  }
+
+  attributeChangedCallback() {
+    this.#syncForm();
+  }
+
+  /** A preset model: its picker is hidden. */
+  get model() { return this.#model; }
+  set model(m) {
+    this.#model = m ?? null;
+    for (const e of this.#root.querySelectorAll(".model")) e.hidden = this.#model != null;
+  }
+
+  /** The last report, or null. */
+  get report() { return this.#last?.report ?? null; }
+
+  /** Options from the attributes and the form. */
+  get options() {
+    const o = {};
+    for (const a of OPTION_ATTRIBUTES) {
+      const v = this.getAttribute(a);
+      if (v == null || v === "") continue;
+      const key = camel(a);
+      if (a === "attacks") o.attacks = v.split(",").map((s) => s.trim()).filter(Boolean);
+      else if (["scale", "shift", "references", "seed"].includes(a)) o[key] = Number(v);
+      else if (["epochs", "learning-rate", "batch-size", "optimizer"].includes(a)) (o.training ??= {})[key] = a === "optimizer" ? v : Number(v);
+      else o[key] = v;
+    }
+    return o;
+  }
+
+  #syncForm() {
+    const $ = (id) => this.#root.getElementById(id);
+    const o = this.options;
+    if (o.backend) $("backend").value = o.backend;
+    if (o.scale != null) $("scale").value = String(o.scale);
+    if (o.attacks) {
+      for (const c of this.#root.querySelectorAll('input[name="attack"]')) c.checked = o.attacks.includes(c.value);
+    }
+  }
+
+  #formOptions() {
+    const $ = (id) => this.#root.getElementById(id);
+    return {
+      ...this.options,
+      backend: $("backend").value,
+      scale: Number($("scale").value),
+      attacks: [...this.#root.querySelectorAll('input[name="attack"]:checked')].map((c) => c.value),
+    };
+  }
+
+  #runFromForm() {
+    const $ = (id) => this.#root.getElementById(id);
+    const files = {};
+    for (const id of ["model", "modelData", "members", "nonmembers", "population"]) {
+      const f = $(id).files?.[0];
+      if (f) files[id] = f;
+    }
+    const missing = ["members", "nonmembers"].filter((k) => !files[k]);
+    if (!files.model && this.#model == null) missing.unshift("model");
+    if (missing.length) return this.#fail(new Error(`Pick ${missing.join(", ")} first.`));
+    return this.audit({ ...this.#formOptions(), ...files }).catch(() => {});
+  }
+
+  /** Run an audit. Resolves to the report; rejects (and fires "error") on failure. */
+  async audit(args = {}) {
+    const $ = (id) => this.#root.getElementById(id);
+    if (this.#abort) throw new Error("an audit is already running");
+    const request = { ...this.options, ...args };
+    if (request.model == null && this.#model != null) request.model = this.#model;
+    this.#abort = new AbortController();
+    $("error").hidden = true;
+    $("run").disabled = true;
+    $("cancel").disabled = false;
+    this.#progress(0, "starting the engine…");
+    try {
+      const result = await runAudit({
+        ...request,
+        signal: this.#abort.signal,
+        onProgress: (p) => {
+          this.#progress(p.fraction, `${p.stage}: ${p.message}`);
+          this.dispatchEvent(new CustomEvent("progress", { detail: p }));
+        },
+      });
+      this.#last = result;
+      $("report").hidden = false;
+      renderReport({ summary: $("summary"), warnings: $("warnings"), metrics: $("metrics"), references: $("references"), roc: $("roc"), hists: $("hists") }, result);
+      this.#progress(1, "done");
+      this.dispatchEvent(new CustomEvent("report", { detail: result.report }));
+      return result.report;
+    } catch (e) {
+      if (e?.name === "AbortError") this.#progress(0, "cancelled");
+      else this.#fail(e);
+      throw e;
+    } finally {
+      this.#abort = null;
+      $("run").disabled = false;
+      $("cancel").disabled = true;
+    }
+  }
+
+  /** Stop a running audit (its promise rejects with an AbortError). */
+  cancel() {
+    this.#abort?.abort();
+  }
+
+  #progress(fraction, text) {
+    this.#root.getElementById("progress").value = fraction;
+    this.#root.getElementById("progress-text").textContent = text;
+  }
+
+  #fail(e) {
+    const message = e?.message ?? String(e);
+    const err = this.#root.getElementById("error");
+    err.textContent = message;
+    err.hidden = false;
+    this.#progress(0, "");
+    this.dispatchEvent(new CustomEvent("error", { detail: { message } }));
+  }
+}
+
+if (!customElements.get("privacy-audit")) customElements.define("privacy-audit", PrivacyAudit);
