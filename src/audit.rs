@@ -465,10 +465,10 @@ pub async fn run(input: AuditInput, opts: &AuditOptions, progress: &mut dyn FnMu
     let mut population_idx: Vec<usize> = (n_mem + n_non..total).collect();
     let mut population_source = "file".to_string();
     if need_pop && !pop_given {
-        let held = ((n_non as f64 * opts.holdout).round() as usize).clamp(1, n_non.saturating_sub(1));
         if n_non < 2 {
             return Err(AuditError::option("population", "give a population file: there are too few non-members to hold some out"));
         }
+        let held = ((n_non as f64 * opts.holdout).round() as usize).clamp(1, n_non - 1);
         let mut rng = Rng::new(opts.seed ^ 0x5EED_0F_D47A);
         let mut shuffled = nonmember_idx.clone();
         rng.shuffle(&mut shuffled);

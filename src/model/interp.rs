@@ -46,6 +46,20 @@ pub(crate) enum Value {
 
 pub(crate) type Env = HashMap<String, Value>;
 
+/// Batch statistics of one BatchNormalization node in a training pass (detached), for the
+/// running averages: the per-channel mean and the unbiased variance, in the parameters' shape.
+pub(crate) struct BnStats {
+    /// The node's index in the graph.
+    pub node: usize,
+    /// Batch mean.
+    pub mean: Tensor<4>,
+    /// Unbiased batch variance.
+    pub var: Tensor<4>,
+}
+
+/// Training-pass state: BatchNormalization normalises with batch statistics and reports them.
+pub(crate) type Training<'a> = Option<&'a std::cell::RefCell<Vec<BnStats>>>;
+
 pub(crate) fn pad4(shape: &[usize]) -> [usize; 4] {
     let mut s = [1; 4];
     s[4 - shape.len()..].copy_from_slice(shape);
@@ -179,7 +193,7 @@ pub(crate) fn widest_activation(graph: &OnnxGraph) -> usize {
 }
 
 /// Run the graph on one batch and return the value named `output`.
-pub(crate) fn run(file: &str, graph: &OnnxGraph, consts: &Consts, input: &str, x: Value, output: &str) -> Result<Value> {
+pub(crate) fn run(file: &str, graph: &OnnxGraph, consts: &Consts, input: &str, x: Value, output: &str, training: Training<'_>) -> Result<Value> {
     let device = match &x {
         Value::F { t, .. } => t.device(),
         Value::I { .. } => return Err(AuditError::model(file, "internal: integer model input")),
@@ -210,7 +224,7 @@ pub(crate) fn run(file: &str, graph: &OnnxGraph, consts: &Consts, input: &str, x
         let need = |i: usize| -> Result<Value> {
             get(i)?.ok_or_else(|| AuditError::model(file, format!("node '{}' ({}) is missing input {i}", node.name(), op_name(node))))
         };
-        let y = eval(file, node, &need, &get, &device)?;
+        let y = eval(file, node, &need, &get, &device, training.map(|t| (t, idx)))?;
         if let Some(out) = node.outputs().first() {
             env.insert(out.name.clone(), y);
         }
@@ -218,7 +232,14 @@ pub(crate) fn run(file: &str, graph: &OnnxGraph, consts: &Consts, input: &str, x
     env.remove(output).ok_or_else(|| AuditError::model(file, format!("the graph never computes its output '{output}'")))
 }
 
-fn eval(file: &str, node: &Node, need: &dyn Fn(usize) -> Result<Value>, get: &dyn Fn(usize) -> Result<Option<Value>>, device: &Device) -> Result<Value> {
+fn eval(
+    file: &str,
+    node: &Node,
+    need: &dyn Fn(usize) -> Result<Value>,
+    get: &dyn Fn(usize) -> Result<Option<Value>>,
+    device: &Device,
+    training: Option<(&std::cell::RefCell<Vec<BnStats>>, usize)>,
+) -> Result<Value> {
     let name = node.name();
     let fl = |v: Value| v.float(file, name, device);
     let bad = |m: String| AuditError::model(file, format!("node '{name}' ({}): {m}", op_name(node)));
@@ -390,7 +411,31 @@ fn eval(file: &str, node: &Node, need: &dyn Fn(usize) -> Result<Value>, get: &dy
                 }
                 Ok(t.reshape(pad4(&pshape)))
             };
-            let (scale, bias, mean, var) = (param(1)?, param(2)?, param(3)?, param(4)?);
+            let (scale, bias) = (param(1)?, param(2)?);
+            let (mean, var) = match training {
+                None => (param(3)?, param(4)?),
+                // Training: statistics over the batch and every axis but the channel's, as
+                // torch's BatchNorm in train mode; normalised with the biased variance, the
+                // running average takes the unbiased one.
+                Some((stats, idx)) => {
+                    let axes: Vec<usize> = std::iter::once(0).chain(2..rank).map(|a| axis4(a, rank)).collect();
+                    let count: usize = xs.iter().enumerate().filter(|(a, _)| *a != 1).map(|(_, d)| d).product();
+                    if count < 2 {
+                        return Err(bad("training needs at least 2 values per channel in a batch".into()));
+                    }
+                    let mut mean = xt.clone();
+                    for &a in &axes {
+                        mean = mean.mean_dim(a);
+                    }
+                    let mut var = xt.clone().sub(mean.clone()).powf_scalar(2.0);
+                    for &a in &axes {
+                        var = var.mean_dim(a);
+                    }
+                    let unbiased = var.clone().detach().mul_scalar(count as f64 / (count - 1) as f64);
+                    stats.borrow_mut().push(BnStats { node: idx, mean: mean.clone().detach().reshape(pad4(&pshape)), var: unbiased.reshape(pad4(&pshape)) });
+                    (mean, var)
+                }
+            };
             let y = xt.sub(mean).div(var.add_scalar(eps).sqrt()).mul(scale).add(bias);
             Ok(Value::F { t: y, rank })
         }

@@ -203,7 +203,7 @@ impl PreparedModel<'_> {
             let mut shape = vec![n];
             shape.extend_from_slice(&m.input_shape);
             let x = interp::Value::from_f32(&m.file, chunk, &shape, &self.device)?;
-            let y = interp::run(&m.file, &m.graph, &self.consts, &m.input_name, x, &m.output_name)?;
+            let y = interp::run(&m.file, &m.graph, &self.consts, &m.input_name, x, &m.output_name, None)?;
             let (t, dims) = y.into_matrix(&m.file)?;
             if dims[0] != n {
                 return Err(AuditError::model(&m.file, format!("the output has {} rows for a batch of {n} records", dims[0])));

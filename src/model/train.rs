@@ -4,7 +4,9 @@
 //! biases, vector biases of Add/Sub/Mul/Div) is re-initialised from a seeded generator the way
 //! PyTorch initialises `nn.Linear` (U(−1/√fan_in, 1/√fan_in)), and trained with burn's autodiff
 //! through the same interpreter that runs inference. Scalars and other constants stay as they
-//! are in the file. Dropout is the identity during training too (documented limitation).
+//! are in the file. BatchNormalization trains as torch's does (batch statistics, scale 1 and
+//! bias 0 at the start, running averages with the node's momentum). Dropout is the identity
+//! during training too (documented limitation).
 //!
 //! Data stay on the device: the training rows and their one-hot labels are uploaded once, each
 //! batch is a `select` on them, and the only read-back is one loss value per epoch.
@@ -166,16 +168,10 @@ impl OnnxModel {
     /// Reject a graph that cannot be trained here, before any work.
     ///
     /// # Errors
-    /// BatchNormalization (its training statistics are not implemented), a graph without
-    /// learnable weights.
+    /// A graph without a matrix product (nothing to learn).
     pub fn check_trainable(&self) -> Result<()> {
-        if let Some(n) = self.graph.nodes.iter().find(|n| matches!(n, Node::BatchNormalization(_))) {
-            return Err(AuditError::UnsupportedOp {
-                file: self.file.clone(),
-                node: n.name().into(),
-                op: "BatchNormalization".into(),
-                detail: "reference training does not support BatchNormalization yet; give reference models or their outputs instead".into(),
-            });
+        if !self.graph.nodes.iter().any(|n| matches!(n, Node::Linear(_) | Node::Gemm(_) | Node::MatMul(_))) {
+            return Err(AuditError::model(&self.file, "the graph has no Gemm, MatMul or Linear layer to train as a reference model"));
         }
         Ok(())
     }
@@ -204,8 +200,28 @@ impl OnnxModel {
             return Err(AuditError::option("references", "a reference model got no training records"));
         }
         let mut rng = Rng::new(seed);
-        let base = interp::load_constants(&self.file, &self.graph, device)?;
+        let mut base = interp::load_constants(&self.file, &self.graph, device)?;
         let (params, initial) = init_params(self, &base, &mut rng);
+        // BatchNormalization: running statistics start as torch's (mean 0, variance 1) and
+        // follow each batch with the node's momentum (ONNX: running·m + batch·(1 − m)).
+        let mut bn_momentum = std::collections::HashMap::new();
+        for (n, node) in self.graph.nodes.iter().enumerate() {
+            if let Node::BatchNormalization(b) = node {
+                let momentum = match &b.config {
+                    onnx_ir::batch_norm::BatchNormConfig::Static(c) => c.momentum,
+                    onnx_ir::batch_norm::BatchNormConfig::Runtime(c) => c.momentum,
+                };
+                // onnx-ir reads a missing attribute as 0; ONNX's default is 0.9.
+                bn_momentum.insert(n, if momentum == 0.0 { 0.9 } else { momentum });
+                for (k, v) in [(3, 0.0f32), (4, 1.0f32)] {
+                    if let Some(Value::F { t, rank }) = base.get(&(n, k)) {
+                        let (t, rank) = (Tensor::<4>::full(t.dims(), v, device), *rank);
+                        base.insert((n, k), Value::F { t, rank });
+                    }
+                }
+            }
+        }
+        let has_bn = !bn_momentum.is_empty();
         if params.is_empty() {
             return Err(AuditError::model(&self.file, "the graph has no learnable weights (Gemm/MatMul/Linear) to train"));
         }
@@ -229,9 +245,15 @@ impl OnnxModel {
         for epoch in 0..settings.epochs {
             rng.shuffle(&mut order);
             let mut epoch_loss: Option<Tensor<1>> = None;
+            let mut seen = 0;
             for chunk in order.chunks(bs) {
-                step += 1;
                 let n = chunk.len();
+                if has_bn && n < 2 {
+                    // Batch statistics of one record are undefined (torch refuses them too).
+                    continue;
+                }
+                step += 1;
+                seen += n;
                 let idx = Tensor::<1, Int>::from_data(TensorData::new(chunk.iter().map(|&i| i as i64).collect::<Vec<i64>>(), [n]), device);
                 let xb = x_all.clone().select(0, idx.clone());
                 let yb = y_all.clone().select(0, idx);
@@ -246,7 +268,17 @@ impl OnnxModel {
                         consts.insert(*key, v.clone());
                     }
                 }
-                let out = interp::run(&self.file, &self.graph, &consts, &self.input_name, x, &self.output_name)?;
+                let stats = std::cell::RefCell::new(Vec::new());
+                let out = interp::run(&self.file, &self.graph, &consts, &self.input_name, x, &self.output_name, Some(&stats))?;
+                for s in stats.into_inner() {
+                    let m = bn_momentum.get(&s.node).copied().unwrap_or(0.9);
+                    for (k, batch) in [(3, s.mean), (4, s.var)] {
+                        if let Some(Value::F { t, rank }) = base.get(&(s.node, k)) {
+                            let (t, rank) = (t.clone().mul_scalar(m).add(batch.without_autodiff().reshape(t.dims()).mul_scalar(1.0 - m)), *rank);
+                            base.insert((s.node, k), Value::F { t, rank });
+                        }
+                    }
+                }
                 let (logits, dims) = out.into_matrix(&self.file)?;
                 if dims != [n, classes] {
                     return Err(AuditError::model(&self.file, format!("training output has shape {dims:?}; expected [{n}, {classes}]")));
@@ -284,7 +316,7 @@ impl OnnxModel {
                 Some(t) => t.into_data_async().await.map_err(|e| AuditError::Device { backend: format!("{device:?}"), message: format!("{e:?}") })?,
                 None => continue,
             };
-            let mean = total.iter::<f32>().next().map_or(f64::NAN, f64::from) / rows as f64;
+            let mean = total.iter::<f32>().next().map_or(f64::NAN, f64::from) / seen.max(1) as f64;
             if !mean.is_finite() {
                 return Err(AuditError::option(
                     "training.learningRate",
@@ -316,16 +348,30 @@ fn init_params(model: &OnnxModel, base: &Consts, rng: &mut Rng) -> (Vec<Param>, 
     for &(n, k) in keys {
         let Some(Value::F { t, rank }) = base.get(&(n, k)) else { continue };
         let shape = t.dims()[4 - rank..].to_vec();
-        let Some(fan) = fan_in(&model.graph, base, n, k, &shape) else { continue };
+        // BatchNormalization's scale and bias start at 1 and 0, as torch's do.
+        let fixed = match (&model.graph.nodes[n], k) {
+            (Node::BatchNormalization(_), 1) => Some(1.0f32),
+            (Node::BatchNormalization(_), 2) => Some(0.0f32),
+            _ => None,
+        };
+        let fan = fan_in(&model.graph, base, n, k, &shape);
+        if fixed.is_none() && fan.is_none() {
+            continue;
+        }
         let name = model.graph.nodes[n].inputs().get(k).map(|a| a.name.clone()).unwrap_or_default();
         if let Some(&i) = (!name.is_empty()).then(|| by_name.get(&name)).flatten() {
             params[i].uses.push((n, k));
             continue;
         }
-        let bound = 1.0 / (fan.max(1) as f64).sqrt();
         let len: usize = shape.iter().product();
         let offset = values.len();
-        values.extend((0..len).map(|_| ((rng.uniform() * 2.0 - 1.0) * bound) as f32));
+        match (fixed, fan) {
+            (Some(v), _) => values.extend(std::iter::repeat_n(v, len)),
+            (None, fan) => {
+                let bound = 1.0 / (fan.unwrap_or(1).max(1) as f64).sqrt();
+                values.extend((0..len).map(|_| ((rng.uniform() * 2.0 - 1.0) * bound) as f32));
+            }
+        }
         if !name.is_empty() {
             by_name.insert(name, params.len());
         }

@@ -102,7 +102,13 @@ for (const t of ["progress", "report", "error"]) el.addEventListener(t, (e) => w
       await page.setInputFiles("privacy-audit #model", `${DEMO}digits_mlp.onnx`);
       await page.setInputFiles("privacy-audit #members", members);
       await page.setInputFiles("privacy-audit #nonmembers", `${DEMO}digits_nonmembers.csv`);
-      await page.click("privacy-audit #run");
+      // Keyboard only: Tab to the Audit button, Enter.
+      await page.evaluate(() => document.activeElement?.blur());
+      for (let i = 0; i < 30 && await page.evaluate(() => document.querySelector("privacy-audit").shadowRoot.activeElement?.id) !== "run"; i++) {
+        await page.keyboard.press("Tab");
+      }
+      assert.equal(await page.evaluate(() => document.querySelector("privacy-audit").shadowRoot.activeElement?.id), "run", "the Audit button is reachable by Tab");
+      await page.keyboard.press("Enter");
       await page.waitForFunction(() => window.events.some((e) => e.type === "report" || e.type === "error"), null, { timeout: TIMEOUT });
       return page.evaluate(() => window.events);
     };

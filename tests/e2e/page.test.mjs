@@ -230,3 +230,14 @@ test("model logits on WebGPU and on the CPU match onnxruntime to 1e-4", async ()
     }
   }
 });
+
+test("with the network cut, the loaded page still audits (nothing it needs is remote)", async () => {
+  await page.context().setOffline(true);
+  try {
+    const state = await runWithFiles({ model: `${DEMO}digits_mlp.onnx`, members: `${DEMO}digits_members.csv`, nonmembers: `${DEMO}digits_nonmembers.csv` }, { scale: "0.0625", backend: "auto" });
+    assert.equal(state, "done", await page.$eval("#error", (e) => e.textContent));
+    compareWithReference(await reportFromPage(), "offline");
+  } finally {
+    await page.context().setOffline(false);
+  }
+});

@@ -9,19 +9,23 @@ fn cli() -> Command {
     Command::new(env!("CARGO_BIN_EXE_privaudit"))
 }
 
+/// `audit <args> --model … --members … --nonmembers …` on the demo files.
+fn demo_audit(args: &[&str]) -> Command {
+    let demo = root().join("www/demo");
+    let mut c = cli();
+    c.arg("audit").args(args);
+    c.arg("--model").arg(demo.join("digits_mlp.onnx"));
+    c.arg("--members").arg(demo.join("digits_members.csv"));
+    c.arg("--nonmembers").arg(demo.join("digits_nonmembers.csv"));
+    c
+}
+
 #[test]
 fn audits_the_demo_and_writes_report_scores_and_html() {
     let dir = std::env::temp_dir().join(format!("privaudit-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (out, scores, html) = (dir.join("report.json"), dir.join("scores.csv"), dir.join("report.html"));
-    let demo = root().join("www/demo");
-    let o = cli()
-        .args(["audit", "--backend", "cpu", "--scale", "0.0625", "-q", "--model"])
-        .arg(demo.join("digits_mlp.onnx"))
-        .arg("--members")
-        .arg(demo.join("digits_members.csv"))
-        .arg("--nonmembers")
-        .arg(demo.join("digits_nonmembers.csv"))
+    let o = demo_audit(&["--backend", "cpu", "--scale", "0.0625", "-q"])
         .arg("--out")
         .arg(&out)
         .arg("--scores")
@@ -99,35 +103,8 @@ fn trains_references_and_reuses_them_from_the_cache() {
     let dir = std::env::temp_dir().join(format!("privaudit-cli-cache-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let demo = root().join("www/demo");
     let run = |out: &str| {
-        let o = cli()
-            .args([
-                "audit",
-                "-q",
-                "--backend",
-                "cpu",
-                "--scale",
-                "0.0625",
-                "--attacks",
-                "loss,lira,rmia,attack_p",
-                "--refs",
-                "2",
-                "--epochs",
-                "10",
-                "--seed",
-                "4",
-                "--optimizer",
-                "sgd",
-                "--lr",
-                "0.1",
-                "--model",
-            ])
-            .arg(demo.join("digits_mlp.onnx"))
-            .arg("--members")
-            .arg(demo.join("digits_members.csv"))
-            .arg("--nonmembers")
-            .arg(demo.join("digits_nonmembers.csv"))
+        let o = demo_audit(&["-q", "--backend", "cpu", "--scale", "0.0625", "--attacks", "loss,lira,rmia,attack_p", "--refs", "2", "--epochs", "10", "--seed", "4", "--optimizer", "sgd", "--lr", "0.1"])
             .arg("--population")
             .arg(fixture("digits_population.csv"))
             .arg("--cache-dir")
@@ -154,14 +131,7 @@ fn trains_references_and_reuses_them_from_the_cache() {
 
 #[test]
 fn bad_reference_options_are_one_line_errors() {
-    let demo = root().join("www/demo");
-    let o = cli()
-        .args(["audit", "-q", "--attacks", "lira", "--rmia-a", "often", "--model"])
-        .arg(demo.join("digits_mlp.onnx"))
-        .arg("--members")
-        .arg(demo.join("digits_members.csv"))
-        .arg("--nonmembers")
-        .arg(demo.join("digits_nonmembers.csv"))
+    let o = demo_audit(&["-q", "--attacks", "lira", "--rmia-a", "often"])
         .args(["--out", "/dev/null"])
         .output()
         .unwrap();
