@@ -104,15 +104,33 @@ fn trains_references_and_reuses_them_from_the_cache() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let run = |out: &str| {
-        let o = demo_audit(&["-q", "--backend", "cpu", "--scale", "0.0625", "--attacks", "loss,lira,rmia,attack_p", "--refs", "2", "--epochs", "10", "--seed", "4", "--optimizer", "sgd", "--lr", "0.1"])
-            .arg("--population")
-            .arg(fixture("digits_population.csv"))
-            .arg("--cache-dir")
-            .arg(dir.join("cache"))
-            .arg("--out")
-            .arg(dir.join(out))
-            .output()
-            .unwrap();
+        let o = demo_audit(&[
+            "-q",
+            "--backend",
+            "cpu",
+            "--scale",
+            "0.0625",
+            "--attacks",
+            "loss,lira,rmia,attack_p",
+            "--refs",
+            "2",
+            "--epochs",
+            "10",
+            "--seed",
+            "4",
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "0.1",
+        ])
+        .arg("--population")
+        .arg(fixture("digits_population.csv"))
+        .arg("--cache-dir")
+        .arg(dir.join("cache"))
+        .arg("--out")
+        .arg(dir.join(out))
+        .output()
+        .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         assert!(String::from_utf8_lossy(&o.stdout).contains("references: 2 (trained, offline, seed 4"), "{}", String::from_utf8_lossy(&o.stdout));
         serde_json::from_slice::<serde_json::Value>(&std::fs::read(dir.join(out)).unwrap()).unwrap()
@@ -131,10 +149,7 @@ fn trains_references_and_reuses_them_from_the_cache() {
 
 #[test]
 fn bad_reference_options_are_one_line_errors() {
-    let o = demo_audit(&["-q", "--attacks", "lira", "--rmia-a", "often"])
-        .args(["--out", "/dev/null"])
-        .output()
-        .unwrap();
+    let o = demo_audit(&["-q", "--attacks", "lira", "--rmia-a", "often"]).args(["--out", "/dev/null"]).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("--rmia-a") && e.lines().count() == 1, "{e}");
