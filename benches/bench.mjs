@@ -20,12 +20,16 @@ const EPOCHS = Number(arg("--epochs", "100"));
 const K = 4;
 const rows = [];
 
+// Without a GPU (/dev/dri), native wgpu runs on Mesa lavapipe, a CPU Vulkan driver.
+const LAVAPIPE = "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json";
+const env = { ...process.env };
+if (!env.VK_DRIVER_FILES && existsSync(LAVAPIPE) && !existsSync("/dev/dri")) {
+  env.VK_DRIVER_FILES = LAVAPIPE;
+  console.error("note: no /dev/dri, so native wgpu runs on Mesa lavapipe (a CPU Vulkan driver)");
+}
+
 function native(backend) {
   const out = `${ROOT}target/bench-${backend}.json`;
-  const env = { ...process.env };
-  if (!env.VK_DRIVER_FILES && existsSync("/usr/share/vulkan/icd.d/lvp_icd.x86_64.json") && !existsSync("/dev/dri")) {
-    env.VK_DRIVER_FILES = "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json";
-  }
   const t0 = performance.now();
   execFileSync(`${ROOT}target/debug/privaudit`, ["audit", "-q", "--backend", backend, "--scale", "0.0625", "--model", `${DEMO}digits_mlp.onnx`,
     "--members", `${DEMO}digits_members.csv`, "--nonmembers", `${DEMO}digits_nonmembers.csv`, "--attacks", "threshold,attack_p,lira,rmia",
@@ -85,10 +89,6 @@ function torch() {
   }
 }
 
-const env0 = process.env;
-if (!env0.VK_DRIVER_FILES && existsSync("/usr/share/vulkan/icd.d/lvp_icd.x86_64.json") && !existsSync("/dev/dri")) {
-  console.error("note: no /dev/dri, so native wgpu runs on Mesa lavapipe (a CPU Vulkan driver)");
-}
 for (const b of ["cpu", "gpu"]) {
   try { rows.push(native(b)); } catch (e) { console.error(`native ${b}: ${e.message}`); }
 }

@@ -649,11 +649,9 @@ pub async fn run(input: AuditInput, opts: &AuditOptions, progress: &mut dyn FnMu
                 ));
             }
         }
-        let reorder = |v: &[f64]| order.iter().map(|&i| v[i]).collect::<Vec<f64>>();
-        let sig = |s: &Signals| ModelSignals { phi: reorder(&s.phi), prob: reorder(&s.confidence), loss: reorder(&s.loss) };
         ref_set = Some(ReferenceSet {
-            target: sig(&target_signals),
-            refs: signals.iter().map(sig).collect(),
+            target: ModelSignals::from_signals(&target_signals, &order),
+            refs: signals.iter().map(|s| ModelSignals::from_signals(s, &order)).collect(),
             member: member.iter().map(|m| order.iter().map(|&i| m[i]).collect()).collect(),
             candidates: n_cand,
         });
@@ -669,13 +667,7 @@ pub async fn run(input: AuditInput, opts: &AuditOptions, progress: &mut dyn FnMu
             cached,
         });
     } else if need_pop {
-        let reorder = |v: &[f64]| order.iter().map(|&i| v[i]).collect::<Vec<f64>>();
-        ref_set = Some(ReferenceSet {
-            target: ModelSignals { phi: reorder(&target_signals.phi), prob: reorder(&target_signals.confidence), loss: reorder(&target_signals.loss) },
-            refs: Vec::new(),
-            member: Vec::new(),
-            candidates: n_cand,
-        });
+        ref_set = Some(ReferenceSet { target: ModelSignals::from_signals(&target_signals, &order), refs: Vec::new(), member: Vec::new(), candidates: n_cand });
     }
 
     say("attacks", 0.9, "computing attacks and metrics".into());

@@ -25,23 +25,26 @@ fn get(obj: &JsValue, key: &str) -> Option<JsValue> {
 }
 
 fn file(obj: &JsValue, key: &str) -> Result<Option<InputFile>, AuditError> {
-    let Some(v) = get(obj, key) else {
-        return Ok(None);
-    };
-    let name = get(&v, "name").and_then(|n| n.as_string()).unwrap_or_else(|| key.to_string());
-    let bytes = get(&v, "bytes").filter(|b| b.is_instance_of::<Uint8Array>()).ok_or_else(|| AuditError::option(key, "expected { name, bytes: Uint8Array }"))?;
-    Ok(Some(InputFile::new(name, Uint8Array::from(bytes).to_vec())))
+    get(obj, key).map(|v| file_of(&v, key)).transpose()
+}
+
+/// A `{ name, bytes }` value as a file; `what` names it in errors (and when it has no name).
+fn file_of(v: &JsValue, what: &str) -> Result<InputFile, AuditError> {
+    let name = get(v, "name").and_then(|n| n.as_string()).unwrap_or_else(|| what.to_string());
+    let bytes = get(v, "bytes").filter(|b| b.is_instance_of::<Uint8Array>()).ok_or_else(|| AuditError::option(what, "expected { name, bytes: Uint8Array }"))?;
+    Ok(InputFile::new(name, Uint8Array::from(bytes).to_vec()))
 }
 
 fn source(obj: &JsValue, key: &str) -> Result<Option<DataSource>, AuditError> {
-    let Some(f) = file(obj, key)? else {
-        return Ok(None);
-    };
-    let labels = match get(obj, key) {
-        Some(v) => file(&v, "labels")?,
-        None => None,
-    };
-    Ok(Some(DataSource { file: f, labels }))
+    match get(obj, key) {
+        Some(v) => source_of(&v, key).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// A `{ name, bytes, labels? }` value as a data source; `what` names it in errors.
+fn source_of(v: &JsValue, what: &str) -> Result<DataSource, AuditError> {
+    Ok(DataSource { file: file_of(v, what)?, labels: file(v, "labels")? })
 }
 
 fn files(req: &JsValue, key: &str) -> Result<Vec<JsValue>, AuditError> {
@@ -69,10 +72,7 @@ fn input(req: &JsValue) -> Result<AuditInput, AuditError> {
         input.references.models.push((m, file(r, "modelData")?));
     }
     for (i, r) in files(req, "referenceOutputs")?.iter().enumerate() {
-        let wrap = js_sys::Object::new();
-        let _ = Reflect::set(&wrap, &"o".into(), r);
-        let key = format!("referenceOutputs[{i}]");
-        input.references.outputs.push(source(&wrap.into(), "o")?.ok_or_else(|| AuditError::option(&key, "expected { name, bytes, labels? }"))?);
+        input.references.outputs.push(source_of(r, &format!("referenceOutputs[{i}]"))?);
     }
     input.references.membership = file(req, "referenceMembership")?;
     input.cached_references = get(req, "cachedReferences").filter(|b| b.is_instance_of::<Uint8Array>()).map(|b| Uint8Array::from(b).to_vec());

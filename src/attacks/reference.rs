@@ -16,9 +16,11 @@ pub struct ModelSignals {
 }
 
 impl ModelSignals {
-    /// Take the signals a reference attack needs.
-    pub fn from_signals(s: &crate::signals::Signals) -> Self {
-        Self { phi: s.phi.clone(), prob: s.confidence.clone(), loss: s.loss.clone() }
+    /// Take the signals a reference attack needs, of the rows in `order` (candidates first,
+    /// then the population).
+    pub fn from_signals(s: &crate::signals::Signals, order: &[usize]) -> Self {
+        let pick = |v: &[f64]| order.iter().map(|&i| v[i]).collect();
+        Self { phi: pick(&s.phi), prob: pick(&s.confidence), loss: pick(&s.loss) }
     }
 
     pub(super) fn len(&self) -> usize {
