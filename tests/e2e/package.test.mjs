@@ -2,8 +2,9 @@
 // in headless Chromium (Debian's, driven by playwright-core, WebGPU on SwiftShader):
 //   (a) a plain HTML page using <privacy-audit>, driven like a user (pick files in its shadow
 //       root, run, read the report's table), then the same with the network cut;
-//   (b) an app built with Vite calling audit();
-// both against the CLI's AUCs on the demo (2e-3, as in page.test.mjs). Every request is
+//   (b) an app built with Vite calling audit(), and (c) the same app built by webpack 5 with
+//       no config (the worker and wasm resolved through `new URL(…, import.meta.url)`);
+// all against the CLI's AUCs on the demo (2e-3, as in page.test.mjs). Every request is
 // recorded: only the page's own origin, only static assets. Events: `progress` in order,
 // `report` once, a bad file fires `error` and the element recovers. Types: `tsc --noEmit` on a
 // TypeScript file using the API.
@@ -13,7 +14,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync, readFileSync, mkdirSync, cpSync } from "node:fs";
+import { mkdtempSync, writeFileSync, readFileSync, mkdirSync, cpSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -37,7 +38,10 @@ before(() => {
   }).then((b) => { browser = b; });
 });
 
-after(() => browser?.close());
+after(async () => {
+  await browser?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 test("the tarball ships only the package files", () => {
   const files = execFileSync("find", ["node_modules/privaudit", "-type", "f"], { cwd: dir, encoding: "utf8" }).trim().split("\n").map((f) => f.replace("node_modules/privaudit/", "")).sort();
@@ -144,16 +148,9 @@ for (const t of ["progress", "report", "error"]) el.addEventListener(t, (e) => w
   }
 });
 
-test("a Vite-built app calling audit() gets the same numbers, with only its own assets", async () => {
-  const app = join(dir, "vite-app");
-  mkdirSync(join(app, "src"), { recursive: true });
-  writeFileSync(join(app, "index.html"), `<!doctype html><html><head><meta charset="utf-8"><title>vite</title></head><body><script type="module" src="/src/main.js"></script></body></html>`);
-  writeFileSync(join(app, "src", "main.js"), `import { audit } from "privaudit";
-window.runDemo = async (model, members, nonmembers) => audit({ model, members, nonmembers, scale: 1 / 16 });
-window.ready = true;`);
-  cpSync(join(dir, "node_modules"), join(app, "node_modules"), { recursive: true });
-  execFileSync(`${BIN}vite`, ["build", "--logLevel", "warn"], { cwd: app, stdio: "pipe" });
-  const server = await serve(0, join(app, "dist"));
+// Serves a bundled app's output folder and runs the demo audit through its window.runDemo.
+async function auditBuiltApp(dist, label) {
+  const server = await serve(0, dist);
   const origin = `http://127.0.0.1:${server.address().port}`;
   const { context, page, requests } = await pageWithRequests(origin);
   try {
@@ -162,11 +159,42 @@ window.ready = true;`);
     const bytes = (p) => [...readFileSync(p)];
     const report = await page.evaluate(([m, a, b]) => window.runDemo(new Uint8Array(m), new Uint8Array(a), new Uint8Array(b)),
       [bytes(`${DEMO}digits_mlp.onnx`), bytes(`${DEMO}digits_members.csv`), bytes(`${DEMO}digits_nonmembers.csv`)]);
-    checkAucs(Object.fromEntries(report.attacks.map((a) => [a.name, a.auc])), "vite");
-    for (const url of requests) assert.equal(new URL(url).origin, origin, `request to another origin: ${url}`);
-    assert.ok(requests.some((u) => u.endsWith(".wasm")), "the wasm came from the app's own assets");
+    checkAucs(Object.fromEntries(report.attacks.map((a) => [a.name, a.auc])), label);
+    for (const url of requests) assert.equal(new URL(url).origin, origin, `${label}: request to another origin: ${url}`);
+    assert.ok(requests.some((u) => u.endsWith(".wasm")), `${label}: the wasm came from the app's own assets`);
   } finally {
     await context.close();
     server.close();
   }
+}
+
+// A fresh app folder using the installed package: src/main.js exposes window.runDemo.
+function makeApp(name) {
+  const app = join(dir, name);
+  mkdirSync(join(app, "src"), { recursive: true });
+  writeFileSync(join(app, "src", "main.js"), `import { audit } from "privaudit";
+window.runDemo = async (model, members, nonmembers) => audit({ model, members, nonmembers, scale: 1 / 16 });
+window.ready = true;`);
+  cpSync(join(dir, "node_modules"), join(app, "node_modules"), { recursive: true });
+  return app;
+}
+
+test("a Vite-built app calling audit() gets the same numbers, with only its own assets", async () => {
+  const app = makeApp("vite-app");
+  writeFileSync(join(app, "index.html"), `<!doctype html><html><head><meta charset="utf-8"><title>vite</title></head><body><script type="module" src="/src/main.js"></script></body></html>`);
+  execFileSync(`${BIN}vite`, ["build", "--logLevel", "warn"], { cwd: app, stdio: "pipe" });
+  await auditBuiltApp(join(app, "dist"), "vite");
+});
+
+test("a webpack 5 app, with no webpack config at all, gets the same numbers", async () => {
+  const app = makeApp("webpack-app");
+  // webpack's defaults: src/index.js in, dist/main.js out, production mode.
+  cpSync(join(app, "src", "main.js"), join(app, "src", "index.js"));
+  // Run as webpack's CLI would in the app folder (webpack's Node API; webpack-cli is not needed).
+  const build = `require(${JSON.stringify(`${ROOT}node_modules/webpack`)})({ mode: "production" }, (err, stats) => {
+    if (err || stats.hasErrors()) { console.error(err ?? stats.toString("errors-only")); process.exit(1); }
+  });`;
+  execFileSync(process.execPath, ["-e", build], { cwd: app, stdio: "pipe" });
+  writeFileSync(join(app, "dist", "index.html"), `<!doctype html><html><head><meta charset="utf-8"><title>webpack</title></head><body><script src="main.js"></script></body></html>`);
+  await auditBuiltApp(join(app, "dist"), "webpack");
 });

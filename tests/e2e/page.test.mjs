@@ -7,8 +7,10 @@
 // logits from another runtime can swap near-tied records (documented in the README).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, mkdirSync, writeFileSync } from "node:fs";
-import { execFileSync } from "node:child_process";
+import { readFileSync, mkdirSync, writeFileSync, mkdtempSync, cpSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execFileSync, spawn } from "node:child_process";
 import { chromium } from "playwright-core";
 import { serve } from "../../scripts/serve.mjs";
 
@@ -43,8 +45,8 @@ after(async () => {
   server?.close();
 });
 
-function reportFromPage() {
-  return page.$$eval("#metrics tbody tr", (rows) => Object.fromEntries(rows.map((r) => [r.dataset.attack,
+function reportFromPage(p = page) {
+  return p.$$eval("#metrics tbody tr", (rows) => Object.fromEntries(rows.map((r) => [r.dataset.attack,
     Object.fromEntries([...r.querySelectorAll("td")].map((td) => [td.dataset.metric, Number(td.dataset.value)]))])));
 }
 
@@ -56,17 +58,17 @@ function compareWithReference(got, label) {
   }
 }
 
-async function runWithFiles(files, opts = {}) {
-  await page.$eval("details", (d) => { d.open = true; });
-  for (const [id, path] of Object.entries(files)) await page.setInputFiles(`#${id}`, path);
+async function runWithFiles(files, opts = {}, p = page) {
+  await p.$eval("details", (d) => { d.open = true; });
+  for (const [id, path] of Object.entries(files)) await p.setInputFiles(`#${id}`, path);
   for (const [id, value] of Object.entries(opts)) {
-    const tag = await page.$eval(`#${id}`, (e) => e.tagName);
-    if (tag === "SELECT") await page.selectOption(`#${id}`, value); else await page.fill(`#${id}`, value);
+    const tag = await p.$eval(`#${id}`, (e) => e.tagName);
+    if (tag === "SELECT") await p.selectOption(`#${id}`, value); else await p.fill(`#${id}`, value);
   }
-  await page.evaluate(() => { document.body.dataset.state = "running"; });
-  await page.click("#run");
-  await page.waitForSelector('body[data-state="done"], body[data-state="error"]', { timeout: AUDIT_TIMEOUT });
-  return page.$eval("body", (b) => b.dataset.state);
+  await p.evaluate(() => { document.body.dataset.state = "running"; });
+  await p.click("#run");
+  await p.waitForSelector('body[data-state="done"], body[data-state="error"]', { timeout: AUDIT_TIMEOUT });
+  return p.$eval("body", (b) => b.dataset.state);
 }
 
 test("the adapter is real WebGPU and the demo audit ran on it", async () => {
@@ -239,5 +241,51 @@ test("with the network cut, the loaded page still audits (nothing it needs is re
     compareWithReference(await reportFromPage(), "offline");
   } finally {
     await page.context().setOffline(false);
+  }
+});
+
+// Python's http.server on a free loopback port, serving `folder`; resolves to its origin.
+function pythonServer(folder) {
+  const child = spawn("python3", ["-u", "-m", "http.server", "--bind", "127.0.0.1", "--directory", folder, "0"], { stdio: ["ignore", "pipe", "pipe"] });
+  return new Promise((ok, fail) => {
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = out.match(/port (\d+)/);
+      if (m) ok({ origin: `http://127.0.0.1:${m[1]}`, close: () => child.kill() });
+    });
+    child.on("exit", (code) => fail(new Error(`python3 -m http.server exited (${code}): ${out}`)));
+  });
+}
+
+test("a saved copy of the page, served by another static server from a sub-folder, works offline", async () => {
+  // The page is index.html plus www/: copy it somewhere else, as a user saving it would, and serve
+  // it with a server that knows nothing about privaudit (no CSP header: the page's own meta CSP).
+  const dir = mkdtempSync(join(tmpdir(), "privaudit-saved-"));
+  const saved = join(dir, "tools", "privaudit");
+  cpSync(`${ROOT}index.html`, join(saved, "index.html"));
+  cpSync(`${ROOT}www`, join(saved, "www"), { recursive: true });
+  const python = await pythonServer(dir);
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  const seen = [];
+  p.on("request", (r) => seen.push(r.url()));
+  try {
+    await p.goto(`${python.origin}/tools/privaudit/index.html`);
+    await p.waitForSelector('body[data-state="done"], body[data-state="error"]', { timeout: AUDIT_TIMEOUT });
+    assert.equal(await p.$eval("body", (b) => b.dataset.state), "done", await p.$eval("#error", (e) => e.textContent));
+    compareWithReference(await reportFromPage(p), "saved folder");
+    for (const url of seen) {
+      assert.equal(new URL(url).origin, python.origin, `request to another origin: ${url}`);
+      assert.ok(new URL(url).pathname.startsWith("/tools/privaudit/"), `request outside the saved folder: ${url}`);
+    }
+    await context.setOffline(true);
+    const state = await runWithFiles({ model: `${DEMO}digits_mlp.onnx`, members: `${DEMO}digits_members.csv`, nonmembers: `${DEMO}digits_nonmembers.csv` }, { scale: "0.0625" }, p);
+    assert.equal(state, "done", await p.$eval("#error", (e) => e.textContent));
+    compareWithReference(await reportFromPage(p), "saved folder, offline");
+  } finally {
+    await context.close();
+    python.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
