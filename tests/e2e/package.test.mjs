@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { serve } from "../../scripts/serve.mjs";
+import { unlabelledControls } from "./a11y.mjs";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const DEMO = `${ROOT}www/demo/`;
@@ -101,6 +102,8 @@ for (const t of ["progress", "report", "error"]) el.addEventListener(t, (e) => w
   const { context, page, requests } = await pageWithRequests(origin);
   try {
     await page.goto(`${origin}/plain/index.html`);
+    await page.waitForFunction(() => document.querySelector("privacy-audit")?.shadowRoot?.querySelector("#run"));
+    assert.deepEqual(await page.evaluate(`(${unlabelledControls})(document.querySelector("privacy-audit").shadowRoot)`), [], "every control in the element has a label");
     const runOnce = async (members) => {
       await page.evaluate(() => { window.events = []; });
       await page.setInputFiles("privacy-audit #model", `${DEMO}digits_mlp.onnx`);

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { execFileSync, spawn } from "node:child_process";
 import { chromium } from "playwright-core";
 import { serve } from "../../scripts/serve.mjs";
+import { unlabelledControls } from "./a11y.mjs";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const FIX = `${ROOT}tests/fixtures/`;
@@ -76,6 +77,7 @@ test("the adapter is real WebGPU and the demo audit ran on it", async () => {
   assert.ok(hasAdapter, "navigator.gpu.requestAdapter() returned nothing: start Chromium with --enable-unsafe-webgpu");
   assert.equal(await page.$eval("#summary", (e) => e.dataset.backend), "webgpu");
   compareWithReference(await reportFromPage(), "demo");
+  assert.deepEqual(await page.evaluate(`(${unlabelledControls})(document)`), [], "every control on the page has a label");
   mkdirSync(`${ROOT}docs`, { recursive: true });
   await page.screenshot({ path: `${ROOT}docs/report.png`, fullPage: true });
 });
