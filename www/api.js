@@ -108,18 +108,9 @@ export async function runAudit(args) {
     delete rest[key];
     if (!f) continue;
     const labelKey = LABEL_KEYS[key];
-    if (labelKey && rest[labelKey] != null) {
-      f.labels = await toFile(rest[labelKey], labelKey);
-    }
+    if (labelKey && rest[labelKey] != null) f.labels = own(await toFile(rest[labelKey], labelKey));
     if (labelKey) delete rest[labelKey];
-    // Copy so the caller's buffers stay usable, then transfer the copy.
-    f.bytes = f.bytes.slice();
-    transfer.push(f.bytes.buffer);
-    if (f.labels) {
-      f.labels.bytes = f.labels.bytes.slice();
-      transfer.push(f.labels.bytes.buffer);
-    }
-    request[key] = f;
+    request[key] = own(f);
   }
   request.options = rest;
   await init();

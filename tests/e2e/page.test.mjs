@@ -141,6 +141,12 @@ test("the JS audit() API takes bytes and returns the report", async () => {
   assert.ok(report.stages.includes("inference") && report.stages.at(-1) === "done", report.stages.join(","));
   const got = Object.fromEntries(report.r.attacks.map((a) => [a.name, { auc: a.auc, "tpr@0.1": a.tpr_at_fpr["0.1"] }]));
   compareWithReference(got, "audit()");
+  // The same records as NPZ (members) and as an NPY pair with a separate label file (non-members).
+  const npy = await page.evaluate(async ([m, a, x, y]) => {
+    const { audit } = await import("/www/api.js");
+    return audit({ model: new Uint8Array(m), members: new Uint8Array(a), nonmembers: new Uint8Array(x), nonmembersLabels: new Blob([new Uint8Array(y)]), scale: 1 / 16 });
+  }, [bytes(`${DEMO}digits_mlp.onnx`), bytes(`${FIX}digits_members.npz`), bytes(`${FIX}digits_nonmembers_x.npy`), bytes(`${FIX}digits_nonmembers_y.npy`)]);
+  assert.deepEqual(npy.attacks.map((a) => a.auc), report.r.attacks.map((a) => a.auc), "NPZ/NPY inputs give the CSV result");
   const err = await page.evaluate(async () => {
     const { audit } = await import("/www/api.js");
     try { await audit({ model: new Uint8Array([1, 2, 3]), members: new Uint8Array(), nonmembers: new Uint8Array(), sclae: 2 }); return "no error"; } catch (e) { return e.message; }
