@@ -1,7 +1,8 @@
 // The npm package as a user gets it: `npm pack`, installed into a fresh temporary project, then
 // in headless Chromium (Debian's, driven by playwright-core, WebGPU on SwiftShader):
 //   (a) a plain HTML page using <privacy-audit>, driven like a user (pick files in its shadow
-//       root, run, read the report's table), then the same with the network cut;
+//       root, run, read the report's table), then from code (a preset model, el.audit()), then
+//       by hand again with the network cut;
 //   (b) an app built with Vite calling audit(), and (c) the same app built by webpack 5 with
 //       no config (the worker and wasm resolved through `new URL(…, import.meta.url)`);
 // all against the CLI's AUCs on the demo (2e-3, as in page.test.mjs). Every request is
@@ -135,6 +136,21 @@ for (const t of ["progress", "report", "error"]) el.addEventListener(t, (e) => w
     const err = events.find((e) => e.type === "error");
     assert.ok(err && /bad\.csv/.test(err.detail.message), JSON.stringify(events.at(-1)));
     assert.match(await page.$eval("privacy-audit >> #error", (e) => e.textContent), /bad\.csv/);
+
+    // A host page presets the model (its picker hides) and hands the element data from code.
+    const bytes = (p) => [...readFileSync(p)];
+    const fromCode = await page.evaluate(async ([m, a, b]) => {
+      const el = document.querySelector("privacy-audit");
+      el.model = new Blob([new Uint8Array(m)]);
+      const hidden = [...el.shadowRoot.querySelectorAll(".model")].every((e) => e.hidden);
+      const report = await el.audit({ members: new Uint8Array(a), nonmembers: new Uint8Array(b) });
+      const shown = el.shadowRoot.querySelector("tbody#metrics tr") !== null && el.report === report;
+      el.model = null;
+      return { hidden, shown, aucs: Object.fromEntries(report.attacks.map((x) => [x.name, x.auc])) };
+    }, [bytes(`${DEMO}digits_mlp.onnx`), bytes(`${DEMO}digits_members.csv`), bytes(`${DEMO}digits_nonmembers.csv`)]);
+    assert.ok(fromCode.hidden, "a preset model hides the model picker");
+    assert.ok(fromCode.shown, "el.audit() shows its report and keeps it as el.report");
+    checkAucs(fromCode.aucs, "el.audit() with a preset model");
 
     // Cut the network: the page and its engine are already here, and nothing needs more.
     await context.setOffline(true);
