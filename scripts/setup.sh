@@ -18,7 +18,9 @@ if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $WB"; then
   cargo install wasm-bindgen-cli --version "$WB"
 fi
 
-if [ ! -d node_modules/playwright-core ]; then
+# Installed = every dev-dependency present at exactly its pinned version (a pull may add one).
+if ! node -e 'const d = require("./package.json").devDependencies;
+  for (const [n, v] of Object.entries(d)) { try { if (require(`./node_modules/${n}/package.json`).version !== v) process.exit(1); } catch { process.exit(1); } }'; then
   echo "setup: installing npm dev-dependencies"
   npm ci --no-audit --no-fund
 fi
