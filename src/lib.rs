@@ -7,6 +7,7 @@ mod error;
 
 pub mod attacks;
 pub mod data;
+pub mod limits;
 pub mod metrics;
 pub mod model;
 pub mod report;

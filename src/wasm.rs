@@ -55,10 +55,24 @@ fn files(req: &JsValue, key: &str) -> Result<Vec<JsValue>, AuditError> {
     }
 }
 
+/// A model's external-data file; one given without a name is taken to be the file the model
+/// names (its `location`), which the engine otherwise requires the name to match.
+fn model_data(obj: &JsValue, key: &str, model: &InputFile) -> Result<Option<InputFile>, AuditError> {
+    let Some(v) = get(obj, key) else { return Ok(None) };
+    let mut f = file_of(&v, key)?;
+    if get(&v, "name").and_then(|n| n.as_string()).is_none_or(|n| n.is_empty()) {
+        if let Some(loc) = crate::model::external_data_location(model) {
+            f.name = loc;
+        }
+    }
+    Ok(Some(f))
+}
+
 fn input(req: &JsValue) -> Result<AuditInput, AuditError> {
     let need = |k: &str, v: Option<DataSource>| v.ok_or_else(|| AuditError::option(k, "missing"));
     let mut input = if let Some(model) = file(req, "model")? {
-        AuditInput::model(model, file(req, "modelData")?, need("members", source(req, "members")?)?, need("nonmembers", source(req, "nonmembers")?)?)
+        let data = model_data(req, "modelData", &model)?;
+        AuditInput::model(model, data, need("members", source(req, "members")?)?, need("nonmembers", source(req, "nonmembers")?)?)
     } else if get(req, "memberOutputs").is_some() {
         AuditInput::outputs(need("memberOutputs", source(req, "memberOutputs")?)?, need("nonmemberOutputs", source(req, "nonmemberOutputs")?)?)
     } else {
@@ -69,7 +83,8 @@ fn input(req: &JsValue) -> Result<AuditInput, AuditError> {
     for (i, r) in files(req, "referenceModels")?.iter().enumerate() {
         let key = format!("referenceModels[{i}]");
         let m = file(r, "model")?.ok_or_else(|| AuditError::option(&key, "expected { model: {name, bytes}, modelData? }"))?;
-        input.references.models.push((m, file(r, "modelData")?));
+        let d = model_data(r, "modelData", &m)?;
+        input.references.models.push((m, d));
     }
     for (i, r) in files(req, "referenceOutputs")?.iter().enumerate() {
         input.references.outputs.push(source_of(r, &format!("referenceOutputs[{i}]"))?);
@@ -89,6 +104,24 @@ fn options(request: &JsValue) -> Result<AuditOptions, JsError> {
         }
         None => Ok(AuditOptions::default()),
     }
+}
+
+/// The default options, as the engine defines them (the page and the widget fill their forms
+/// from these).
+#[wasm_bindgen]
+pub fn defaults() -> Result<JsValue, JsError> {
+    let json = serde_json::to_string(&AuditOptions::default()).map_err(|e| JsError::new(&e.to_string()))?;
+    js_sys::JSON::parse(&json).map_err(|_| JsError::new("internal: defaults did not parse"))
+}
+
+/// The attacks this engine runs, from its registry: `[{ name, group, needs, parameters, doc }]`.
+#[wasm_bindgen]
+pub fn attacks() -> Result<JsValue, JsError> {
+    let list: Vec<serde_json::Value> = crate::attacks::REGISTRY
+        .iter()
+        .map(|a| serde_json::json!({ "name": a.name, "group": a.group, "needs": a.needs, "parameters": a.parameters, "doc": a.doc }))
+        .collect();
+    js_sys::JSON::parse(&serde_json::Value::Array(list).to_string()).map_err(|_| JsError::new("internal: attacks did not parse"))
 }
 
 /// The key under which this request's trained references are kept (IndexedDB in the worker),
@@ -158,11 +191,9 @@ pub async fn run_audit(request: JsValue, on_progress: Option<Function>) -> Resul
 pub async fn model_logits(model: Uint8Array, model_data: Option<Uint8Array>, x_npy: Uint8Array, backend: String) -> Result<JsValue, JsError> {
     let err = |e: AuditError| JsError::new(&e.to_string());
     let choice: crate::BackendChoice = serde_wasm_bindgen::from_value(JsValue::from_str(&backend)).map_err(|e| JsError::new(&format!("backend: {e}")))?;
-    let m = crate::model::OnnxModel::parse(
-        &InputFile::new("model.onnx", model.to_vec()),
-        model_data.map(|d| InputFile::new("model.onnx.data", d.to_vec())).as_ref(),
-    )
-    .map_err(err)?;
+    let model = InputFile::new("model.onnx", model.to_vec());
+    let data_name = crate::model::external_data_location(&model).unwrap_or_else(|| "model.onnx.data".into());
+    let m = crate::model::OnnxModel::parse(&model, model_data.map(|d| InputFile::new(data_name, d.to_vec())).as_ref()).map_err(err)?;
     let (shape, x) = crate::data::read_npy(&InputFile::new("x.npy", x_npy.to_vec())).map_err(err)?;
     let be = crate::select_backend(choice).await.map_err(err)?;
     let p = m.prepare(&be.device).map_err(err)?;

@@ -1,5 +1,5 @@
 // Types of privaudit's JavaScript API (www/api.js) and of the <privacy-audit> element
-// (www/widget.js). The report types follow schema/report.schema.json (schema_version 2).
+// (www/widget.js). The report types follow schema/report.schema.json (schema_version 3).
 
 /** A file the engine reads: bytes, or a Blob/File (its name is used in error messages). */
 export type FileLike = Uint8Array | ArrayBuffer | Blob | File | { name?: string; bytes: Uint8Array };
@@ -91,7 +91,8 @@ export interface AttackResult {
   tpr_at_fpr: { "0.1": number; "0.01": number; "0.001": number; "0": number };
   advantage: number;
   ppv: number | null;
-  best_threshold: number;
+  /** "member iff score ≥ this" at the best advantage; null when no threshold beats flagging nobody. */
+  best_threshold: number | null;
   roc: { fpr: number[]; tpr: number[] };
   histogram: { edges: number[]; members: number[]; nonmembers: number[] };
   parameters: Record<string, number | boolean | string>;
@@ -118,7 +119,7 @@ export interface ReferenceInfo {
 }
 
 export interface AuditReport {
-  schema_version: 2;
+  schema_version: 3;
   tool: { name: "privaudit"; version: string };
   backend: "webgpu" | "wgpu" | "cpu";
   backend_note: string | null;

@@ -4,8 +4,17 @@
 //! candidate's (its loss percentile); higher = more likely a member. It ranks records exactly
 //! as LOSS does (up to ties); what it adds is thresholds calibrated on the population.
 
-use super::Scores;
 use super::reference::ReferenceSet;
+use super::{Context, Outcome, Scores};
+
+pub(super) const DOC: &str = "Attack-P (Ye et al. 2022): the share of population records whose loss is at least the record's";
+
+pub(super) fn run(cx: &Context<'_>) -> Result<Outcome, String> {
+    let set = cx.references()?;
+    let mut out = Outcome::plain(set.attack_p()?);
+    out.parameters.insert("population".into(), set.population().into());
+    Ok(out)
+}
 
 impl ReferenceSet {
     /// Attack-P: the share of population records whose target loss is ≥ the candidate's.

@@ -4,9 +4,11 @@
 //! the true class; higher = member. Unlike the LOSS score it saturates at 1 in f64, so records
 //! the model is certain about tie here.
 
-use super::Scores;
-use crate::signals::Signals;
+use super::{Context, Outcome, Scores};
 
-pub(super) fn score(s: &Signals) -> Scores {
-    Scores(s.confidence.clone())
+pub(super) const DOC: &str = "confidence: score = p_y, the true class's softmax probability";
+
+pub(super) fn run(cx: &Context<'_>) -> Result<Outcome, String> {
+    let s = cx.signals;
+    Ok(Outcome::plain(Scores(s.confidence.clone())))
 }

@@ -14,8 +14,39 @@
 //! Threat model: black-box outputs of the target; K reference models of the same architecture
 //! trained on data from the same distribution.
 
-use super::Scores;
 use super::reference::{Mode, ReferenceSet, SIGMA_FLOOR, log_normal, median, std};
+use super::{Context, Outcome, Scores};
+
+pub(super) const PARAMETERS: &[&str] = &["references", "fixed_variance", "signal"];
+pub(super) const DOC_ONLINE: &str = "LiRA online (Carlini et al. 2022): Gaussian likelihood ratio of φ under IN and OUT references";
+pub(super) const DOC_OFFLINE: &str = "LiRA offline: one-sided test of φ against OUT references, z = (φ − μ_out) / σ_out";
+pub(super) const DOC_ONLINE_FIXED: &str = "LiRA online with one global variance per side (better with few references)";
+pub(super) const DOC_OFFLINE_FIXED: &str = "LiRA offline with one global variance (better with few references)";
+
+fn run(cx: &Context<'_>, mode: Mode, fixed_variance: bool) -> Result<Outcome, String> {
+    let set = cx.references()?;
+    let mut out = Outcome::plain(set.lira(mode, fixed_variance)?);
+    out.parameters.insert("references".into(), set.refs.len().into());
+    out.parameters.insert("fixed_variance".into(), fixed_variance.into());
+    out.parameters.insert("signal".into(), "phi = log p_y - log(1 - p_y)".into());
+    Ok(out)
+}
+
+pub(super) fn run_online(cx: &Context<'_>) -> Result<Outcome, String> {
+    run(cx, Mode::Online, false)
+}
+
+pub(super) fn run_offline(cx: &Context<'_>) -> Result<Outcome, String> {
+    run(cx, Mode::Offline, false)
+}
+
+pub(super) fn run_online_fixed(cx: &Context<'_>) -> Result<Outcome, String> {
+    run(cx, Mode::Online, true)
+}
+
+pub(super) fn run_offline_fixed(cx: &Context<'_>) -> Result<Outcome, String> {
+    run(cx, Mode::Offline, true)
+}
 
 impl ReferenceSet {
     fn values(&self, row: usize, inside: bool) -> Vec<f64> {

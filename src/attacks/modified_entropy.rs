@@ -5,9 +5,11 @@
 //! confident *and right*, unlike plain entropy. Threat model: black-box outputs and the true
 //! label. Score = −Mentr; higher = member.
 
-use super::Scores;
-use crate::signals::Signals;
+use super::{Context, Outcome, Scores};
 
-pub(super) fn score(s: &Signals) -> Scores {
-    Scores(s.modified_entropy.iter().map(|m| -m).collect())
+pub(super) const DOC: &str = "modified entropy (Song & Mittal 2021): score = −Mentr(p, y)";
+
+pub(super) fn run(cx: &Context<'_>) -> Result<Outcome, String> {
+    let s = cx.signals;
+    Ok(Outcome::plain(Scores(s.modified_entropy.iter().map(|m| -m).collect())))
 }

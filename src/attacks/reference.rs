@@ -28,6 +28,13 @@ impl ModelSignals {
     }
 }
 
+impl ReferenceSet {
+    /// Number of population rows (after the candidates).
+    pub fn population(&self) -> usize {
+        self.target.len().saturating_sub(self.candidates)
+    }
+}
+
 /// The target and its references on the same rows.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReferenceSet {

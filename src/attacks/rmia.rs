@@ -7,9 +7,47 @@
 //! - `rmia_offline`: Pr(·) = ½((1+a)·Pr_OUT(·) + (1−a)), Pr_OUT the mean over the references that
 //!   did not train on that record; `a` given, or tuned as ML Privacy Meter does (below).
 
-use super::Scores;
 use super::reference::{Mode, ModelSignals, ReferenceSet};
-use crate::metrics::RocCurve;
+use super::{Context, Outcome, RMIA_A_FALLBACK, Scores};
+
+pub(super) const DOC_ONLINE: &str = "RMIA online (Zarifzadeh et al. 2024): pairwise likelihood ratios against population records, Pr(x) from all references";
+pub(super) const DOC_OFFLINE: &str = "RMIA offline: the same with Pr(x) from OUT references, corrected by a (given, or tuned on a reference)";
+
+fn outcome(set: &ReferenceSet, scores: Scores, gamma: f64) -> Outcome {
+    let mut out = Outcome::plain(scores);
+    out.parameters.insert("references".into(), set.refs.len().into());
+    out.parameters.insert("gamma".into(), gamma.into());
+    out.parameters.insert("population".into(), set.population().into());
+    out
+}
+
+pub(super) fn run_online(cx: &Context<'_>) -> Result<Outcome, String> {
+    let set = cx.references()?;
+    Ok(outcome(set, set.rmia(Mode::Online, 0.0, cx.rmia.gamma)?, cx.rmia.gamma))
+}
+
+pub(super) fn run_offline(cx: &Context<'_>) -> Result<Outcome, String> {
+    let set = cx.references()?;
+    let gamma = cx.rmia.gamma;
+    let (a, tuned, warning) = match cx.rmia.a {
+        Some(a) => (a, false, None),
+        None => match set.tune_rmia_a(gamma, cx.auc) {
+            Ok(a) => (a, true, None),
+            Err(why) => (
+                RMIA_A_FALLBACK,
+                false,
+                Some(format!(
+                    "rmia_offline: a could not be tuned ({why}); used the documented fallback a = {RMIA_A_FALLBACK}; set rmiaA / --rmia-a to choose it"
+                )),
+            ),
+        },
+    };
+    let mut out = outcome(set, set.rmia(Mode::Offline, a, gamma)?, gamma);
+    out.parameters.insert("a".into(), a.into());
+    out.parameters.insert("a_tuned".into(), tuned.into());
+    out.warnings.extend(warning);
+    Ok(out)
+}
 
 impl ReferenceSet {
     /// Pr(row) as RMIA estimates it from the references.
@@ -65,7 +103,7 @@ impl ReferenceSet {
     /// # Errors
     /// Fewer than two references; those population rows all IN or all OUT for reference 0 (as
     /// with 2 references that split every record between them).
-    pub fn tune_rmia_a(&self, gamma: f64) -> Result<f64, String> {
+    pub fn tune_rmia_a(&self, gamma: f64, auc: &dyn Fn(&[f64], &[bool]) -> Result<f64, String>) -> Result<f64, String> {
         self.check()?;
         if self.refs.len() < 2 {
             return Err("tuning a needs at least two references (one plays the target)".into());
@@ -89,7 +127,7 @@ impl ReferenceSet {
         for k in 0..=10 {
             let a = k as f64 / 10.0;
             let scores = sub.rmia(Mode::Offline, a, gamma)?;
-            let auc = RocCurve::new(&scores.0, &labels).map_err(|e| format!("tuning a: {e}"))?.auc();
+            let auc = auc(&scores.0, &labels).map_err(|e| format!("tuning a: {e}"))?;
             if auc > best.0 {
                 best = (auc, a);
             }

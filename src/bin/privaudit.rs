@@ -52,16 +52,16 @@ struct AuditArgs {
     #[arg(long, value_enum, default_value = "auto")]
     outputs: Outputs,
     /// CSV label column.
-    #[arg(long, default_value = "label")]
+    #[arg(long, default_value_t = AuditOptions::default().label_column)]
     label_column: String,
     /// CSV column to ignore (record ids).
     #[arg(long)]
     id_column: Option<String>,
     /// Feed features as x * scale + shift.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = AuditOptions::default().scale, allow_negative_numbers = true)]
     scale: f64,
     /// See --scale.
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = AuditOptions::default().shift, allow_negative_numbers = true)]
     shift: f64,
     /// Population records in neither set (features with --model, outputs without). Default: hold
     /// out part of the non-members when an attack needs a population.
@@ -71,41 +71,41 @@ struct AuditArgs {
     #[arg(long)]
     population_labels: Option<PathBuf>,
     /// Share of the non-members held out as population when there is no --population.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = AuditOptions::default().holdout)]
     holdout: f64,
     /// Comma-separated attacks: loss, confidence, entropy, modified_entropy, attack_p, lira, rmia
     /// (lira and rmia run every variant the mode allows), or exact names such as lira_offline.
-    #[arg(long, value_delimiter = ',', default_value = "loss,confidence,entropy,modified_entropy")]
+    #[arg(long, value_delimiter = ',', default_values_t = AuditOptions::default().attacks)]
     attacks: Vec<String>,
-    /// Number of reference models to train (even, ≥ 2).
-    #[arg(long, default_value_t = 4)]
+    /// Number of reference models to train (even, 2 to 256).
+    #[arg(long, default_value_t = AuditOptions::default().references)]
     refs: usize,
     /// offline: references never see the candidates; online: each candidate is in half of them.
     #[arg(long, value_enum, default_value = "offline")]
     mode: ModeArg,
     /// Seed of every random choice.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = AuditOptions::default().seed)]
     seed: u64,
     /// Reference training: optimizer.
     #[arg(long, value_enum, default_value = "adam")]
     optimizer: OptimizerArg,
     /// Reference training: learning rate.
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = TrainSettings::default().learning_rate)]
     lr: f64,
     /// Reference training: epochs.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = TrainSettings::default().epochs)]
     epochs: usize,
     /// Reference training: batch size.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = TrainSettings::default().batch_size)]
     batch: usize,
     /// Reference training: weight decay (L2 added to the gradient).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = TrainSettings::default().weight_decay)]
     weight_decay: f64,
     /// Offline RMIA's a in [0, 1], or "tune".
     #[arg(long, default_value = "tune")]
     rmia_a: String,
     /// RMIA's gamma.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = AuditOptions::default().rmia_gamma)]
     rmia_gamma: f64,
     /// Your own reference models instead of training (comma-separated ONNX files).
     #[arg(long, value_delimiter = ',')]
@@ -177,7 +177,18 @@ fn source(file: &Path, labels: Option<&PathBuf>) -> Result<DataSource, String> {
 }
 
 fn main() -> ExitCode {
-    let Command::Audit(a) = Cli::parse().command;
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) => e.exit(),
+        Err(e) => {
+            // One line, like every other error: clap's first line, without its tips and usage.
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
+            eprintln!("privaudit: error: {first} (see privaudit audit --help)");
+            return ExitCode::from(2);
+        }
+    };
+    let Command::Audit(a) = cli.command;
     match audit(a) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -188,10 +199,7 @@ fn main() -> ExitCode {
 }
 
 fn audit(a: AuditArgs) -> Result<(), String> {
-    let rmia_a = match a.rmia_a.trim() {
-        "tune" => RmiaA::Tune(privaudit::Tune::Tune),
-        v => RmiaA::Value(v.parse().map_err(|_| format!("--rmia-a: expected a number in [0, 1] or 'tune', got '{v}'"))?),
-    };
+    let rmia_a: RmiaA = a.rmia_a.parse().map_err(|e| format!("--rmia-a: {e}"))?;
     let opts = AuditOptions {
         label_column: a.label_column.clone(),
         id_column: a.id_column.clone(),

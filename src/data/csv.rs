@@ -2,8 +2,12 @@
 
 use super::{Table, TableOptions, label_from_f64};
 use crate::error::{AuditError, Result};
+use crate::limits::{self, quote};
 
 pub(super) fn read_csv(file: &str, bytes: &[u8], opts: &TableOptions) -> Result<Table> {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(AuditError::file(file, "the text is UTF-16; save the CSV as UTF-8"));
+    }
     let text = std::str::from_utf8(bytes).map_err(|e| {
         AuditError::file(file, format!("not UTF-8 text (byte {}); expected a CSV file with a header row, an NPY or an NPZ file", e.valid_up_to()))
     })?;
@@ -11,15 +15,26 @@ pub(super) fn read_csv(file: &str, bytes: &[u8], opts: &TableOptions) -> Result<
     let mut reader = ::csv::ReaderBuilder::new().has_headers(true).trim(::csv::Trim::All).from_reader(text.as_bytes());
     let header: Vec<String> =
         reader.headers().map_err(|e| AuditError::file(file, format!("cannot read the CSV header: {e}")))?.iter().map(str::to_string).collect();
+    if header.len() > limits::MAX_COLUMNS {
+        return Err(AuditError::file(file, format!("the header has {} columns; at most {} are supported", header.len(), limits::MAX_COLUMNS)));
+    }
+    let mut sorted: Vec<&String> = header.iter().collect();
+    sorted.sort();
+    if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+        return Err(AuditError::file(file, format!("the header names column '{}' twice; every column needs its own name", quote(w[0]))));
+    }
     let label_idx = header.iter().position(|h| h == &opts.label_column).ok_or_else(|| {
-        AuditError::file(file, format!("no label column '{}' in the header (columns: {}); set the label column option", opts.label_column, header.join(", ")))
+        AuditError::file(
+            file,
+            format!("no label column '{}' in the header (columns: {}); set the label column option", quote(&opts.label_column), limits::list(&header)),
+        )
     })?;
     let id_idx = match &opts.id_column {
         Some(id) => Some(
             header
                 .iter()
                 .position(|h| h == id)
-                .ok_or_else(|| AuditError::file(file, format!("no id column '{id}' in the header (columns: {})", header.join(", "))))?,
+                .ok_or_else(|| AuditError::file(file, format!("no id column '{}' in the header (columns: {})", quote(id), limits::list(&header))))?,
         ),
         None => None,
     };
@@ -43,14 +58,17 @@ pub(super) fn read_csv(file: &str, bytes: &[u8], opts: &TableOptions) -> Result<
         }
         for &c in &feature_idx {
             let cell = rec.get(c).unwrap_or("");
-            let v = parse_num(cell).map_err(|m| AuditError::BadCell { file: file.into(), row, column: header[c].clone(), message: m })?;
+            let v = parse_num(cell).map_err(|m| AuditError::BadCell { file: file.into(), row, column: quote(&header[c]), message: m })?;
             values.push(v);
+        }
+        if values.len() > limits::MAX_VALUES {
+            return Err(AuditError::file(file, format!("more than {} values; split the data or use fewer records", limits::MAX_VALUES)));
         }
         let cell = rec.get(label_idx).unwrap_or("");
         let l = parse_num(cell).and_then(label_from_f64).map_err(|m| AuditError::BadCell {
             file: file.into(),
             row,
-            column: header[label_idx].clone(),
+            column: quote(&header[label_idx]),
             message: m,
         })?;
         labels.push(l);
@@ -62,9 +80,9 @@ fn parse_num(cell: &str) -> std::result::Result<f64, String> {
     if cell.is_empty() {
         return Err("empty cell; expected a number".into());
     }
-    let v: f64 = cell.parse().map_err(|_| format!("'{}' is not a number", cell.chars().take(40).collect::<String>()))?;
+    let v: f64 = cell.parse().map_err(|_| format!("'{}' is not a number", quote(cell)))?;
     if !v.is_finite() {
-        return Err(format!("'{cell}' is not finite; NaN and Inf are not allowed"));
+        return Err(format!("'{}' is not finite; NaN and Inf are not allowed", quote(cell)));
     }
     Ok(v)
 }

@@ -8,6 +8,7 @@ mod csv;
 mod npy;
 
 use crate::error::{AuditError, Result};
+use crate::limits;
 use serde::{Deserialize, Serialize};
 
 /// A user file: its name (for messages) and its bytes.
@@ -100,6 +101,23 @@ impl Table {
         Ok(())
     }
 
+    /// Check that every value fits the f32 the model runs in (a finite f64 such as 1e40 becomes
+    /// infinite on the device, and the error would then blame the model's output).
+    ///
+    /// # Errors
+    /// [`AuditError::BadCell`] naming the first value beyond ±3.4e38.
+    pub fn check_f32(&self) -> Result<()> {
+        match self.values.iter().position(|v| v.abs() > limits::MAX_FEATURE) {
+            Some(k) => Err(AuditError::BadCell {
+                file: self.file.clone(),
+                row: k / self.cols.max(1) + 1,
+                column: format!("#{}", k % self.cols.max(1) + 1),
+                message: format!("{:e} is beyond the ±3.4e38 range of the float32 the model runs in", self.values[k]),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Check that every label is a class of a `classes`-way classifier.
     ///
     /// # Errors
@@ -119,17 +137,20 @@ impl Table {
 /// label counts that differ from row counts, negative or fractional labels.
 pub fn read_table(src: &DataSource, opts: &TableOptions) -> Result<Table> {
     let f = &src.file;
-    if f.bytes.is_empty() {
-        return Err(AuditError::file(&f.name, "the file is empty"));
+    check_size(f)?;
+    if let Some(l) = &src.labels {
+        check_size(l)?;
     }
-    let table = if f.bytes.starts_with(npy::NPY_MAGIC) {
+    let table = if npy::looks_like_broken_npy(&f.bytes) {
+        return Err(AuditError::file(&f.name, "looks like an NPY file, but its magic string is damaged (expected the bytes \\x93NUMPY first)"));
+    } else if f.bytes.starts_with(npy::NPY_MAGIC) {
         let x = npy::read_npy(&f.name, &f.bytes)?;
         let Some(lab) = &src.labels else {
             return Err(AuditError::file(&f.name, "an NPY feature array needs a separate 1-D NPY label file (or use one NPZ with arrays 'x' and 'y')"));
         };
         let y = npy::read_npy(&lab.name, &lab.bytes)?;
         npy::table_from_arrays(&f.name, x, &lab.name, y)?
-    } else if f.bytes.starts_with(b"PK\x03\x04") {
+    } else if f.bytes.starts_with(b"PK\x03\x04") || f.bytes.starts_with(b"PK\x05\x06") {
         npy::read_npz_table(&f.name, &f.bytes)?
     } else {
         if src.labels.is_some() {
@@ -143,7 +164,21 @@ pub fn read_table(src: &DataSource, opts: &TableOptions) -> Result<Table> {
     if table.cols == 0 {
         return Err(AuditError::file(&table.file, "the file has no feature columns"));
     }
+    if table.cols > limits::MAX_COLUMNS {
+        return Err(AuditError::file(&table.file, format!("{} columns per record; at most {} are supported", table.cols, limits::MAX_COLUMNS)));
+    }
     Ok(table)
+}
+
+/// An empty file or one over [`limits::MAX_FILE_BYTES`] is an error before any parsing.
+pub(crate) fn check_size(f: &InputFile) -> Result<()> {
+    if f.bytes.is_empty() {
+        return Err(AuditError::file(&f.name, "the file is empty"));
+    }
+    if f.bytes.len() > limits::MAX_FILE_BYTES {
+        return Err(AuditError::file(&f.name, format!("{} bytes; files of at most {} bytes are read", f.bytes.len(), limits::MAX_FILE_BYTES)));
+    }
+    Ok(())
 }
 
 /// Turn a label value read as a float into a class index.
@@ -177,6 +212,7 @@ pub fn read_npy(file: &InputFile) -> Result<(Vec<usize>, Vec<f64>)> {
 /// A wrong shape, a value other than 0 or 1, malformed CSV/NPY.
 pub fn read_membership(file: &InputFile, rows: usize, k: usize) -> Result<Vec<Vec<bool>>> {
     let name = &file.name;
+    check_size(file)?;
     let expected = format!("{rows} rows (members, then non-members, then population) × {k} columns (one per reference)");
     let (shape, values) = if file.bytes.starts_with(npy::NPY_MAGIC) {
         let a = npy::read_npy(name, &file.bytes)?;
@@ -192,7 +228,7 @@ pub fn read_membership(file: &InputFile, rows: usize, k: usize) -> Result<Vec<Ve
                     file: name.clone(),
                     row: i + 1,
                     column: format!("{}", c + 1),
-                    message: format!("'{cell}' is not 0 or 1"),
+                    message: format!("'{}' is not 0 or 1", limits::quote(cell)),
                 })?;
                 values.push(v);
             }
@@ -205,6 +241,14 @@ pub fn read_membership(file: &InputFile, rows: usize, k: usize) -> Result<Vec<Ve
                 });
             }
             n += 1;
+            if n > rows {
+                return Err(AuditError::ShapeMismatch {
+                    file: name.clone(),
+                    what: "membership matrix rows".into(),
+                    expected,
+                    actual: format!("more than {rows}"),
+                });
+            }
         }
         (vec![n, k], values)
     };

@@ -2,6 +2,7 @@
 
 use super::{Table, label_from_f64};
 use crate::error::{AuditError, Result};
+use crate::limits;
 use std::io::Read;
 
 pub(super) const NPY_MAGIC: &[u8] = b"\x93NUMPY";
@@ -13,61 +14,209 @@ pub(crate) struct Array {
     pub values: Vec<f64>,
 }
 
+/// A value of the NPY header's Python literal.
+#[derive(Debug, PartialEq)]
+enum Py {
+    Str(String),
+    Bool(bool),
+    Int(u64),
+    Tuple(Vec<Py>),
+    List,
+}
+
+/// The NPY header is a Python dict literal (`{'descr': '<f4', 'fortran_order': False,
+/// 'shape': (3, 4), }`). We parse it with this small recursive-descent reader rather than
+/// `npyz` or `ndarray-npy`: both read it with `py_literal`, which brings the `pest` parser
+/// generator into the native and the wasm build (minutes of compiling on the 2-core machines,
+/// and size in the page) for a dict of three keys. It is covered by the hostile-input corpus
+/// and the fuzz harness (`tests/integration/hostile.rs`).
+struct Lit<'a> {
+    s: &'a [u8],
+    pos: usize,
+    depth: usize,
+}
+
+impl Lit<'_> {
+    fn skip_ws(&mut self) {
+        while self.s.get(self.pos).is_some_and(|c| c.is_ascii_whitespace()) {
+            self.pos += 1;
+        }
+    }
+
+    fn eat(&mut self, c: u8) -> bool {
+        self.skip_ws();
+        if self.s.get(self.pos) == Some(&c) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn value(&mut self) -> Option<Py> {
+        self.skip_ws();
+        self.depth += 1;
+        if self.depth > 8 {
+            return None;
+        }
+        let c = *self.s.get(self.pos)?;
+        let v = match c {
+            b'\'' | b'"' => {
+                let start = self.pos + 1;
+                let len = self.s[start..].iter().position(|&x| x == c)?;
+                self.pos = start + len + 1;
+                Py::Str(std::str::from_utf8(&self.s[start..start + len]).ok()?.to_string())
+            }
+            b'(' | b'[' => {
+                self.pos += 1;
+                let close = if c == b'(' { b')' } else { b']' };
+                let mut items = Vec::new();
+                loop {
+                    if self.eat(close) {
+                        break;
+                    }
+                    items.push(self.value()?);
+                    if !self.eat(b',') {
+                        if !self.eat(close) {
+                            return None;
+                        }
+                        break;
+                    }
+                }
+                if c == b'(' { Py::Tuple(items) } else { Py::List }
+            }
+            b'0'..=b'9' => {
+                let start = self.pos;
+                while self.s.get(self.pos).is_some_and(u8::is_ascii_digit) {
+                    self.pos += 1;
+                }
+                let n = std::str::from_utf8(&self.s[start..self.pos]).ok()?.parse().ok()?;
+                // Python 2 headers may write longs as `3L`.
+                if self.s.get(self.pos) == Some(&b'L') {
+                    self.pos += 1;
+                }
+                Py::Int(n)
+            }
+            _ if self.s[self.pos..].starts_with(b"True") => {
+                self.pos += 4;
+                Py::Bool(true)
+            }
+            _ if self.s[self.pos..].starts_with(b"False") => {
+                self.pos += 5;
+                Py::Bool(false)
+            }
+            _ => return None,
+        };
+        self.depth -= 1;
+        Some(v)
+    }
+
+    /// The header dict as (key, value) pairs; `None` for anything else, duplicate keys included.
+    fn dict(&mut self) -> Option<Vec<(String, Py)>> {
+        if !self.eat(b'{') {
+            return None;
+        }
+        let mut out: Vec<(String, Py)> = Vec::new();
+        loop {
+            if self.eat(b'}') {
+                break;
+            }
+            let Py::Str(k) = self.value()? else { return None };
+            if !self.eat(b':') || out.iter().any(|(x, _)| *x == k) {
+                return None;
+            }
+            let v = self.value()?;
+            out.push((k, v));
+            if !self.eat(b',') {
+                if !self.eat(b'}') {
+                    return None;
+                }
+                break;
+            }
+        }
+        self.skip_ws();
+        (self.pos == self.s.len()).then_some(out)
+    }
+}
+
+/// Whether `b` starts like an NPY file whose magic string is damaged.
+pub(super) fn looks_like_broken_npy(b: &[u8]) -> bool {
+    let head = &b[..b.len().min(10)];
+    head.windows(5).any(|w| w == b"NUMPY" || w == b"numpy") && !b.starts_with(NPY_MAGIC)
+}
+
 pub(crate) fn read_npy(file: &str, b: &[u8]) -> Result<Array> {
     let bad = |m: String| AuditError::file(file, m);
     if !b.starts_with(NPY_MAGIC) || b.len() < 10 {
         return Err(bad("not an NPY file (missing the \\x93NUMPY magic)".into()));
     }
-    let (hlen, start) = match b[6] {
+    let (hlen, start): (usize, usize) = match b[6] {
         1 => (u16::from_le_bytes([b[8], b[9]]) as usize, 10),
         2 | 3 if b.len() >= 12 => (u32::from_le_bytes([b[8], b[9], b[10], b[11]]) as usize, 12),
         v => return Err(bad(format!("unsupported NPY format version {v}"))),
     };
-    let header = b.get(start..start + hlen).ok_or_else(|| bad("truncated NPY header".into()))?;
-    let header = std::str::from_utf8(header).map_err(|_| bad("NPY header is not text".into()))?;
-    let descr = dict_str(header, "descr").ok_or_else(|| bad("NPY header has no 'descr'".into()))?;
-    let fortran = dict_raw(header, "fortran_order").map(|s| s.starts_with("True")).unwrap_or(false);
-    let shape_s = dict_raw(header, "shape").ok_or_else(|| bad("NPY header has no 'shape'".into()))?;
-    let inner = shape_s.trim_start_matches('(');
-    let inner = &inner[..inner.find(')').ok_or_else(|| bad("malformed NPY shape".into()))?];
-    let shape: Vec<usize> = inner
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<usize>().map_err(|_| bad(format!("malformed NPY shape '{shape_s}'"))))
-        .collect::<Result<_>>()?;
-    let count = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| bad("NPY shape overflows".into()))?;
+    let header = b.get(start..start.saturating_add(hlen)).ok_or_else(|| bad("truncated NPY header".into()))?;
+    let dict = Lit { s: header, pos: 0, depth: 0 }
+        .dict()
+        .ok_or_else(|| bad("the NPY header is not a valid {'descr': …, 'fortran_order': …, 'shape': (…)} dictionary".into()))?;
+    let get = |k: &str| dict.iter().find(|(x, _)| x == k).map(|(_, v)| v);
+    if let Some((k, _)) = dict.iter().find(|(k, _)| !["descr", "fortran_order", "shape"].contains(&k.as_str())) {
+        return Err(bad(format!("the NPY header has an unexpected key '{}'", limits::quote(k))));
+    }
+    let descr = match get("descr") {
+        Some(Py::Str(d)) => d.clone(),
+        Some(Py::List) => return Err(bad("structured NPY dtypes (records with named fields) are not supported; save a plain numeric array".into())),
+        _ => return Err(bad("NPY header has no 'descr' string".into())),
+    };
+    let fortran = match get("fortran_order") {
+        Some(Py::Bool(f)) => *f,
+        _ => return Err(bad("NPY header has no 'fortran_order' True/False".into())),
+    };
+    let shape: Vec<usize> = match get("shape") {
+        Some(Py::Tuple(dims)) => dims
+            .iter()
+            .map(|d| match d {
+                Py::Int(n) => usize::try_from(*n).map_err(|_| bad(format!("NPY dimension {n} is too large"))),
+                _ => Err(bad("NPY shape must be a tuple of non-negative integers".into())),
+            })
+            .collect::<Result<_>>()?,
+        _ => return Err(bad("NPY header has no 'shape' tuple".into())),
+    };
+    if shape.len() > limits::MAX_RANK {
+        return Err(bad(format!("NPY array of rank {}; at most {} dimensions are supported", shape.len(), limits::MAX_RANK)));
+    }
+    let count = limits::product(&shape)
+        .filter(|&n| n <= limits::MAX_VALUES)
+        .ok_or_else(|| bad(format!("NPY shape {shape:?} holds more than {} values, the most privaudit reads from one file", limits::MAX_VALUES)))?;
     let data = &b[start + hlen..];
-    let (endian, kind, size) = {
-        let d = descr.as_bytes();
-        if d.len() < 3 {
-            return Err(bad(format!("unsupported NPY dtype '{descr}'")));
-        }
-        let size = descr.get(2..).and_then(|t| t.parse::<usize>().ok()).filter(|&n| n > 0);
-        (d[0], d[1], size.ok_or_else(|| bad(format!("unsupported NPY dtype '{descr}'")))?)
+    let d = descr.as_bytes();
+    let size = descr.get(2..).and_then(|t| t.parse::<usize>().ok()).filter(|&n| n > 0 && n <= 16);
+    let (Some(&endian), Some(&kind), Some(size)) = (d.first(), d.get(1), size) else {
+        return Err(bad(format!("unsupported NPY dtype '{}'; expected float16/32/64 or an integer type", limits::quote(&descr))));
     };
     if endian == b'>' && size > 1 {
         return Err(bad(format!("big-endian NPY dtype '{descr}' is not supported; save with little-endian dtypes")));
     }
-    let need = count.checked_mul(size).ok_or_else(|| bad("NPY size overflows".into()))?;
+    let need = count * size;
     if data.len() < need {
         return Err(bad(format!("NPY data is truncated: expected {need} bytes for shape {shape:?}, found {}", data.len())));
     }
     let data = &data[..need];
+    // `chunks_exact(size)` hands every closure a slice of exactly the dtype's size.
     let conv: fn(&[u8]) -> f64 = match (kind, size) {
-        (b'f', 4) => |c| f32::from_le_bytes(c.try_into().unwrap()) as f64,
-        (b'f', 8) => |c| f64::from_le_bytes(c.try_into().unwrap()),
-        (b'f', 2) => |c| half::f16::from_le_bytes(c.try_into().unwrap()).to_f64(),
+        (b'f', 4) => |c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64,
+        (b'f', 8) => |c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]),
+        (b'f', 2) => |c| half::f16::from_le_bytes([c[0], c[1]]).to_f64(),
         (b'i', 1) => |c| c[0] as i8 as f64,
-        (b'i', 2) => |c| i16::from_le_bytes(c.try_into().unwrap()) as f64,
-        (b'i', 4) => |c| i32::from_le_bytes(c.try_into().unwrap()) as f64,
-        (b'i', 8) => |c| i64::from_le_bytes(c.try_into().unwrap()) as f64,
+        (b'i', 2) => |c| i16::from_le_bytes([c[0], c[1]]) as f64,
+        (b'i', 4) => |c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64,
+        (b'i', 8) => |c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f64,
         (b'u', 1) | (b'b', 1) => |c| c[0] as f64,
-        (b'u', 2) => |c| u16::from_le_bytes(c.try_into().unwrap()) as f64,
-        (b'u', 4) => |c| u32::from_le_bytes(c.try_into().unwrap()) as f64,
-        (b'u', 8) => |c| u64::from_le_bytes(c.try_into().unwrap()) as f64,
+        (b'u', 2) => |c| u16::from_le_bytes([c[0], c[1]]) as f64,
+        (b'u', 4) => |c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64,
+        (b'u', 8) => |c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f64,
         _ => {
-            return Err(bad(format!("unsupported NPY dtype '{descr}'; expected float16/32/64 or an integer type")));
+            return Err(bad(format!("unsupported NPY dtype '{}'; expected float16/32/64 or an integer type", limits::quote(&descr))));
         }
     };
     let mut values: Vec<f64> = data.chunks_exact(size).map(conv).collect();
@@ -86,20 +235,6 @@ pub(crate) fn read_npy(file: &str, b: &[u8]) -> Result<Array> {
     Ok(Array { shape, values })
 }
 
-fn dict_raw<'a>(header: &'a str, key: &str) -> Option<&'a str> {
-    let k1 = format!("'{key}'");
-    let i = header.find(&k1)? + k1.len();
-    let rest = header[i..].trim_start().strip_prefix(':')?.trim_start();
-    Some(rest)
-}
-
-fn dict_str(header: &str, key: &str) -> Option<String> {
-    let rest = dict_raw(header, key)?;
-    let q = rest.chars().next()?;
-    let rest = &rest[q.len_utf8()..];
-    Some(rest[..rest.find(q)?].to_string())
-}
-
 /// Build a table from a feature array (2-D, or N-D flattened per row) and a 1-D label array.
 pub(crate) fn table_from_arrays(xfile: &str, x: Array, yfile: &str, y: Array) -> Result<Table> {
     if x.shape.is_empty() {
@@ -111,6 +246,7 @@ pub(crate) fn table_from_arrays(xfile: &str, x: Array, yfile: &str, y: Array) ->
         });
     }
     let rows = x.shape[0];
+    // The shape's product was bounded when the array was read.
     let cols: usize = x.shape[1..].iter().product();
     let ylen = match y.shape.as_slice() {
         [n] => *n,
@@ -149,32 +285,46 @@ pub(crate) fn table_from_arrays(xfile: &str, x: Array, yfile: &str, y: Array) ->
     Ok(Table { file: xfile.into(), values: x.values, rows, cols, labels })
 }
 
-/// Read arrays from an NPZ archive (stored or deflated entries).
-pub(crate) fn read_npz(file: &str, bytes: &[u8]) -> Result<Vec<(String, Array)>> {
+/// Read the named arrays of an NPZ archive (stored or deflated entries), and only those: each
+/// entry is read with a bound, whatever size its header declares (a zip bomb stops at the
+/// bound). Returns them in the order asked.
+///
+/// # Errors
+/// Not a zip, an empty zip, a missing array, an entry over [`limits::MAX_NPZ_ENTRY_BYTES`].
+pub(crate) fn read_npz(file: &str, bytes: &[u8], wanted: &[&str], what: &str) -> Result<Vec<Array>> {
+    if bytes.starts_with(b"PK\x05\x06") {
+        return Err(AuditError::file(file, format!("the NPZ (zip) archive is empty; expected {what}")));
+    }
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| AuditError::file(file, format!("not a readable NPZ (zip) archive: {e}")))?;
-    let mut out = Vec::new();
-    for i in 0..zip.len() {
-        let mut entry = zip.by_index(i).map_err(|e| AuditError::file(file, format!("NPZ entry {i}: {e}")))?;
-        let name = entry.name().trim_end_matches(".npy").to_string();
-        let mut buf = Vec::with_capacity(entry.size().min(1 << 30) as usize);
-        entry.read_to_end(&mut buf).map_err(|e| AuditError::file(file, format!("NPZ entry '{name}': {e}")))?;
-        let arr = read_npy(&format!("{file}:{name}"), &buf)?;
-        out.push((name, arr));
+    let names: Vec<String> = zip.file_names().map(|n| n.trim_end_matches(".npy").to_string()).collect();
+    let limit = limits::MAX_NPZ_ENTRY_BYTES;
+    let mut out = Vec::with_capacity(wanted.len());
+    for &key in wanted {
+        let index = zip
+            .index_for_name(&format!("{key}.npy"))
+            .or_else(|| zip.index_for_name(key))
+            .ok_or_else(|| AuditError::file(file, format!("NPZ has no array '{key}' (arrays: {}); expected {what}", limits::list(&names))))?;
+        let entry = zip.by_index(index).map_err(|e| AuditError::file(file, format!("NPZ entry '{key}': {e}")))?;
+        let declared = entry.size();
+        if declared > limit {
+            return Err(AuditError::file(file, format!("NPZ entry '{key}' declares {declared} bytes; at most {limit} are read")));
+        }
+        let mut buf = Vec::with_capacity(declared.min(64 << 20) as usize);
+        entry.take(limit + 1).read_to_end(&mut buf).map_err(|e| AuditError::file(file, format!("NPZ entry '{key}': {e}")))?;
+        if buf.len() as u64 != declared {
+            return Err(AuditError::file(file, format!("NPZ entry '{key}' does not hold the {declared} bytes it declares")));
+        }
+        out.push(read_npy(&format!("{file}:{key}"), &buf)?);
     }
     Ok(out)
 }
 
 /// An NPZ with a feature array `x` and label array `y`.
 pub(super) fn read_npz_table(file: &str, bytes: &[u8]) -> Result<Table> {
-    let mut arrays = read_npz(file, bytes)?;
-    let names: Vec<String> = arrays.iter().map(|(n, _)| n.clone()).collect();
-    let mut take = |key: &str| {
-        arrays.iter().position(|(n, _)| n == key).map(|i| arrays.swap_remove(i).1).ok_or_else(|| {
-            AuditError::file(file, format!("NPZ has no array '{key}' (arrays: {}); expected 'x' (features or outputs) and 'y' (labels)", names.join(", ")))
-        })
+    let mut arrays = read_npz(file, bytes, &["x", "y"], "'x' (features or outputs) and 'y' (labels)")?.into_iter();
+    let (Some(x), Some(y)) = (arrays.next(), arrays.next()) else {
+        return Err(AuditError::file(file, "internal: NPZ arrays missing"));
     };
-    let x = take("x")?;
-    let y = take("y")?;
     table_from_arrays(&format!("{file}:x"), x, &format!("{file}:y"), y)
 }
 
@@ -197,7 +347,14 @@ mod tests {
             "{'descr': '<fé', 'shape': (1,), }",
             "{'descr': '<f0', 'shape': (1,), }",
             "{'descr': '<f4', 'shape': (1,",
-            "{'descr': '<f4', 'shape': (99999999999,), }",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999,), }",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999, 99999999999, 99999999999), }",
+            "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }",
+            "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'descr': '<f8'}",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': ((((((((((1,),),),),),),),),),), }",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'extra': 1}",
+            "{'descr': '<f4', 'fortran_order': 'no', 'shape': (1,), }",
             "{'descr': '<f4'}",
             "{'shape': (1,)}",
             "\u{ff}",

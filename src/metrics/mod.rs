@@ -5,6 +5,63 @@
 //! `roc_auc_score`, ties included (a tie contributes a diagonal segment, i.e. half credit).
 
 use crate::error::{AuditError, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The FPR levels at which TPR is reported, as they appear as JSON keys.
+pub const FPR_LEVELS: [(&str, f64); 4] = [("0.1", 0.1), ("0.01", 0.01), ("0.001", 0.001), ("0", 0.0)];
+
+/// Every metric of one attack, as the report carries it: the one definition the report's
+/// schema, `index.d.ts`, `render.js` and the HTML report follow. Every number is finite.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct AttackMetrics {
+    /// Area under the ROC curve (scikit-learn's `roc_auc_score`, ties counted half).
+    pub auc: f64,
+    /// Best TPR among operating points with FPR ≤ the key ("0.1", "0.01", "0.001", "0").
+    pub tpr_at_fpr: BTreeMap<String, f64>,
+    /// max(TPR − FPR) over thresholds.
+    pub advantage: f64,
+    /// Precision of "member" calls at the best-advantage threshold; null if it flags nobody.
+    pub ppv: Option<f64>,
+    /// Threshold (on this attack's score) of the best-advantage point: "member iff score ≥ it";
+    /// null when no threshold beats flagging nobody (advantage 0).
+    pub best_threshold: Option<f64>,
+    /// At most ~1000 ROC points, dense at low FPR.
+    pub roc: RocPoints,
+    /// Score histograms of members and non-members.
+    pub histogram: Histogram,
+}
+
+/// ROC points kept for plotting.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RocPoints {
+    /// False-positive rates, non-decreasing, from 0 to 1.
+    pub fpr: Vec<f64>,
+    /// True-positive rates at the same points.
+    pub tpr: Vec<f64>,
+}
+
+impl AttackMetrics {
+    /// Every metric of `scores` (higher = member) against `is_member`.
+    ///
+    /// # Errors
+    /// As [`RocCurve::new`]: different lengths, a non-finite score, an empty class.
+    pub fn compute(scores: &[f64], is_member: &[bool]) -> Result<Self> {
+        let roc = RocCurve::new(scores, is_member)?;
+        let pts = roc.plot_points(1000);
+        let best = roc.best_index();
+        Ok(Self {
+            auc: roc.auc(),
+            tpr_at_fpr: FPR_LEVELS.iter().map(|(k, x)| (k.to_string(), roc.tpr_at_fpr(*x))).collect(),
+            advantage: roc.advantage(),
+            ppv: roc.ppv(),
+            // Point 0 is "flag nobody" at threshold +∞, which JSON cannot hold.
+            best_threshold: (best > 0).then(|| roc.thresholds[best]),
+            roc: RocPoints { fpr: pts.iter().map(|p| p.0).collect(), tpr: pts.iter().map(|p| p.1).collect() },
+            histogram: Histogram::new(scores, is_member, 30),
+        })
+    }
+}
 
 /// The ROC curve of a membership score.
 ///
@@ -135,7 +192,7 @@ impl RocCurve {
 }
 
 /// A histogram of member and non-member scores over shared, equal-width bins.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Histogram {
     /// `bins + 1` bin edges, increasing.
     pub edges: Vec<f64>,

@@ -11,29 +11,96 @@ use onnx_ir::reshape::ReshapeInput;
 use onnx_ir::{Argument, DType, Node, OnnxGraph};
 use std::collections::HashMap;
 
-/// The ONNX operators this interpreter runs (inference semantics).
-pub const SUPPORTED_OPS: &[&str] = &[
-    "Gemm",
-    "MatMul",
-    "Add",
-    "Sub",
-    "Mul",
-    "Div",
-    "Relu",
-    "LeakyRelu",
-    "Sigmoid",
-    "Tanh",
-    "Softmax",
-    "LogSoftmax",
-    "Flatten",
-    "Reshape",
-    "Identity",
-    "Dropout",
-    "Constant",
-    "Cast",
-    "BatchNormalization",
-    "Transpose",
+/// How reference training initialises a trainable input, as torch initialises that layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Init {
+    /// U(−1/√fan_in, 1/√fan_in), fan_in from the layer's weight (torch's `nn.Linear` weight,
+    /// kaiming_uniform(a = √5), and bias).
+    Uniform,
+    /// All ones (BatchNormalization's scale).
+    Ones,
+    /// All zeros (BatchNormalization's bias).
+    Zeros,
+}
+
+/// One operator of the interpreter: its name as ONNX files write it, and which of its inputs
+/// are trainable parameters when they are constants. Reference training re-initialises exactly
+/// those; every other constant (an in-graph normalisation's mean and std, a reshape target)
+/// stays as the file has it.
+#[derive(Debug)]
+pub struct OpSpec {
+    /// The ONNX operator name.
+    pub name: &'static str,
+    /// (input index, initialisation) of each trainable input.
+    pub params: &'static [(usize, Init)],
+    /// A constant operand is trainable only as the bias of the matrix product that computes the
+    /// other operand (the `MatMul` + `Add` that torch exports for `nn.Linear`).
+    pub bias_after_product: bool,
+}
+
+const fn op(name: &'static str) -> OpSpec {
+    OpSpec { name, params: &[], bias_after_product: false }
+}
+
+const LINEAR: &[(usize, Init)] = &[(1, Init::Uniform), (2, Init::Uniform)];
+
+/// Every operator this interpreter runs (inference semantics), with its parameters.
+pub const OPS: &[OpSpec] = &[
+    OpSpec { name: "Gemm", params: LINEAR, bias_after_product: false },
+    OpSpec { name: "MatMul", params: &[(0, Init::Uniform), (1, Init::Uniform)], bias_after_product: false },
+    OpSpec { name: "Add", params: &[], bias_after_product: true },
+    op("Sub"),
+    op("Mul"),
+    op("Div"),
+    op("Relu"),
+    op("LeakyRelu"),
+    op("Sigmoid"),
+    op("Tanh"),
+    op("Softmax"),
+    op("LogSoftmax"),
+    op("Flatten"),
+    op("Reshape"),
+    op("Identity"),
+    op("Dropout"),
+    op("Constant"),
+    op("Cast"),
+    OpSpec { name: "BatchNormalization", params: &[(1, Init::Ones), (2, Init::Zeros)], bias_after_product: false },
+    op("Transpose"),
 ];
+
+/// The names of [`OPS`], for messages.
+pub fn supported_ops() -> Vec<&'static str> {
+    OPS.iter().map(|o| o.name).collect()
+}
+
+/// The table entry of a node, by the ONNX operator it came from (onnx-ir turns Gemm and
+/// MatMul + Add into `Linear`, whose inputs are Gemm's).
+pub(crate) fn spec(node: &Node) -> Option<&'static OpSpec> {
+    let name = match node {
+        Node::Linear(_) | Node::Gemm(_) => "Gemm",
+        Node::MatMul(_) => "MatMul",
+        Node::Add(_) => "Add",
+        Node::Sub(_) => "Sub",
+        Node::Mul(_) => "Mul",
+        Node::Div(_) => "Div",
+        Node::Relu(_) => "Relu",
+        Node::LeakyRelu(_) => "LeakyRelu",
+        Node::Sigmoid(_) => "Sigmoid",
+        Node::Tanh(_) => "Tanh",
+        Node::Softmax(_) => "Softmax",
+        Node::LogSoftmax(_) => "LogSoftmax",
+        Node::Flatten(_) => "Flatten",
+        Node::Reshape(_) => "Reshape",
+        Node::Identity(_) => "Identity",
+        Node::Dropout(_) => "Dropout",
+        Node::Constant(_) => "Constant",
+        Node::Cast(_) => "Cast",
+        Node::BatchNormalization(_) => "BatchNormalization",
+        Node::Transpose(_) => "Transpose",
+        _ => return None,
+    };
+    OPS.iter().find(|o| o.name == name)
+}
 
 /// A runtime value.
 #[derive(Clone)]
@@ -113,31 +180,12 @@ fn op_name(node: &Node) -> String {
 pub(crate) fn check_supported(file: &str, node: &Node) -> Result<()> {
     let unsupported = |detail: &str| Err(AuditError::UnsupportedOp { file: file.into(), node: node.name().into(), op: op_name(node), detail: detail.into() });
     match node {
-        Node::Linear(_)
-        | Node::Gemm(_)
-        | Node::MatMul(_)
-        | Node::Add(_)
-        | Node::Sub(_)
-        | Node::Mul(_)
-        | Node::Div(_)
-        | Node::Relu(_)
-        | Node::LeakyRelu(_)
-        | Node::Sigmoid(_)
-        | Node::Tanh(_)
-        | Node::Softmax(_)
-        | Node::LogSoftmax(_)
-        | Node::Flatten(_)
-        | Node::Reshape(_)
-        | Node::Identity(_)
-        | Node::Dropout(_)
-        | Node::Constant(_)
-        | Node::BatchNormalization(_)
-        | Node::Transpose(_) => Ok(()),
         Node::Cast(c) => match c.config.to {
             DType::F64 | DType::F32 | DType::F16 | DType::BF16 | DType::I64 | DType::I32 => Ok(()),
             other => unsupported(&format!("cast to {other:?}")),
         },
-        _ => unsupported(&format!("supported operators: {}", SUPPORTED_OPS.join(", "))),
+        _ if spec(node).is_some() => Ok(()),
+        _ => unsupported(&format!("supported operators: {}", supported_ops().join(", "))),
     }
 }
 
@@ -443,7 +491,7 @@ fn eval(
             file: file.into(),
             node: name.into(),
             op: op_name(other),
-            detail: format!("supported operators: {}", SUPPORTED_OPS.join(", ")),
+            detail: format!("supported operators: {}", supported_ops().join(", ")),
         }),
     }
 }
@@ -505,11 +553,11 @@ fn reshape_dims(input: &[usize], spec: &[i64]) -> std::result::Result<Vec<usize>
                 infer = Some(k);
                 out.push(1);
             }
-            d if d > 0 => out.push(d as usize),
+            d if d > 0 => out.push(usize::try_from(d).map_err(|_| format!("invalid target shape {spec:?}"))?),
             _ => return Err(format!("invalid target shape {spec:?}")),
         }
     }
-    let known: usize = out.iter().product();
+    let known = crate::limits::product(&out).ok_or_else(|| format!("target shape {spec:?} overflows"))?;
     if let Some(k) = infer {
         if known == 0 || total % known != 0 {
             return Err(format!("cannot reshape {input:?} to {spec:?}"));
@@ -540,5 +588,6 @@ mod tests {
         assert!(reshape_dims(&[4, 6], &[5, -1]).is_err());
         assert!(reshape_dims(&[4, 6], &[-1, -1]).is_err());
         assert!(reshape_dims(&[4, 6], &[7]).is_err());
+        assert!(reshape_dims(&[4, 6], &[i64::MAX, i64::MAX, -1]).is_err());
     }
 }

@@ -11,10 +11,10 @@ mod train;
 
 use crate::data::InputFile;
 use crate::error::{AuditError, Result};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, TensorData};
 use onnx_ir::{ArgType, Node, OnnxGraph};
 
-pub use interp::SUPPORTED_OPS;
+pub use interp::{Init, OPS, OpSpec, supported_ops};
 pub use train::{Optimizer, Rng, TrainSettings};
 
 /// A parsed ONNX classifier, ready to be prepared on a device.
@@ -41,17 +41,38 @@ impl OnnxModel {
     ///
     /// # Errors
     /// Malformed protobuf, a graph onnx-ir rejects, weights in an external file that was not
-    /// given, more or fewer than one data input, an operator outside [`SUPPORTED_OPS`].
+    /// given, more or fewer than one data input, an operator outside [`OPS`].
     pub fn parse(model: &InputFile, external_data: Option<&InputFile>) -> Result<Self> {
         let file = model.name.clone();
-        if model.bytes.is_empty() {
-            return Err(AuditError::file(&file, "the model file is empty"));
-        }
+        crate::data::check_size(model)?;
         let facts = proto::facts(&file, &model.bytes)?;
         let inlined;
         let bytes: &[u8] = match (facts.external_locations.is_empty(), external_data) {
             (true, _) => &model.bytes,
             (false, Some(data)) => {
+                if let [a, b, ..] = facts.external_locations.as_slice() {
+                    return Err(AuditError::model(
+                        &file,
+                        format!(
+                            "the weights are split over {} external files ({}); privaudit reads one: save the model with all external data in one file",
+                            facts.external_locations.len(),
+                            crate::limits::list(&[a, b])
+                        ),
+                    ));
+                }
+                let location = &facts.external_locations[0];
+                let base = data.name.rsplit(['/', '\\']).next().unwrap_or(&data.name);
+                if base != location.as_str() {
+                    return Err(AuditError::model(
+                        &file,
+                        format!(
+                            "the weights are stored in '{}', but the data file given is '{}'; pick the file the model names",
+                            crate::limits::quote(location),
+                            crate::limits::quote(base)
+                        ),
+                    ));
+                }
+                crate::data::check_size(data)?;
                 inlined = proto::inline_external_data(&file, &model.bytes, &data.name, &data.bytes)?;
                 &inlined
             }
@@ -99,6 +120,12 @@ impl OnnxModel {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        if crate::limits::product(&input_shape).is_none_or(|n| n > crate::limits::MAX_COLUMNS) {
+            return Err(AuditError::model(
+                &file,
+                format!("input '{}' has {:?} values per record; at most {} are supported", input.name, input_shape, crate::limits::MAX_COLUMNS),
+            ));
+        }
         if input_shape.len() > 3 {
             return Err(AuditError::model(&file, format!("input '{}' has rank {}; at most 4 is supported", input.name, tt.rank)));
         }
@@ -193,6 +220,14 @@ impl PreparedModel<'_> {
     pub async fn logits(&self, values: &[f64], rows: usize, mut on_batch: impl FnMut(usize, usize)) -> Result<(Vec<f64>, usize)> {
         let m = self.model;
         let f = m.features();
+        if rows.checked_mul(f) != Some(values.len()) {
+            return Err(AuditError::ShapeMismatch {
+                file: m.file.clone(),
+                what: "model input".into(),
+                expected: format!("{rows} records × {f} values ({:?} per record)", m.input_shape),
+                actual: format!("{} values", values.len()),
+            });
+        }
         let bs = self.batch_size();
         let mut out = Vec::new();
         let mut classes = 0;
@@ -217,12 +252,6 @@ impl PreparedModel<'_> {
         }
         Ok((out, classes))
     }
-}
-
-/// Read back a rank-2 tensor (used by tests that compare devices).
-pub async fn read_matrix(t: Tensor<2>) -> Result<Vec<f32>> {
-    let data = t.into_data_async().await.map_err(|e| AuditError::Device { backend: "readback".into(), message: format!("{e:?}") })?;
-    Ok(data.iter::<f32>().collect())
 }
 
 /// The file name an ONNX model's external weights are stored in, if any (only a bare file name

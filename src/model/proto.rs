@@ -1,6 +1,14 @@
-//! A minimal reader/writer of the protobuf wire format, for the two things onnx-ir does not do
-//! from bytes: reading the opset and parameter count, and inlining weights kept in an external
-//! `.onnx.data` file (the browser has no file system for onnx-ir to resolve them from).
+//! A minimal reader/writer of the protobuf wire format, for what onnx-ir does not do from bytes
+//! or does only after it could panic: reading the opset, parameter count and node names,
+//! validating every declared dimension and the graph's size before onnx-ir sees it (onnx-ir
+//! multiplies dims unchecked, and a panic in wasm is an opaque trap), and inlining weights kept
+//! in an external `.onnx.data` file (the browser has no file system for onnx-ir to resolve them
+//! from).
+//!
+//! Why not the `protobuf` crate onnx-ir already uses: onnx-ir keeps its generated ONNX message
+//! types private, and generating our own needs `protoc` or `protobuf-codegen` in the build,
+//! minutes on the 2-core machines, for the handful of fields read here. This reader never
+//! indexes past its input (every length is checked) and is fuzzed with the hostile corpus.
 
 use crate::error::{AuditError, Result};
 
@@ -88,6 +96,10 @@ pub(crate) struct ModelFacts {
     pub nodes: Vec<(String, String)>,
 }
 
+/// The largest number of elements a declared tensor shape may have: 2^31, so that no product
+/// of dimensions can overflow a 32-bit `usize` (wasm32) anywhere downstream.
+const MAX_DECLARED_ELEMENTS: u64 = 1 << 31;
+
 const MODEL_GRAPH: u64 = 7;
 const MODEL_OPSET: u64 = 8;
 const GRAPH_INITIALIZER: u64 = 5;
@@ -96,6 +108,11 @@ const TENSOR_DIMS: u64 = 1;
 const TENSOR_RAW: u64 = 9;
 const TENSOR_EXTERNAL: u64 = 13;
 const TENSOR_LOCATION: u64 = 14;
+const GRAPH_INPUT: u64 = 11;
+const GRAPH_OUTPUT: u64 = 12;
+const GRAPH_VALUE_INFO: u64 = 13;
+const NODE_INPUT: u64 = 1;
+const NODE_OUTPUT: u64 = 2;
 
 fn malformed(file: &str) -> AuditError {
     AuditError::model(file, "not a valid ONNX model (the protobuf is malformed or truncated)")
@@ -124,9 +141,68 @@ pub(crate) fn facts(file: &str, bytes: &[u8]) -> Result<ModelFacts> {
             }
             (MODEL_GRAPH, Wire::Bytes(g)) => {
                 saw_graph = true;
-                for gf in fields(g).ok_or_else(|| malformed(file))? {
+                let gfields = fields(g).ok_or_else(|| malformed(file))?;
+                let mut produced: std::collections::HashSet<&[u8]> = std::collections::HashSet::new();
+                // Values known before the first node: graph inputs and initializers. ONNX
+                // requires nodes in topological order, so a node may read only these and what
+                // earlier nodes computed (onnx-ir assumes it; a cycle must not reach it).
+                let mut known: std::collections::HashSet<&[u8]> = std::collections::HashSet::new();
+                for gf in &gfields {
+                    if let (GRAPH_INPUT | GRAPH_INITIALIZER, Wire::Bytes(b)) = (gf.num, gf.value) {
+                        let name_field = if gf.num == GRAPH_INPUT { 1 } else { 8 };
+                        for x in fields(b).ok_or_else(|| malformed(file))? {
+                            if let (n, Wire::Bytes(name)) = (x.num, x.value) {
+                                if n == name_field {
+                                    known.insert(name);
+                                }
+                            }
+                        }
+                    }
+                }
+                for gf in gfields {
+                    if let (GRAPH_INPUT | GRAPH_OUTPUT | GRAPH_VALUE_INFO, Wire::Bytes(vi)) = (gf.num, gf.value) {
+                        check_value_info(file, vi)?;
+                    }
                     if let (GRAPH_NODE, Wire::Bytes(nb)) = (gf.num, gf.value) {
+                        if facts.nodes.len() >= crate::limits::MAX_NODES {
+                            return Err(AuditError::model(
+                                file,
+                                format!("the graph has more than {} nodes, the most privaudit reads", crate::limits::MAX_NODES),
+                            ));
+                        }
                         let nf = fields(nb).ok_or_else(|| malformed(file))?;
+                        let node_name = nf.iter().find_map(|x| match (x.num, x.value) {
+                            (3, Wire::Bytes(v)) => Some(String::from_utf8_lossy(v).into_owned()),
+                            _ => None,
+                        });
+                        for i in nf.iter().filter(|x| x.num == NODE_INPUT) {
+                            if let Wire::Bytes(name) = i.value {
+                                if !name.is_empty() && !known.contains(name) {
+                                    return Err(AuditError::model(
+                                        file,
+                                        format!(
+                                            "node '{}' reads '{}' before any node computes it (a cycle, or nodes out of the topological order ONNX requires)",
+                                            crate::limits::quote(node_name.as_deref().unwrap_or("")),
+                                            crate::limits::quote(&String::from_utf8_lossy(name))
+                                        ),
+                                    ));
+                                }
+                            }
+                        }
+                        for o in nf.iter().filter(|x| x.num == NODE_OUTPUT) {
+                            if let Wire::Bytes(name) = o.value {
+                                known.insert(name);
+                                if !name.is_empty() && !produced.insert(name) {
+                                    return Err(AuditError::model(
+                                        file,
+                                        format!(
+                                            "two nodes produce the value '{}'; a valid graph computes each value once",
+                                            crate::limits::quote(&String::from_utf8_lossy(name))
+                                        ),
+                                    ));
+                                }
+                            }
+                        }
                         let text = |num: u64| {
                             nf.iter().find_map(|x| match (x.num, x.value) {
                                 (n2, Wire::Bytes(v)) if n2 == num => Some(String::from_utf8_lossy(v).into_owned()),
@@ -137,7 +213,22 @@ pub(crate) fn facts(file: &str, bytes: &[u8]) -> Result<ModelFacts> {
                     }
                     if let (GRAPH_INITIALIZER, Wire::Bytes(t)) = (gf.num, gf.value) {
                         let tf = fields(t).ok_or_else(|| malformed(file))?;
-                        facts.parameters += tensor_elements(&tf);
+                        let n = tensor_elements(&tf).ok_or_else(|| {
+                            AuditError::model(file, format!("an initializer declares a negative dimension or more than {MAX_DECLARED_ELEMENTS} elements"))
+                        })?;
+                        facts.parameters = facts.parameters.saturating_add(n);
+                        let raw = tf.iter().find_map(|x| match (x.num, x.value) {
+                            (TENSOR_RAW, Wire::Bytes(r)) => Some(r.len() as u64),
+                            _ => None,
+                        });
+                        if let (Some(len), Some(size)) = (raw, element_size(&tf)) {
+                            if len != n * size {
+                                return Err(AuditError::model(
+                                    file,
+                                    format!("initializer '{}' holds {len} bytes but its shape needs {}", crate::limits::quote(&tensor_name(&tf)), n * size),
+                                ));
+                            }
+                        }
                         if let Some(info) = external_info(&tf) {
                             if !facts.external_locations.contains(&info.0) {
                                 facts.external_locations.push(info.0);
@@ -155,24 +246,100 @@ pub(crate) fn facts(file: &str, bytes: &[u8]) -> Result<ModelFacts> {
     Ok(facts)
 }
 
-fn tensor_elements(tf: &[Field]) -> u64 {
+/// The number of elements of a TensorProto's `dims`; `None` for a negative dimension or more
+/// than [`MAX_DECLARED_ELEMENTS`].
+fn tensor_elements(tf: &[Field]) -> Option<u64> {
     let mut n = 1u64;
     for f in tf.iter().filter(|f| f.num == TENSOR_DIMS) {
+        let mut dims = Vec::new();
         match f.value {
-            Wire::Varint(d) => n = n.saturating_mul(d),
+            Wire::Varint(d) => dims.push(d),
             Wire::Bytes(packed) => {
                 let mut p = 0;
                 while p < packed.len() {
-                    match varint(packed, &mut p) {
-                        Some(d) => n = n.saturating_mul(d),
-                        None => break,
-                    }
+                    dims.push(varint(packed, &mut p)?);
                 }
             }
             _ => {}
         }
+        for d in dims {
+            // int64 on the wire: a negative dimension reads as a huge u64.
+            n = n.checked_mul(d).filter(|&n| n <= MAX_DECLARED_ELEMENTS)?;
+        }
     }
-    n
+    Some(n)
+}
+
+/// Bytes per element of a TensorProto's `data_type`, for the types with a fixed size.
+fn element_size(tf: &[Field]) -> Option<u64> {
+    let dt = tf.iter().find_map(|f| match (f.num, f.value) {
+        (2, Wire::Varint(v)) => Some(v),
+        _ => None,
+    })?;
+    match dt {
+        2 | 3 | 9 => Some(1),
+        4 | 5 | 10 | 16 => Some(2),
+        1 | 6 | 12 => Some(4),
+        7 | 11 | 13 => Some(8),
+        _ => None,
+    }
+}
+
+fn tensor_name(tf: &[Field]) -> String {
+    tf.iter()
+        .find_map(|f| match (f.num, f.value) {
+            (8, Wire::Bytes(n)) => Some(String::from_utf8_lossy(n).into_owned()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// Reject a ValueInfoProto whose declared tensor shape is absurd: more than
+/// [`crate::limits::MAX_RANK`] dimensions, a negative dimension, or more than
+/// [`MAX_DECLARED_ELEMENTS`] elements in all (symbolic dimensions count as 1).
+fn check_value_info(file: &str, vi: &[u8]) -> Result<()> {
+    fn sub<'b>(file: &str, b: &'b [u8], num: u64) -> Result<Vec<&'b [u8]>> {
+        Ok(fields(b)
+            .ok_or_else(|| malformed(file))?
+            .into_iter()
+            .filter_map(|f| match (f.num == num, f.value) {
+                (true, Wire::Bytes(x)) => Some(x),
+                _ => None,
+            })
+            .collect())
+    }
+    let vf = fields(vi).ok_or_else(|| malformed(file))?;
+    let name = vf.iter().find_map(|f| match (f.num, f.value) {
+        (1, Wire::Bytes(n)) => Some(String::from_utf8_lossy(n).into_owned()),
+        _ => None,
+    });
+    let bad = |m: String| AuditError::model(file, format!("value '{}': {m}", crate::limits::quote(name.as_deref().unwrap_or(""))));
+    for ty in sub(file, vi, 2)? {
+        for tensor in sub(file, ty, 1)? {
+            for shape in sub(file, tensor, 2)? {
+                let dims = sub(file, shape, 1)?;
+                if dims.len() > crate::limits::MAX_RANK {
+                    return Err(bad(format!("declared rank {}; at most {} is supported", dims.len(), crate::limits::MAX_RANK)));
+                }
+                let mut n = 1u64;
+                for d in dims {
+                    let value = fields(d).ok_or_else(|| malformed(file))?.into_iter().find_map(|f| match (f.num, f.value) {
+                        (1, Wire::Varint(v)) => Some(v),
+                        _ => None,
+                    });
+                    let v = value.unwrap_or(1);
+                    if v > i64::MAX as u64 {
+                        return Err(bad("declares a negative dimension".into()));
+                    }
+                    n = n
+                        .checked_mul(v.max(1))
+                        .filter(|&n| n <= MAX_DECLARED_ELEMENTS)
+                        .ok_or_else(|| bad(format!("its declared dimensions multiply to more than {MAX_DECLARED_ELEMENTS} elements")))?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// (location, offset, length) of an externally stored tensor.
@@ -229,6 +396,16 @@ pub(crate) fn inline_external_data(file: &str, bytes: &[u8], data_file: &str, da
                                         expected: "a range inside the data file".into(),
                                         actual: format!("a file of {} bytes", data.len()),
                                     })?;
+                                    if let (Some(n), Some(size)) = (tensor_elements(&tf), element_size(&tf)) {
+                                        if chunk.len() as u64 != n * size {
+                                            return Err(AuditError::ShapeMismatch {
+                                                file: data_file.into(),
+                                                what: format!("external data of initializer '{}'", crate::limits::quote(&tensor_name(&tf))),
+                                                expected: format!("{} bytes (its shape)", n * size),
+                                                actual: format!("a range of {} bytes", chunk.len()),
+                                            });
+                                        }
+                                    }
                                     let mut tensor = Vec::with_capacity(t.len() + chunk.len());
                                     for x in tf.iter().filter(|x| x.num != TENSOR_EXTERNAL && x.num != TENSOR_LOCATION) {
                                         tensor.extend_from_slice(x.raw);

@@ -1,17 +1,18 @@
 //! Training a fresh copy of an ONNX graph: the reference models of LiRA and RMIA.
 //!
-//! The graph is the target's own: every weight the layers learn (Gemm/MatMul/Linear weights and
-//! biases, vector biases of Add/Sub/Mul/Div) is re-initialised from a seeded generator the way
-//! PyTorch initialises `nn.Linear` (U(−1/√fan_in, 1/√fan_in)), and trained with burn's autodiff
-//! through the same interpreter that runs inference. Scalars and other constants stay as they
-//! are in the file. BatchNormalization trains as torch's does (batch statistics, scale 1 and
-//! bias 0 at the start, running averages with the node's momentum). Dropout is the identity
-//! during training too (documented limitation).
+//! The graph is the target's own: exactly the inputs the interpreter's op table
+//! ([`super::OPS`]) declares as parameters are re-initialised from a seeded generator the way
+//! PyTorch initialises those layers (Gemm/MatMul/Linear weights and their biases: U(−1/√fan_in,
+//! 1/√fan_in); BatchNormalization: scale 1, bias 0, running mean 0 and variance 1), and trained
+//! with burn's autodiff through the same interpreter that runs inference. Every other constant
+//! (an in-graph `(x − mean) / std`, a reshape target, a scalar) stays as the file has it.
+//! BatchNormalization trains as torch's does (batch statistics, running averages with the
+//! node's momentum). Dropout is the identity during training too (documented limitation).
 //!
 //! Data stay on the device: the training rows and their one-hot labels are uploaded once, each
 //! batch is a `select` on them, and the only read-back is one loss value per epoch.
 
-use super::interp::{self, Consts, Value};
+use super::interp::{self, Consts, Init, Value};
 use super::{OnnxModel, PreparedModel};
 use crate::error::{AuditError, Result};
 use burn::tensor::{Device, Int, Tensor, TensorData, activation};
@@ -55,17 +56,18 @@ impl TrainSettings {
     /// Check the numbers.
     ///
     /// # Errors
-    /// A non-positive learning rate, epoch count or batch size, a negative weight decay.
+    /// A non-positive learning rate, epoch count or batch size, a negative weight decay, an
+    /// epoch count or batch size above [`crate::limits::MAX_EPOCHS`] / [`crate::limits::MAX_BATCH`].
     pub fn check(&self) -> Result<()> {
         let bad = |f: &str, m: String| Err(AuditError::option(f, m));
         if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
             return bad("training.learningRate", format!("must be a positive number, got {}", self.learning_rate));
         }
-        if self.epochs == 0 {
-            return bad("training.epochs", "must be at least 1".into());
+        if !(1..=crate::limits::MAX_EPOCHS).contains(&self.epochs) {
+            return bad("training.epochs", format!("must be from 1 to {}, got {}", crate::limits::MAX_EPOCHS, self.epochs));
         }
-        if self.batch_size == 0 {
-            return bad("training.batchSize", "must be at least 1".into());
+        if !(1..=crate::limits::MAX_BATCH).contains(&self.batch_size) {
+            return bad("training.batchSize", format!("must be from 1 to {}, got {}", crate::limits::MAX_BATCH, self.batch_size));
         }
         if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
             return bad("training.weightDecay", format!("must be ≥ 0, got {}", self.weight_decay));
@@ -115,6 +117,7 @@ impl Rng {
 /// all parameters.
 struct Param {
     uses: Vec<(usize, usize)>,
+    name: String,
     shape: Vec<usize>,
     offset: usize,
     len: usize,
@@ -147,21 +150,28 @@ fn weight_fan_in(graph: &onnx_ir::OnnxGraph, base: &Consts, idx: usize) -> Optio
     }
 }
 
-/// The weight's fan-in when `(idx, k)` is a learned weight or bias, else `None`.
-fn fan_in(graph: &onnx_ir::OnnxGraph, base: &Consts, idx: usize, k: usize, shape: &[usize]) -> Option<usize> {
+/// How input `k` of node `idx` (a constant of shape `shape`) starts in a reference model, as
+/// the interpreter's op table declares it, with the fan-in for [`Init::Uniform`]; `None` when it
+/// is not a parameter and stays as the file has it.
+fn param_init(graph: &onnx_ir::OnnxGraph, base: &Consts, idx: usize, k: usize, shape: &[usize]) -> Option<(Init, usize)> {
     let node = &graph.nodes[idx];
-    match (node, k) {
-        (Node::Linear(_) | Node::Gemm(_) | Node::MatMul(_), 1) => weight_fan_in(graph, base, idx),
-        (Node::Linear(_) | Node::Gemm(_), 2) => weight_fan_in(graph, base, idx),
-        (Node::MatMul(_), 0) if shape.len() >= 2 => Some(shape[shape.len() - 1]),
-        (Node::Add(_) | Node::Sub(_) | Node::Mul(_) | Node::Div(_), _) if shape.iter().product::<usize>() > 1 => {
-            // A vector bias: use the fan-in of the matrix product that makes the other operand.
-            let other = node.inputs().get(1 - k.min(1))?;
-            let producer = graph.nodes.iter().position(|n| n.outputs().iter().any(|o| o.name == other.name));
-            Some(producer.and_then(|p| weight_fan_in(graph, base, p)).unwrap_or_else(|| shape.iter().product()))
-        }
-        _ => None,
+    let spec = interp::spec(node)?;
+    if let Some(&(_, init)) = spec.params.iter().find(|(i, _)| *i == k) {
+        return match (init, node) {
+            (Init::Ones | Init::Zeros, _) => Some((init, 1)),
+            // A constant left operand of MatMul: its rows are the inputs.
+            (Init::Uniform, Node::MatMul(_)) if k == 0 => (shape.len() >= 2).then(|| (init, shape[shape.len() - 1])),
+            (Init::Uniform, _) => weight_fan_in(graph, base, idx).map(|f| (init, f)),
+        };
     }
+    if spec.bias_after_product {
+        // The bias of the matrix product (with a constant, trainable weight) that computes the
+        // other operand; any other constant operand (a normalisation's mean) is kept.
+        let other = node.inputs().get(1 - k.min(1))?;
+        let producer = graph.nodes.iter().position(|n| n.outputs().iter().any(|o| o.name == other.name))?;
+        return weight_fan_in(graph, base, producer).map(|f| (Init::Uniform, f));
+    }
+    None
 }
 
 impl OnnxModel {
@@ -348,16 +358,7 @@ fn init_params(model: &OnnxModel, base: &Consts, rng: &mut Rng) -> (Vec<Param>, 
     for &(n, k) in keys {
         let Some(Value::F { t, rank }) = base.get(&(n, k)) else { continue };
         let shape = t.dims()[4 - rank..].to_vec();
-        // BatchNormalization's scale and bias start at 1 and 0, as torch's do.
-        let fixed = match (&model.graph.nodes[n], k) {
-            (Node::BatchNormalization(_), 1) => Some(1.0f32),
-            (Node::BatchNormalization(_), 2) => Some(0.0f32),
-            _ => None,
-        };
-        let fan = fan_in(&model.graph, base, n, k, &shape);
-        if fixed.is_none() && fan.is_none() {
-            continue;
-        }
+        let Some((init, fan)) = param_init(&model.graph, base, n, k, &shape) else { continue };
         let name = model.graph.nodes[n].inputs().get(k).map(|a| a.name.clone()).unwrap_or_default();
         if let Some(&i) = (!name.is_empty()).then(|| by_name.get(&name)).flatten() {
             params[i].uses.push((n, k));
@@ -365,17 +366,41 @@ fn init_params(model: &OnnxModel, base: &Consts, rng: &mut Rng) -> (Vec<Param>, 
         }
         let len: usize = shape.iter().product();
         let offset = values.len();
-        match (fixed, fan) {
-            (Some(v), _) => values.extend(std::iter::repeat_n(v, len)),
-            (None, fan) => {
-                let bound = 1.0 / (fan.unwrap_or(1).max(1) as f64).sqrt();
+        match init {
+            Init::Ones => values.extend(std::iter::repeat_n(1.0f32, len)),
+            Init::Zeros => values.extend(std::iter::repeat_n(0.0f32, len)),
+            Init::Uniform => {
+                let bound = 1.0 / (fan.max(1) as f64).sqrt();
                 values.extend((0..len).map(|_| ((rng.uniform() * 2.0 - 1.0) * bound) as f32));
             }
         }
         if !name.is_empty() {
-            by_name.insert(name, params.len());
+            by_name.insert(name.clone(), params.len());
         }
-        params.push(Param { uses: vec![(n, k)], shape, offset, len });
+        params.push(Param { uses: vec![(n, k)], shape, offset, len, name });
     }
     (params, values)
+}
+
+impl OnnxModel {
+    /// The constants a reference model re-initialises and trains, as `(initializer name, how it
+    /// starts)`: exactly the inputs the op table declares as parameters. Every other constant
+    /// keeps the file's value.
+    ///
+    /// # Errors
+    /// Constants of an unsupported type.
+    pub fn reference_parameters(&self) -> Result<Vec<(String, Init)>> {
+        let device = Device::flex();
+        let base = interp::load_constants(&self.file, &self.graph, &device)?;
+        let (params, _) = init_params(self, &base, &mut Rng::new(0));
+        Ok(params
+            .iter()
+            .map(|p| {
+                let (n, k) = p.uses[0];
+                let shape = &p.shape;
+                let init = param_init(&self.graph, &base, n, k, shape).map_or(Init::Uniform, |(i, _)| i);
+                (p.name.clone(), init)
+            })
+            .collect())
+    }
 }

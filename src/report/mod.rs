@@ -5,17 +5,15 @@
 
 mod svg;
 
-pub use svg::{histogram_svg, roc_svg};
+pub use svg::{escape, histogram_svg, roc_svg};
 
-use crate::metrics::Histogram;
+pub use crate::metrics::{AttackMetrics, FPR_LEVELS, RocPoints};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Version of the report's JSON layout.
-pub const SCHEMA_VERSION: u32 = 2;
-
-/// The FPR levels at which TPR is reported, as they appear as JSON keys.
-pub const FPR_LEVELS: [(&str, f64); 4] = [("0.1", 0.1), ("0.01", 0.01), ("0.001", 0.001), ("0", 0.0)];
+/// Version of the report's JSON layout. 3: `best_threshold` is null when no threshold beats
+/// flagging nobody (it was +∞, written as null against the schema).
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The whole audit result.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -85,34 +83,14 @@ pub struct DataInfo {
     pub classes: usize,
 }
 
-/// ROC points kept for plotting.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct RocPoints {
-    /// False-positive rates, non-decreasing, from 0 to 1.
-    pub fpr: Vec<f64>,
-    /// True-positive rates at the same points.
-    pub tpr: Vec<f64>,
-}
-
-/// One attack's metrics.
+/// One attack's result: its name, its metrics and the parameters it ran with.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct AttackResult {
-    /// "loss", "confidence", "entropy" or "modified_entropy".
+    /// The attack's registry name (`loss`, `lira_offline`, …).
     pub name: String,
-    /// Area under the ROC curve (scikit-learn's `roc_auc_score`, ties counted half).
-    pub auc: f64,
-    /// Best TPR among operating points with FPR ≤ the key ("0.1", "0.01", "0.001", "0").
-    pub tpr_at_fpr: BTreeMap<String, f64>,
-    /// max(TPR − FPR) over thresholds.
-    pub advantage: f64,
-    /// Precision of "member" calls at the best-advantage threshold; null if it flags nobody.
-    pub ppv: Option<f64>,
-    /// Threshold (on this attack's score) of the best-advantage point.
-    pub best_threshold: f64,
-    /// At most ~1000 ROC points, dense at low FPR.
-    pub roc: RocPoints,
-    /// Score histograms of members and non-members.
-    pub histogram: Histogram,
+    /// Its metrics (flattened into this object in JSON).
+    #[serde(flatten)]
+    pub metrics: AttackMetrics,
     /// The parameters this attack ran with (references, a, γ, …); empty for threshold attacks.
     pub parameters: BTreeMap<String, serde_json::Value>,
 }
@@ -162,8 +140,21 @@ pub struct ReferenceModelInfo {
 pub struct ScoreTable {
     /// Attack names, one column each.
     pub attacks: Vec<String>,
-    /// `(set, row in its file (1-based), label, is_member, scores per attack)`.
-    pub rows: Vec<(bool, usize, usize, Vec<f64>)>,
+    /// One row per audited record, members first.
+    pub rows: Vec<ScoreRow>,
+}
+
+/// One audited record's scores.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScoreRow {
+    /// Whether the record is a member (it came from the members file).
+    pub member: bool,
+    /// Its 1-based data row in that file.
+    pub row: usize,
+    /// Its label.
+    pub label: usize,
+    /// One score per attack, in the table's attack order.
+    pub scores: Vec<f64>,
 }
 
 /// The report as pretty JSON.
@@ -171,23 +162,36 @@ pub fn to_json(report: &AuditReport) -> String {
     serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
-/// The per-record scores as CSV: `set,row,label,member,<attack>...`, full f64 precision.
+/// The per-record scores as CSV (written by the `csv` crate, so a header from an attack name
+/// can never break the quoting): `set,row,label,member,<attack>...`, full f64 precision.
 pub fn scores_csv(t: &ScoreTable) -> String {
-    let mut s = String::from("set,row,label,member");
-    for a in &t.attacks {
-        s.push(',');
-        s.push_str(a);
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    let header = ["set", "row", "label", "member"].into_iter().map(String::from).chain(t.attacks.iter().cloned());
+    // Writing to a Vec<u8> cannot fail, and every record has the header's length.
+    let _ = w.write_record(header);
+    for r in &t.rows {
+        let fixed = [if r.member { "members" } else { "nonmembers" }.to_string(), r.row.to_string(), r.label.to_string(), u8::from(r.member).to_string()];
+        let _ = w.write_record(fixed.into_iter().chain(r.scores.iter().map(|v| format!("{v:e}"))));
     }
-    s.push('\n');
-    for (member, row, label, scores) in &t.rows {
-        s.push_str(if *member { "members" } else { "nonmembers" });
-        s.push_str(&format!(",{row},{label},{}", u8::from(*member)));
-        for v in scores {
-            s.push_str(&format!(",{v:e}"));
-        }
-        s.push('\n');
-    }
-    s
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// The metric columns of the text and HTML tables: a header and the value, if any.
+fn metric_cells(m: &AttackMetrics) -> [(&'static str, Option<f64>); 7] {
+    let t = |k: &str| m.tpr_at_fpr.get(k).copied();
+    [
+        ("AUC", Some(m.auc)),
+        ("TPR@10%", t("0.1")),
+        ("TPR@1%", t("0.01")),
+        ("TPR@0.1%", t("0.001")),
+        ("TPR@0", t("0")),
+        ("advantage", Some(m.advantage)),
+        ("PPV", m.ppv),
+    ]
+}
+
+fn cell(v: Option<f64>) -> String {
+    v.map_or_else(|| "–".to_string(), |v| format!("{v:.4}"))
 }
 
 /// A short text table for terminals.
@@ -200,10 +204,18 @@ pub fn summary_text(r: &AuditReport) -> String {
         s.push_str(&line);
         s.push('\n');
     }
-    s.push_str(&format!("{:<28}{:>8}{:>12}{:>12}{:>12}{:>12}{:>11}\n", "attack", "AUC", "TPR@10%", "TPR@1%", "TPR@0.1%", "TPR@0", "advantage"));
+    let Some(first) = r.attacks.first() else { return s };
+    s.push_str(&format!("{:<28}", "attack"));
+    for (h, _) in metric_cells(&first.metrics) {
+        s.push_str(&format!("{h:>11}"));
+    }
+    s.push('\n');
     for a in &r.attacks {
-        let t = |k: &str| a.tpr_at_fpr.get(k).copied().unwrap_or(f64::NAN);
-        s.push_str(&format!("{:<28}{:>8.4}{:>12.4}{:>12.4}{:>12.4}{:>12.4}{:>11.4}\n", a.name, a.auc, t("0.1"), t("0.01"), t("0.001"), t("0"), a.advantage));
+        s.push_str(&format!("{:<28}", a.name));
+        for (_, v) in metric_cells(&a.metrics) {
+            s.push_str(&format!("{:>11}", cell(v)));
+        }
+        s.push('\n');
     }
     for w in &r.warnings {
         s.push_str(&format!("warning: {w}\n"));
@@ -233,31 +245,28 @@ pub fn references_line(r: &AuditReport) -> Option<String> {
 /// A self-contained HTML page of the report (no scripts, no external resources).
 pub fn html(r: &AuditReport) -> String {
     let mut rows = String::new();
-    for a in &r.attacks {
-        let t = |k: &str| a.tpr_at_fpr.get(k).map(|v| format!("{v:.4}")).unwrap_or_default();
-        rows.push_str(&format!(
-            "<tr><th scope=\"row\">{}</th><td>{:.4}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{}</td></tr>",
-            a.name,
-            a.auc,
-            t("0.1"),
-            t("0.01"),
-            t("0.001"),
-            t("0"),
-            a.advantage,
-            a.ppv.map(|p| format!("{p:.4}")).unwrap_or_else(|| "–".into())
-        ));
+    let mut head = String::new();
+    for (i, a) in r.attacks.iter().enumerate() {
+        rows.push_str(&format!("<tr><th scope=\"row\">{}</th>", escape(&a.name)));
+        for (h, v) in metric_cells(&a.metrics) {
+            if i == 0 {
+                head.push_str(&format!("<th>{h}</th>"));
+            }
+            rows.push_str(&format!("<td>{}</td>", cell(v)));
+        }
+        rows.push_str("</tr>");
     }
     let hists: String = r.attacks.iter().map(histogram_svg).collect();
-    let mut warnings: String = r.warnings.iter().map(|w| format!("<li>{}</li>", svg_escape(w))).collect();
+    let mut warnings: String = r.warnings.iter().map(|w| format!("<li>{}</li>", escape(w))).collect();
     if let Some(line) = references_line(r) {
-        warnings.push_str(&format!("<li>{}</li>", svg_escape(&line)));
+        warnings.push_str(&format!("<li>{}</li>", escape(&line)));
     }
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>privaudit report</title>\
 <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
 <style>body{{font:14px system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em}}table{{border-collapse:collapse}}td,th{{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}}th[scope=row]{{text-align:left}}svg{{max-width:100%}}.h svg{{width:300px}}</style></head><body>\
 <h1>Membership-inference audit</h1><p>Backend <b>{}</b> · {} members · {} non-members · accuracy {:.3} (members) / {:.3} (non-members), gap {:+.3}</p>\
-<table><caption>Attack metrics (TPR at FPR ≤ level)</caption><thead><tr><th>attack</th><th>AUC</th><th>TPR@10%</th><th>TPR@1%</th><th>TPR@0.1%</th><th>TPR@0</th><th>advantage</th><th>PPV</th></tr></thead><tbody>{rows}</tbody></table>\
+<table><caption>Attack metrics (TPR at FPR ≤ level)</caption><thead><tr><th>attack</th>{head}</tr></thead><tbody>{rows}</tbody></table>\
 <ul>{warnings}</ul>{}<div class=\"h\">{hists}</div><p>privaudit {} · report schema {}</p></body></html>",
         r.backend,
         r.data.members,
@@ -269,8 +278,4 @@ pub fn html(r: &AuditReport) -> String {
         r.tool.version,
         r.schema_version
     )
-}
-
-fn svg_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }

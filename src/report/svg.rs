@@ -5,7 +5,8 @@ use super::{AttackResult, AuditReport};
 
 const COLORS: [&str; 11] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#393b79"];
 
-fn esc(s: &str) -> String {
+/// Escape text for HTML and SVG, attribute values included (the one escaper of the reports).
+pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
@@ -36,12 +37,12 @@ pub fn roc_svg(r: &AuditReport) -> String {
     ));
     for (i, a) in r.attacks.iter().enumerate() {
         let c = COLORS[i % COLORS.len()];
-        let pts: Vec<String> = a.roc.fpr.iter().zip(&a.roc.tpr).map(|(&f, &t)| format!("{:.2},{:.2}", x(f), y(t))).collect();
+        let pts: Vec<String> = a.metrics.roc.fpr.iter().zip(&a.metrics.roc.tpr).map(|(&f, &t)| format!("{:.2},{:.2}", x(f), y(t))).collect();
         s.push_str(&format!(
             r#"<polyline fill="none" stroke="{c}" stroke-width="1.6" points="{}"><title>{} (AUC {:.4})</title></polyline>"#,
             pts.join(" "),
-            esc(&a.name),
-            a.auc
+            escape(&a.name),
+            a.metrics.auc
         ));
         s.push_str(&format!(
             r#"<rect x="{}" y="{}" width="10" height="3" fill="{c}"/><text x="{}" y="{}">{} · AUC {:.3}</text>"#,
@@ -49,8 +50,8 @@ pub fn roc_svg(r: &AuditReport) -> String {
             26.0 + 14.0 * i as f64,
             m + 24.0,
             30.0 + 14.0 * i as f64,
-            esc(&a.name),
-            a.auc
+            escape(&a.name),
+            a.metrics.auc
         ));
     }
     s.push_str("</svg>");
@@ -64,7 +65,7 @@ fn fmt_tick(v: f64) -> String {
 /// Overlaid histograms of one attack's member and non-member scores.
 pub fn histogram_svg(a: &AttackResult) -> String {
     let (w, h, m) = (300.0, 150.0, 24.0);
-    let hist = &a.histogram;
+    let hist = &a.metrics.histogram;
     let n = hist.members.len().max(1) as f64;
     let tot_m: usize = hist.members.iter().sum::<usize>().max(1);
     let tot_n: usize = hist.nonmembers.iter().sum::<usize>().max(1);
@@ -73,7 +74,7 @@ pub fn histogram_svg(a: &AttackResult) -> String {
     let bw = (w - 2.0 * m) / n;
     let mut s = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" aria-label="score histogram for {0}" class="privaudit-hist" font-family="system-ui, sans-serif" font-size="10">"#,
-        esc(&a.name)
+        escape(&a.name)
     );
     for (series, counts, tot, color) in [("non-members", &hist.nonmembers, tot_n, "#888888"), ("members", &hist.members, tot_m, "#d62728")] {
         for (i, &c) in counts.iter().enumerate() {
@@ -91,7 +92,7 @@ pub fn histogram_svg(a: &AttackResult) -> String {
     s.push_str(&format!(r#"<text x="{m}" y="{}">{lo:.3}</text><text x="{}" y="{}" text-anchor="end">{hi:.3}</text>"#, h - 8.0, w - m, h - 8.0));
     s.push_str(&format!(
         r##"<text x="{m}" y="14">{} score — <tspan fill="#d62728">members</tspan> vs <tspan fill="#888888">non-members</tspan></text>"##,
-        esc(&a.name)
+        escape(&a.name)
     ));
     s.push_str("</svg>");
     s

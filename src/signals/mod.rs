@@ -42,8 +42,9 @@ impl Logits {
     /// Returns the logits and the kind that was used (never `Auto`).
     ///
     /// # Errors
-    /// Non-finite values; `Probabilities` forced on rows that are not probability vectors;
-    /// fewer than two classes.
+    /// Non-finite values or values beyond ±[`crate::limits::MAX_LOGIT`]; `Probabilities` forced
+    /// on rows that are not probability vectors; fewer than two or more than
+    /// [`crate::limits::MAX_CLASSES`] classes.
     pub fn from_outputs(file: &str, values: Vec<f64>, rows: usize, classes: usize, kind: OutputKind) -> Result<(Self, OutputKind)> {
         if classes < 2 {
             return Err(AuditError::ShapeMismatch {
@@ -53,12 +54,28 @@ impl Logits {
                 actual: classes.to_string(),
             });
         }
+        if classes > crate::limits::MAX_CLASSES {
+            return Err(AuditError::ShapeMismatch {
+                file: file.into(),
+                what: "number of output columns (classes)".into(),
+                expected: format!("at most {}", crate::limits::MAX_CLASSES),
+                actual: classes.to_string(),
+            });
+        }
         if let Some(k) = values.iter().position(|v| !v.is_finite()) {
             return Err(AuditError::BadCell {
                 file: file.into(),
                 row: k / classes + 1,
                 column: format!("class {}", k % classes),
                 message: "NaN or Inf output".into(),
+            });
+        }
+        if let Some(k) = values.iter().position(|v| v.abs() > crate::limits::MAX_LOGIT) {
+            return Err(AuditError::BadCell {
+                file: file.into(),
+                row: k / classes + 1,
+                column: format!("class {}", k % classes),
+                message: format!("output {:e} is beyond ±1e30, where a softmax no longer means anything; these are not logits or probabilities", values[k]),
             });
         }
         let is_prob_row = |r: &[f64]| r.iter().all(|&p| (0.0..=1.0).contains(&p)) && (r.iter().sum::<f64>() - 1.0).abs() <= 1e-3;

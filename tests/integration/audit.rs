@@ -38,14 +38,14 @@ fn compare(out: &AuditOutput, tol: f64) {
     assert_eq!(r.attacks.len(), 4);
     for a in &r.attacks {
         let w = &want["attacks"][&a.name];
-        assert!(close(a.auc, w["auc"].as_f64().unwrap(), tol), "{}: auc {} vs {}", a.name, a.auc, w["auc"]);
-        assert!(close(a.advantage, w["advantage"].as_f64().unwrap(), tol), "{}: advantage", a.name);
+        assert!(close(a.metrics.auc, w["auc"].as_f64().unwrap(), tol), "{}: auc {} vs {}", a.name, a.metrics.auc, w["auc"]);
+        assert!(close(a.metrics.advantage, w["advantage"].as_f64().unwrap(), tol), "{}: advantage", a.name);
         for k in ["0.1", "0.01", "0.001", "0"] {
             assert!(
-                close(a.tpr_at_fpr[k], w["tpr_at_fpr"][k].as_f64().unwrap(), tol.max(if tol > 1e-6 { 0.02 } else { 0.0 })),
+                close(a.metrics.tpr_at_fpr[k], w["tpr_at_fpr"][k].as_f64().unwrap(), tol.max(if tol > 1e-6 { 0.02 } else { 0.0 })),
                 "{}: tpr@{k} {} vs {}",
                 a.name,
-                a.tpr_at_fpr[k],
+                a.metrics.tpr_at_fpr[k],
                 w["tpr_at_fpr"][k]
             );
         }
@@ -58,7 +58,7 @@ fn demo_audit_matches_the_python_reference() {
     compare(&out, 2e-3);
     assert_eq!(out.report.backend, "cpu");
     assert_eq!(out.report.model.opset, Some(17));
-    assert!(out.report.attacks.iter().all(|a| a.auc > 0.55), "the demo must show a visible leak");
+    assert!(out.report.attacks.iter().all(|a| a.metrics.auc > 0.55), "the demo must show a visible leak");
     let csv = report::scores_csv(&out.scores);
     assert_eq!(csv.lines().count(), 601);
     assert!(csv.starts_with("set,row,label,member,loss,confidence,entropy,modified_entropy\nmembers,1,"));

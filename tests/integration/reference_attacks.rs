@@ -24,16 +24,16 @@ fn run(input: AuditInput, opts: &AuditOptions) -> privaudit::Result<AuditOutput>
 
 fn check(out: &AuditOutput, name: &str, want: &serde_json::Value) {
     let col = out.scores.attacks.iter().position(|a| a == name).unwrap_or_else(|| panic!("no column {name}"));
-    let got: Vec<f64> = out.scores.rows.iter().map(|r| r.3[col]).collect();
+    let got: Vec<f64> = out.scores.rows.iter().map(|r| r.scores[col]).collect();
     let exp = f64s(&want["scores"]);
     assert_eq!(got.len(), exp.len(), "{name}");
     for (i, (g, e)) in got.iter().zip(&exp).enumerate() {
         assert!(close(*g, *e, 1e-6), "{name}: record {i}: {g} vs numpy {e}");
     }
     let a = out.report.attacks.iter().find(|a| a.name == name).unwrap();
-    assert!(close(a.auc, want["auc"].as_f64().unwrap(), 1e-9), "{name}: auc {} vs {}", a.auc, want["auc"]);
+    assert!(close(a.metrics.auc, want["auc"].as_f64().unwrap(), 1e-9), "{name}: auc {} vs {}", a.metrics.auc, want["auc"]);
     for k in ["0.1", "0.01", "0.001", "0"] {
-        assert!(close(a.tpr_at_fpr[k], want["tpr_at_fpr"][k].as_f64().unwrap(), 1e-9), "{name}: tpr@{k}");
+        assert!(close(a.metrics.tpr_at_fpr[k], want["tpr_at_fpr"][k].as_f64().unwrap(), 1e-9), "{name}: tpr@{k}");
     }
 }
 
@@ -66,7 +66,7 @@ fn fixed_a_and_gamma_match_numpy() {
     let opts = AuditOptions { attacks: vec!["rmia_offline".into()], rmia_a: RmiaA::Value(0.3), rmia_gamma: 2.0, ..Default::default() };
     let out = run(input(), &opts).unwrap();
     let w = &want["attacks"]["rmia_offline_a0.3_gamma2"];
-    let col: Vec<f64> = out.scores.rows.iter().map(|r| r.3[0]).collect();
+    let col: Vec<f64> = out.scores.rows.iter().map(|r| r.scores[0]).collect();
     for (g, e) in col.iter().zip(f64s(&w["scores"])) {
         assert!(close(*g, e, 1e-6));
     }
@@ -83,12 +83,12 @@ fn fixed_a_and_gamma_match_numpy() {
 fn reference_attacks_beat_loss_at_low_fpr_on_a_leaky_model() {
     let opts = AuditOptions { attacks: vec!["loss".into(), "lira".into(), "rmia".into()], mode: ReferenceMode::Online, ..Default::default() };
     let out = run(input(), &opts).unwrap();
-    let tpr = |n: &str| out.report.attacks.iter().find(|a| a.name == n).unwrap().tpr_at_fpr["0.01"];
+    let tpr = |n: &str| out.report.attacks.iter().find(|a| a.name == n).unwrap().metrics.tpr_at_fpr["0.01"];
     let loss = tpr("loss");
     for n in ["lira_offline", "lira_offline_fixed_variance", "lira_online_fixed_variance", "rmia_online", "rmia_offline"] {
         assert!(tpr(n) >= 2.0 * loss && tpr(n) > loss + 0.02, "{n}: TPR@1% {} vs LOSS {loss}", tpr(n));
     }
-    let auc = |n: &str| out.report.attacks.iter().find(|a| a.name == n).unwrap().auc;
+    let auc = |n: &str| out.report.attacks.iter().find(|a| a.name == n).unwrap().metrics.auc;
     assert!(auc("rmia_online") > auc("loss") + 0.05);
 }
 
@@ -151,6 +151,6 @@ fn reference_models_give_what_their_outputs_give() {
     assert_eq!(a.report.attacks.len(), b.report.attacks.len());
     for (x, y) in a.report.attacks.iter().zip(&b.report.attacks) {
         assert_eq!(x.name, y.name);
-        assert!((x.auc - y.auc).abs() <= 2e-3, "{}: outputs {} vs models {}", x.name, x.auc, y.auc);
+        assert!((x.metrics.auc - y.metrics.auc).abs() <= 2e-3, "{}: outputs {} vs models {}", x.name, x.metrics.auc, y.metrics.auc);
     }
 }

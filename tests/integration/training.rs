@@ -176,7 +176,7 @@ fn an_audit_trains_its_references() {
     assert!(stages.iter().any(|(s, _, m)| *s == "train" && m.contains("reference 2/2: epoch 60/60")), "progress per model and epoch");
     assert!(stages.windows(2).all(|w| w[0].1 <= w[1].1), "progress never goes back");
     let rmia = r.attacks.iter().find(|a| a.name == "rmia_offline").unwrap();
-    assert!(rmia.auc > 0.65, "RMIA AUC {}", rmia.auc);
+    assert!(rmia.metrics.auc > 0.65, "RMIA AUC {}", rmia.metrics.auc);
     // With 2 balanced references, a population record outside reference 1 is always inside
     // reference 0, so a cannot be tuned: the documented fallback is used and said.
     assert_eq!(rmia.parameters["a_tuned"], serde_json::Value::Bool(false));

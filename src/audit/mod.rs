@@ -1,0 +1,253 @@
+//! The audit: inputs and options → report and per-record scores, as a pipeline of stages with
+//! named types between them:
+//!
+//! ```text
+//! plan        options + inputs' kinds → Plan          (every check that needs no file parsed)
+//! target      files → Records, TargetOutputs          (tables; the model's logits on every row)
+//! population  Records → Split                         (candidates, population, hold-out)
+//! references  → References                            (trained, cached or the user's; signals)
+//! evaluate    signals (+ references) → Evaluation     (attacks through the registry; metrics)
+//! assemble    → AuditReport + ScoreTable
+//! ```
+
+mod evaluate;
+mod options;
+mod plan;
+mod population;
+mod references;
+mod target;
+
+pub use options::{AuditOptions, ReferenceMode, RmiaA, Tune};
+pub use references::reference_cache_key;
+
+use crate::attacks::{ModelSignals, ReferenceSet};
+use crate::data::{DataSource, InputFile};
+use crate::error::Result;
+use crate::report::{self, AuditReport, DataInfo, ScoreRow, ScoreTable, ToolInfo};
+use crate::signals::{self, Signals};
+use serde::Serialize;
+
+/// The audited model: an ONNX file, or its outputs given in the data files.
+#[derive(Clone, Debug)]
+pub enum Target {
+    /// An ONNX model (and its external weights, if any); the data files hold features.
+    Model {
+        /// The `.onnx` file.
+        model: InputFile,
+        /// Its external weights (`.onnx.data`).
+        model_data: Option<InputFile>,
+    },
+    /// No model: the data files hold its outputs (logits or probabilities) and labels.
+    Outputs,
+}
+
+/// Reference models given by the user instead of trained.
+#[derive(Clone, Debug, Default)]
+pub struct ReferenceInput {
+    /// Reference ONNX models (with external weights when they have them).
+    pub models: Vec<(InputFile, Option<InputFile>)>,
+    /// Or the references' outputs on every row (members, non-members, population).
+    pub outputs: Vec<DataSource>,
+    /// Which reference trained on which row: `rows × K` of 0/1.
+    pub membership: Option<InputFile>,
+}
+
+/// What to audit.
+#[derive(Clone, Debug)]
+pub struct AuditInput {
+    /// The audited model.
+    pub target: Target,
+    /// Records the model was trained on (features, or outputs in outputs-only mode).
+    pub members: DataSource,
+    /// Records from the same distribution it never saw.
+    pub nonmembers: DataSource,
+    /// Records from the same distribution in neither set.
+    pub population: Option<DataSource>,
+    /// References to use instead of training them.
+    pub references: ReferenceInput,
+    /// Trained references kept from an earlier run (see [`reference_cache_key`]); used when
+    /// their key matches this run's, else ignored.
+    pub cached_references: Option<Vec<u8>>,
+}
+
+impl AuditInput {
+    /// Audit an ONNX model on feature files.
+    pub fn model(model: InputFile, model_data: Option<InputFile>, members: DataSource, nonmembers: DataSource) -> Self {
+        Self {
+            target: Target::Model { model, model_data },
+            members,
+            nonmembers,
+            population: None,
+            references: ReferenceInput::default(),
+            cached_references: None,
+        }
+    }
+
+    /// Audit a model's outputs.
+    pub fn outputs(members: DataSource, nonmembers: DataSource) -> Self {
+        Self { target: Target::Outputs, members, nonmembers, population: None, references: ReferenceInput::default(), cached_references: None }
+    }
+
+    /// The same input with a population file.
+    #[must_use]
+    pub fn with_population(mut self, population: DataSource) -> Self {
+        self.population = Some(population);
+        self
+    }
+}
+
+/// A progress event: a stage name, the fraction of the whole audit done, and a message.
+#[derive(Clone, Debug, Serialize)]
+pub struct Progress {
+    /// "read", "model", "device", "inference", "train", "references", "attacks" or "done".
+    pub stage: &'static str,
+    /// 0..=1.
+    pub fraction: f64,
+    /// Human-readable detail.
+    pub message: String,
+}
+
+/// The audit's results.
+#[derive(Clone, Debug)]
+pub struct AuditOutput {
+    /// The report.
+    pub report: AuditReport,
+    /// Per-record scores.
+    pub scores: ScoreTable,
+    /// Freshly trained references to keep: `(key, bytes)` for [`AuditInput::cached_references`].
+    pub reference_cache: Option<(String, Vec<u8>)>,
+}
+
+/// The progress callback as the stages call it: stage, fraction of the whole audit, message.
+pub(crate) type Say<'a> = dyn FnMut(&'static str, f64, String) + 'a;
+
+/// Milliseconds on a monotonic-enough clock (`Date.now()` on wasm, where `Instant` panics).
+pub(crate) fn now_ms() -> f64 {
+    #[cfg(target_family = "wasm")]
+    {
+        js_sys::Date::now()
+    }
+    #[cfg(not(target_family = "wasm"))]
+    {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    }
+}
+
+/// Run a whole audit.
+///
+/// # Errors
+/// Any input problem, as an [`AuditError`](crate::AuditError) naming the file and place; every
+/// option is checked before any file is parsed.
+pub async fn run(input: AuditInput, opts: &AuditOptions, progress: &mut dyn FnMut(Progress)) -> Result<AuditOutput> {
+    let plan = plan::Plan::new(&input, opts)?;
+    let mut warnings = plan.warnings.clone();
+    let say: &mut Say<'_> = &mut |stage, fraction, message| progress(Progress { stage, fraction, message });
+    say("read", 0.0, "reading files".into());
+    let mut records = target::read_records(&input, &plan)?;
+    let target = target::outputs(&input, &plan, &mut records, say).await?;
+    let target_signals = signals::compute(&target.logits, &records.labels);
+    let split = population::split(&records, &plan, &mut warnings)?;
+    let references = match plan.references {
+        Some(source) => {
+            let cx = references::Inputs { input: &input, plan: &plan, records: &records, target: &target, target_signals: &target_signals, split: &split };
+            Some(references::build(cx, source, say, &mut warnings).await?)
+        }
+        None => None,
+    };
+    // Attack-P without references still reads the target's signals on the population.
+    let population_only = (plan.need_population && references.is_none()).then(|| ReferenceSet {
+        target: ModelSignals::from_signals(&target_signals, &split.order),
+        refs: Vec::new(),
+        member: Vec::new(),
+        candidates: split.candidates.len(),
+    });
+    let set = references.as_ref().map(|r| &r.set).or(population_only.as_ref());
+
+    say("attacks", 0.9, "computing attacks and metrics".into());
+    let is_member = split.is_member(records.members());
+    let evaluation = evaluate::run(&plan, &subset(&target_signals, &split.candidates), set, &is_member, &mut warnings)?;
+    let (reference_info, reference_cache) = references.map_or((None, None), |r| (Some(r.info), r.cache));
+    let output = assemble(&plan, &records, &target, &target_signals, &split, evaluation, reference_info, warnings);
+    say("done", 1.0, "audit complete".into());
+    Ok(AuditOutput { reference_cache, ..output })
+}
+
+/// Stage 6: the report and the score table.
+#[allow(clippy::too_many_arguments)]
+fn assemble(
+    plan: &plan::Plan,
+    records: &target::Records,
+    target: &target::TargetOutputs,
+    target_signals: &Signals,
+    split: &population::Split,
+    evaluation: evaluate::Evaluation,
+    references: Option<report::ReferenceInfo>,
+    mut warnings: Vec<String>,
+) -> AuditOutput {
+    let n_mem = records.members();
+    let mut model = target.info.clone();
+    model.accuracy_members = accuracy(&target_signals.correct, &(0..n_mem).collect::<Vec<_>>()).unwrap_or(0.0);
+    model.accuracy_nonmembers = accuracy(&target_signals.correct, &split.nonmembers).unwrap_or(0.0);
+    model.generalization_gap = model.accuracy_members - model.accuracy_nonmembers;
+    let n_non = split.nonmembers.len();
+    if n_mem < 50 || n_non < 50 {
+        warnings.push(
+            "fewer than 50 members or non-members: the metrics are very noisy, and TPR at 0.1 % FPR needs at least 1000 non-members to mean anything".into(),
+        );
+    } else if n_non < 1000 {
+        warnings.push(format!("with {n_non} non-members the smallest non-zero FPR is {:.2} %, so TPR at 0.1 % FPR equals TPR at 0 FPR", 100.0 / n_non as f64));
+    }
+    let (backend, backend_note) = match &target.model {
+        Some((_, b)) => (b.name, b.note.clone()),
+        None => ("cpu", None),
+    };
+    warnings.extend(backend_note.clone());
+    let rows = split
+        .candidates
+        .iter()
+        .enumerate()
+        .map(|(c, &i)| {
+            let (t, r) = records.locate(i);
+            ScoreRow { member: t == 0, row: r + 1, label: records.labels[i], scores: evaluation.columns.iter().map(|col| col[c]).collect() }
+        })
+        .collect();
+    let need_pop = plan.need_population;
+    let report = AuditReport {
+        schema_version: report::SCHEMA_VERSION,
+        tool: ToolInfo { name: "privaudit".into(), version: env!("CARGO_PKG_VERSION").into() },
+        backend: backend.into(),
+        backend_note,
+        model,
+        data: DataInfo {
+            members: n_mem,
+            nonmembers: n_non,
+            population: need_pop.then_some(split.population.len()),
+            population_source: need_pop.then(|| split.source.clone()),
+            features: target.features,
+            classes: target.logits.classes,
+        },
+        references,
+        attacks: evaluation.results,
+        warnings,
+    };
+    let attacks = report.attacks.iter().map(|a| a.name.clone()).collect();
+    AuditOutput { report, scores: ScoreTable { attacks, rows }, reference_cache: None }
+}
+
+/// The fraction of `idx` rows that are correct; `None` for no rows.
+pub(crate) fn accuracy(correct: &[bool], idx: &[usize]) -> Option<f64> {
+    (!idx.is_empty()).then(|| idx.iter().filter(|&&i| correct[i]).count() as f64 / idx.len() as f64)
+}
+
+/// The signals of the rows in `idx`, in that order.
+fn subset(s: &Signals, idx: &[usize]) -> Signals {
+    let f = |v: &[f64]| idx.iter().map(|&i| v[i]).collect();
+    Signals {
+        loss: f(&s.loss),
+        confidence: f(&s.confidence),
+        entropy: f(&s.entropy),
+        modified_entropy: f(&s.modified_entropy),
+        phi: f(&s.phi),
+        correct: idx.iter().map(|&i| s.correct[i]).collect(),
+    }
+}

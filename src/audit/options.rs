@@ -1,0 +1,109 @@
+//! The audit's options as users give them (JSON in the page and the JS API, flags in the CLI).
+//! Their defaults are defined here once: the CLI's help, `www/index.d.ts`, the page and the
+//! widget read them from here or are checked against them by `tests/integration/registry.rs`.
+
+use crate::attacks::AttackKind;
+use crate::backend::BackendChoice;
+use crate::model::TrainSettings;
+use crate::signals::OutputKind;
+use serde::{Deserialize, Serialize};
+
+/// Reference mode.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReferenceMode {
+    /// References never see the candidates (trained on population data only).
+    #[default]
+    Offline,
+    /// Each candidate is in the training set of half of the references.
+    Online,
+}
+
+/// The word `"tune"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tune {
+    /// Tune the parameter.
+    Tune,
+}
+
+/// Offline RMIA's `a`: a number in [0, 1], or `"tune"`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RmiaA {
+    /// A fixed value.
+    Value(f64),
+    /// Tuned on a reference model treated as the target.
+    Tune(Tune),
+}
+
+impl std::str::FromStr for RmiaA {
+    type Err = String;
+
+    /// `"tune"` or a number (range-checked by the plan).
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "tune" => Ok(RmiaA::Tune(Tune::Tune)),
+            v => v.parse().map(RmiaA::Value).map_err(|_| format!("expected a number in [0, 1] or 'tune', got '{}'", crate::limits::quote(v))),
+        }
+    }
+}
+
+/// Options of an audit. Unknown keys are an error.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct AuditOptions {
+    /// CSV label column. Default: `"label"`.
+    pub label_column: String,
+    /// CSV column to ignore (record ids). Default: none.
+    pub id_column: Option<String>,
+    /// Features are fed to the model as `x * scale + shift`. Default: 1.
+    pub scale: f64,
+    /// See `scale`. Default: 0.
+    pub shift: f64,
+    /// Attacks to run, by name; `threshold`, `lira` and `rmia` stand for their variants.
+    /// Default: the four threshold attacks.
+    pub attacks: Vec<String>,
+    /// Where the model runs. Default: `auto`.
+    pub backend: BackendChoice,
+    /// Outputs-only mode: how to read the outputs. Default: `auto` (detect probabilities).
+    pub outputs: OutputKind,
+    /// Number of reference models to train (even, 2 to [`crate::limits::MAX_REFERENCES`]).
+    /// Default: 4.
+    pub references: usize,
+    /// Reference mode. Default: offline.
+    pub mode: ReferenceMode,
+    /// Seed of every random choice (hold-out, reference data splits, initialisation, batches).
+    /// Default: 0.
+    pub seed: u64,
+    /// How references are trained.
+    pub training: TrainSettings,
+    /// Offline RMIA's `a`. Default: `"tune"`.
+    pub rmia_a: RmiaA,
+    /// RMIA's γ. Default: 1.
+    pub rmia_gamma: f64,
+    /// Share of the non-members held out as population when no population file is given.
+    /// Default: 0.5.
+    pub holdout: f64,
+}
+
+impl Default for AuditOptions {
+    fn default() -> Self {
+        Self {
+            label_column: "label".into(),
+            id_column: None,
+            scale: 1.0,
+            shift: 0.0,
+            attacks: AttackKind::THRESHOLD.iter().map(|a| a.name().to_string()).collect(),
+            backend: BackendChoice::Auto,
+            outputs: OutputKind::Auto,
+            references: 4,
+            mode: ReferenceMode::Offline,
+            seed: 0,
+            training: TrainSettings::default(),
+            rmia_a: RmiaA::Tune(Tune::Tune),
+            rmia_gamma: 1.0,
+            holdout: 0.5,
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! Stage 4, the references: trained by privaudit (or reused from the cache), or the user's
+//! own models or outputs; then their signals next to the target's on the same rows.
+//!
+//! The cache logic lives here once, for the CLI (a folder) and the worker (IndexedDB): both
+//! only store the bytes [`AuditOutput::reference_cache`](super::AuditOutput) hands them and give
+//! them back as [`AuditInput::cached_references`].
+
+use super::plan::{Plan, RefSource};
+use super::population::Split;
+use super::target::{Records, TargetOutputs, model_logits};
+use super::{AuditInput, Say, Target, now_ms};
+use crate::attacks::{ModelSignals, ReferenceSet};
+use crate::data;
+use crate::error::{AuditError, Result};
+use crate::limits;
+use crate::model::{OnnxModel, Rng};
+use crate::report::{ReferenceInfo, ReferenceModelInfo};
+use crate::signals::{self, Logits, OutputKind, Signals};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The references, ready for the attacks.
+pub(crate) struct References {
+    /// Target and references on candidates then population.
+    pub set: ReferenceSet,
+    /// What the report says about them.
+    pub info: ReferenceInfo,
+    /// Freshly trained references to keep: `(key, bytes)`.
+    pub cache: Option<(String, Vec<u8>)>,
+}
+
+/// Trained references as kept between runs.
+#[derive(Serialize, Deserialize)]
+struct CachedReferences {
+    key: String,
+    classes: usize,
+    logits: Vec<Vec<f32>>,
+    member: Vec<Vec<bool>>,
+    models: Vec<ReferenceModelInfo>,
+    training_seconds: f64,
+}
+
+impl CachedReferences {
+    /// Why these kept references cannot serve this run, if they cannot.
+    fn mismatch(&self, k: usize, member: &[Vec<bool>], classes: usize, total: usize) -> Option<String> {
+        if self.logits.len() != k || self.models.len() != k || self.member.len() != k {
+            return Some(format!("they hold {} references ({} model entries), this run needs {k}", self.logits.len(), self.models.len()));
+        }
+        if self.classes != classes {
+            return Some(format!("they have {} classes, the target {classes}", self.classes));
+        }
+        if let Some(j) = self.logits.iter().position(|l| l.len() != total * classes || l.iter().any(|v| !v.is_finite())) {
+            return Some(format!("reference {j}'s outputs do not cover {total} records × {classes} classes with finite values"));
+        }
+        if self.member != member {
+            return Some("their training splits differ from this run's".into());
+        }
+        None
+    }
+}
+
+/// The key under which this run's trained references are kept: a SHA-256 of every input file
+/// and of every option that changes the references (scale, shift, columns, hold-out, backend,
+/// K, mode, seed, training settings). `None` when the run trains no references (or its options
+/// are invalid: the run will say why).
+pub fn reference_cache_key(input: &AuditInput, opts: &super::AuditOptions) -> Option<String> {
+    let plan = Plan::new(input, opts).ok()?;
+    let Target::Model { model, model_data } = &input.target else {
+        return None;
+    };
+    if !plan.trains() {
+        return None;
+    }
+    let mut h = Sha256::new();
+    let mut part = |b: &[u8]| {
+        h.update((b.len() as u64).to_le_bytes());
+        h.update(b);
+    };
+    part(b"privaudit references v2");
+    part(env!("CARGO_PKG_VERSION").as_bytes());
+    for f in [Some(model), model_data.as_ref()] {
+        part(f.map_or(&[][..], |f| &f.bytes));
+    }
+    for src in [Some(&input.members), Some(&input.nonmembers), input.population.as_ref()] {
+        part(src.map_or(&[][..], |s| &s.file.bytes));
+        part(src.and_then(|s| s.labels.as_ref()).map_or(&[][..], |l| &l.bytes));
+    }
+    let settings = serde_json::json!([
+        opts.label_column,
+        opts.id_column,
+        opts.scale,
+        opts.shift,
+        opts.backend,
+        opts.references,
+        opts.mode,
+        opts.seed,
+        opts.training,
+        opts.holdout
+    ]);
+    part(settings.to_string().as_bytes());
+    let digest = h.finalize();
+    Some(digest[..16].iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Everything the references stage reads.
+pub(crate) struct Inputs<'a> {
+    pub input: &'a AuditInput,
+    pub plan: &'a Plan,
+    pub records: &'a Records,
+    pub target: &'a TargetOutputs,
+    pub target_signals: &'a Signals,
+    pub split: &'a Split,
+}
+
+/// Get the references and their signals.
+///
+/// # Errors
+/// Malformed reference files or membership matrix, references that disagree with the target,
+/// model, training and device failures.
+pub(crate) async fn build(cx: Inputs<'_>, source: RefSource, say: &mut Say<'_>, warnings: &mut Vec<String>) -> Result<References> {
+    let Inputs { input, plan, records, target, target_signals, split } = cx;
+    let t0 = now_ms();
+    let total = records.count();
+    let classes = target.logits.classes;
+    let k = source.count();
+    let mut cache = None;
+    let mut cached = false;
+    let mut model_infos = Vec::new();
+    let (logits, member, membership_note) = match source {
+        RefSource::Outputs { .. } | RefSource::Models { .. } => {
+            let (member, note) = match &input.references.membership {
+                Some(m) => (data::read_membership(m, total, k)?, format!("from {}", m.name)),
+                None => (vec![vec![false; total]; k], "none given: assumed that no reference trained on any audited or population record".into()),
+            };
+            let logits = if let RefSource::Outputs { .. } = source {
+                user_outputs(input, plan, records, classes)?
+            } else {
+                user_models(input, records, target, classes, say).await?
+            };
+            (logits, member, note)
+        }
+        RefSource::Train { .. } => {
+            let Some((onnx, be)) = &target.model else {
+                return Err(AuditError::option("attacks", "internal: training references needs the model"));
+            };
+            // Paired halves: references 2j and 2j+1 split a fresh random permutation of the pool
+            // between them, so every pool row is in exactly half of the references and every
+            // reference trains on half of the pool.
+            let mut rng = Rng::new(plan.opts.seed);
+            let pool: &[usize] = if plan.online { &split.order } else { &split.population };
+            let mut member = vec![vec![false; total]; k];
+            for pair in 0..k / 2 {
+                let mut perm = pool.to_vec();
+                rng.shuffle(&mut perm);
+                for (i, &r) in perm.iter().enumerate() {
+                    member[2 * pair + usize::from(i >= pool.len() / 2)][r] = true;
+                }
+            }
+            let key = reference_cache_key(input, &plan.opts);
+            let mut logits = Vec::new();
+            match input.cached_references.as_deref().map(serde_json::from_slice::<CachedReferences>) {
+                Some(Ok(c)) if Some(&c.key) == key.as_ref() => match c.mismatch(k, &member, classes, total) {
+                    None => {
+                        say("train", 0.85, format!("using {k} references trained earlier with the same inputs and settings"));
+                        for l in &c.logits {
+                            logits.push(Logits::from_outputs(onnx.file(), l.iter().map(|&v| f64::from(v)).collect(), total, classes, OutputKind::Logits)?.0);
+                        }
+                        model_infos = c.models;
+                        cached = true;
+                    }
+                    Some(why) => warnings.push(format!("the references kept from an earlier run were ignored and trained again: {why}")),
+                },
+                Some(Ok(_)) | None => {}
+                Some(Err(e)) => {
+                    warnings.push(format!("the references kept from an earlier run were unreadable and trained again ({})", limits::quote(&e.to_string())))
+                }
+            }
+            if !cached {
+                let values = records.all_features();
+                let epochs = plan.opts.training.epochs;
+                for (j, m) in member.iter().enumerate() {
+                    let train_rows: Vec<usize> = (0..total).filter(|&r| m[r]).collect();
+                    let x = records.features(&train_rows);
+                    let y: Vec<usize> = train_rows.iter().map(|&r| records.labels[r]).collect();
+                    let seed_j = Rng::new(plan.opts.seed.wrapping_add(1 + j as u64)).next_u64();
+                    let span = |e: usize| 0.15 + 0.7 * (j * epochs + e) as f64 / (k * epochs) as f64;
+                    let mut on_epoch = |e: usize, loss: f64| say("train", span(e), format!("reference {}/{k}: epoch {e}/{epochs}, loss {loss:.4}", j + 1));
+                    let (prepared, losses) = onnx.train(&be.device, &x, train_rows.len(), &y, classes, &plan.opts.training, seed_j, &mut on_epoch).await?;
+                    let (z, c) = prepared.logits(&values, total, |_, _| {}).await?;
+                    logits.push(Logits::from_outputs(onnx.file(), z, total, c, OutputKind::Logits)?.0);
+                    model_infos.push(ReferenceModelInfo { index: j, train_records: train_rows.len(), accuracy_train: None, accuracy_test: None, loss: losses });
+                }
+                if let Some(key) = key {
+                    let kept = CachedReferences {
+                        key: key.clone(),
+                        classes,
+                        logits: logits.iter().map(|l| l.values.iter().map(|&v| v as f32).collect()).collect(),
+                        member: member.clone(),
+                        models: model_infos.clone(),
+                        training_seconds: (now_ms() - t0) / 1000.0,
+                    };
+                    cache = serde_json::to_vec(&kept).ok().map(|b| (key, b));
+                }
+            }
+            let note = if plan.online {
+                "trained: every audited and population record is in exactly half of the references"
+            } else {
+                "trained: every population record is in exactly half of the references; no audited record is in any"
+            };
+            (logits, member, note.to_string())
+        }
+    };
+
+    say("references", 0.86, "reference signals".into());
+    let ref_signals: Vec<Signals> = logits.iter().map(|l| signals::compute(l, &records.labels)).collect();
+    if model_infos.is_empty() {
+        model_infos = member
+            .iter()
+            .enumerate()
+            .map(|(j, m)| ReferenceModelInfo {
+                index: j,
+                train_records: m.iter().filter(|&&b| b).count(),
+                accuracy_train: None,
+                accuracy_test: None,
+                loss: Vec::new(),
+            })
+            .collect();
+    }
+    let n_mem = records.members();
+    let target_train_acc = super::accuracy(&target_signals.correct, &(0..n_mem).collect::<Vec<_>>()).unwrap_or(1.0);
+    let chance = 1.0 / classes as f64;
+    for (j, info) in model_infos.iter_mut().enumerate() {
+        let (tin, tout): (Vec<usize>, Vec<usize>) = (0..total).partition(|&r| member[j][r]);
+        info.accuracy_train = super::accuracy(&ref_signals[j].correct, &tin);
+        info.accuracy_test = super::accuracy(&ref_signals[j].correct, &tout);
+        if let Some(a) = info.accuracy_train.filter(|&a| a < chance + 0.5 * (target_train_acc - chance)) {
+            warnings.push(format!(
+                "REFERENCE MODEL {} DID NOT LEARN: training accuracy {a:.3} is less than halfway from chance ({chance:.3}) to the target's {target_train_acc:.3}; LiRA and RMIA results are not valid — train longer or with a higher learning rate",
+                j + 1
+            ));
+        }
+    }
+    let order = &split.order;
+    let set = ReferenceSet {
+        target: ModelSignals::from_signals(target_signals, order),
+        refs: ref_signals.iter().map(|s| ModelSignals::from_signals(s, order)).collect(),
+        member: member.iter().map(|m| order.iter().map(|&i| m[i]).collect()).collect(),
+        candidates: split.candidates.len(),
+    };
+    let trained = matches!(source, RefSource::Train { .. });
+    let info = ReferenceInfo {
+        source: match source {
+            RefSource::Train { .. } => "trained",
+            RefSource::Models { .. } => "models",
+            RefSource::Outputs { .. } => "outputs",
+        }
+        .into(),
+        count: k,
+        mode: if plan.online { "online" } else { "offline" }.into(),
+        seed: plan.opts.seed,
+        training: trained.then(|| plan.opts.training.clone()),
+        membership: membership_note,
+        models: model_infos,
+        training_seconds: (trained && !cached).then(|| (now_ms() - t0) / 1000.0),
+        cached,
+    };
+    Ok(References { set, info, cache })
+}
+
+/// The user's references' outputs, one table per reference, in the audited rows' order.
+fn user_outputs(input: &AuditInput, plan: &Plan, records: &Records, classes: usize) -> Result<Vec<Logits>> {
+    let total = records.count();
+    let mut logits = Vec::new();
+    for src in &input.references.outputs {
+        let t = data::read_table(src, &plan.table)?;
+        if t.rows != total || t.cols != classes {
+            return Err(AuditError::ShapeMismatch {
+                file: t.file.clone(),
+                what: "reference outputs".into(),
+                expected: format!("{total} rows (members, then non-members, then population) × {classes} classes"),
+                actual: format!("{} × {}", t.rows, t.cols),
+            });
+        }
+        if let Some(r) = (0..total).find(|&r| t.labels[r] != records.labels[r]) {
+            return Err(AuditError::BadCell {
+                file: t.file.clone(),
+                row: r + 1,
+                column: plan.opts.label_column.clone(),
+                message: format!(
+                    "label {} but the audited record in this position has label {}; rows must be the members, then the non-members, then the population, in file order",
+                    t.labels[r], records.labels[r]
+                ),
+            });
+        }
+        logits.push(Logits::from_outputs(&t.file, t.values, t.rows, t.cols, plan.opts.outputs)?.0);
+    }
+    Ok(logits)
+}
+
+/// The user's reference models, run on every row.
+async fn user_models(input: &AuditInput, records: &Records, target: &TargetOutputs, classes: usize, say: &mut Say<'_>) -> Result<Vec<Logits>> {
+    let Some((_, be)) = &target.model else {
+        return Err(AuditError::option(
+            "referenceModels",
+            "reference models need the records' features; in outputs-only mode give the references' outputs instead",
+        ));
+    };
+    let (total, k) = (records.count(), input.references.models.len());
+    let values = records.all_features();
+    let mut logits = Vec::new();
+    for (i, (m, d)) in input.references.models.iter().enumerate() {
+        let r = OnnxModel::parse(m, d.as_ref())?;
+        if r.features() != records.tables[0].cols {
+            return Err(AuditError::ShapeMismatch {
+                file: m.name.clone(),
+                what: "model input".into(),
+                expected: format!("{} features", records.tables[0].cols),
+                actual: r.features().to_string(),
+            });
+        }
+        let span = (0.15 + 0.7 * i as f64 / k as f64, 0.15 + 0.7 * (i + 1) as f64 / k as f64);
+        let l = model_logits(&r, be, &values, total, say, span, &format!("reference {}/{k}", i + 1)).await?;
+        if l.classes != classes {
+            return Err(AuditError::ShapeMismatch {
+                file: m.name.clone(),
+                what: "number of classes".into(),
+                expected: classes.to_string(),
+                actual: l.classes.to_string(),
+            });
+        }
+        logits.push(l);
+    }
+    Ok(logits)
+}

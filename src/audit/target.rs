@@ -1,0 +1,180 @@
+//! Stage 2, the target: the data files read into tables, and the audited model's outputs on
+//! every row (by running the ONNX model, or read from the outputs files).
+//!
+//! Rows are handled in one order throughout: members, then non-members, then the population
+//! file (the order of a user's membership matrix).
+
+use super::plan::Plan;
+use super::{AuditInput, Say, Target};
+use crate::backend::{self, Backend};
+use crate::data::{self, Table};
+use crate::error::{AuditError, Result};
+use crate::model::OnnxModel;
+use crate::report::ModelInfo;
+use crate::signals::{Logits, OutputKind};
+
+/// Every row's data: the files' tables (members, non-members, then the population when one is
+/// used) and their labels in that order.
+pub(crate) struct Records {
+    pub tables: Vec<Table>,
+    pub labels: Vec<usize>,
+}
+
+impl Records {
+    pub(crate) fn count(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub(crate) fn members(&self) -> usize {
+        self.tables[0].rows
+    }
+
+    pub(crate) fn nonmembers(&self) -> usize {
+        self.tables[1].rows
+    }
+
+    /// Whether a population file's rows follow the non-members.
+    pub(crate) fn has_population_file(&self) -> bool {
+        self.tables.len() > 2
+    }
+
+    /// Feature values of the rows in `idx` (row-major) — model mode only.
+    pub(crate) fn features(&self, idx: &[usize]) -> Vec<f64> {
+        let mut out = Vec::new();
+        for &i in idx {
+            let (t, r) = self.locate(i);
+            out.extend_from_slice(self.tables[t].row(r));
+        }
+        out
+    }
+
+    pub(crate) fn all_features(&self) -> Vec<f64> {
+        self.tables.iter().flat_map(|t| t.values.iter().copied()).collect()
+    }
+
+    /// (table, row in it) of global row `i < count()`.
+    pub(crate) fn locate(&self, mut i: usize) -> (usize, usize) {
+        for (k, t) in self.tables.iter().enumerate() {
+            if i < t.rows {
+                return (k, i);
+            }
+            i -= t.rows;
+        }
+        (self.tables.len() - 1, i)
+    }
+}
+
+/// Read the members, the non-members and (when an attack uses it) the population.
+///
+/// # Errors
+/// Any malformed data file.
+pub(crate) fn read_records(input: &AuditInput, plan: &Plan) -> Result<Records> {
+    let mut tables = vec![data::read_table(&input.members, &plan.table)?, data::read_table(&input.nonmembers, &plan.table)?];
+    if let (Some(p), true) = (&input.population, plan.need_population) {
+        tables.push(data::read_table(p, &plan.table)?);
+    }
+    let labels = tables.iter().flat_map(|t| t.labels.iter().copied()).collect();
+    Ok(Records { tables, labels })
+}
+
+/// The audited model's outputs on every row, and what we know of it.
+pub(crate) struct TargetOutputs {
+    pub logits: Logits,
+    pub info: ModelInfo,
+    /// Features per record (model mode).
+    pub features: Option<usize>,
+    /// The parsed model and the device it ran on (model mode).
+    pub model: Option<(OnnxModel, Backend)>,
+}
+
+/// Run the model on every row of `values`, reporting progress from `from` to `to`.
+pub(crate) async fn model_logits(
+    onnx: &OnnxModel,
+    be: &Backend,
+    values: &[f64],
+    rows: usize,
+    say: &mut Say<'_>,
+    (from, to): (f64, f64),
+    what: &str,
+) -> Result<Logits> {
+    let prepared = onnx.prepare(&be.device)?;
+    let (z, classes) =
+        prepared.logits(values, rows, |d, n| say("inference", from + (to - from) * d as f64 / n as f64, format!("{what}: {d} of {n} records"))).await?;
+    Ok(Logits::from_outputs(onnx.file(), z, rows, classes, OutputKind::Logits)?.0)
+}
+
+/// The target's outputs: read from the tables in outputs-only mode, else computed by the model.
+///
+/// # Errors
+/// Tables that disagree with each other or with the model, labels outside its classes, model
+/// and device failures.
+pub(crate) async fn outputs(input: &AuditInput, plan: &Plan, records: &mut Records, say: &mut Say<'_>) -> Result<TargetOutputs> {
+    let tables = &mut records.tables;
+    match &input.target {
+        Target::Outputs => {
+            let cols = tables[0].cols;
+            let mut kind = None;
+            let mut values = Vec::new();
+            for t in tables.iter() {
+                if t.cols != cols {
+                    return Err(AuditError::ShapeMismatch {
+                        file: t.file.clone(),
+                        what: "number of output columns".into(),
+                        expected: format!("{cols} (as in {})", tables[0].file),
+                        actual: t.cols.to_string(),
+                    });
+                }
+                t.check_labels(cols)?;
+                let (l, k) = Logits::from_outputs(&t.file, t.values.clone(), t.rows, t.cols, plan.opts.outputs)?;
+                if let Some(k0) = kind.filter(|&k0| k0 != k) {
+                    return Err(AuditError::file(
+                        &t.file,
+                        format!("these outputs look like {k:?} but {}'s look like {k0:?}; set the outputs option", tables[0].file),
+                    ));
+                }
+                kind = Some(k);
+                values.extend(l.values);
+            }
+            let kind = if kind == Some(OutputKind::Probabilities) { "probabilities" } else { "logits" };
+            let logits = Logits { rows: records.labels.len(), values, classes: cols };
+            Ok(TargetOutputs { logits, info: model_info("outputs", None, None, kind), features: None, model: None })
+        }
+        Target::Model { model, model_data } => {
+            say("model", 0.03, format!("parsing {}", model.name));
+            let onnx = OnnxModel::parse(model, model_data.as_ref())?;
+            let f = onnx.features();
+            for t in tables.iter_mut() {
+                if t.cols != f {
+                    return Err(AuditError::ShapeMismatch {
+                        file: t.file.clone(),
+                        what: "number of feature columns".into(),
+                        expected: format!("{f} (the input of {} is {:?} per record)", onnx.file(), onnx.input_shape),
+                        actual: t.cols.to_string(),
+                    });
+                }
+                t.scale_shift(plan.opts.scale, plan.opts.shift)?;
+                t.check_f32()?;
+                if let Some(c) = onnx.classes {
+                    t.check_labels(c)?;
+                }
+            }
+            if plan.trains() {
+                onnx.check_trainable()?;
+            }
+            say("device", 0.05, "initialising the compute device".into());
+            let be = backend::select(plan.opts.backend).await?;
+            let values: Vec<f64> = tables.iter().flat_map(|t| t.values.iter().copied()).collect();
+            let end = if plan.references.is_some() { 0.15 } else { 0.85 };
+            let logits = model_logits(&onnx, &be, &values, records.labels.len(), say, (0.06, end), "target model").await?;
+            for t in tables.iter() {
+                t.check_labels(logits.classes)?;
+            }
+            let info = model_info("onnx", onnx.opset, Some(onnx.parameters), "logits");
+            Ok(TargetOutputs { logits, info, features: Some(f), model: Some((onnx, be)) })
+        }
+    }
+}
+
+fn model_info(format: &str, opset: Option<i64>, parameters: Option<u64>, outputs: &str) -> ModelInfo {
+    ModelInfo { format: format.into(), opset, parameters, accuracy_members: 0.0, accuracy_nonmembers: 0.0, generalization_gap: 0.0, outputs: outputs.into() }
+}
