@@ -172,8 +172,13 @@ impl Value {
     }
 }
 
+/// The operator's name: onnx-ir's for the ops it knows, the file's own for a custom one.
 fn op_name(node: &Node) -> String {
-    node.node_type().to_string()
+    match node {
+        Node::Custom(c) if c.domain.is_empty() => c.op_type.clone(),
+        Node::Custom(c) => format!("{}.{}", c.domain, c.op_type),
+        _ => node.node_type().to_string(),
+    }
 }
 
 /// Reject, before any work, a node the interpreter cannot run.

@@ -15,7 +15,7 @@ use burn::tensor::{Device, TensorData};
 use onnx_ir::{ArgType, Node, OnnxGraph};
 
 pub use interp::{Init, OPS, OpSpec, supported_ops};
-pub use train::{Optimizer, Rng, TrainSettings};
+pub use train::{Optimizer, ReferenceParameter, Rng, TrainSettings};
 
 /// A parsed ONNX classifier, ready to be prepared on a device.
 pub struct OnnxModel {
@@ -188,7 +188,7 @@ fn original_node_name(e: AuditError, nodes: &[(String, String)]) -> AuditError {
         AuditError::UnsupportedOp { file, node, op, detail } => {
             let k: Option<usize> = node.trim_start_matches(|c: char| !c.is_ascii_digit()).parse().ok();
             let original = k
-                .and_then(|k| nodes.iter().filter(|(t, _)| t.eq_ignore_ascii_case(&op)).nth(k.saturating_sub(1)))
+                .and_then(|k| nodes.iter().filter(|(t, _)| t.eq_ignore_ascii_case(op.rsplit('.').next().unwrap_or(&op))).nth(k.saturating_sub(1)))
                 .map(|(_, n)| n.clone())
                 .filter(|n| !n.is_empty());
             AuditError::UnsupportedOp { file, node: original.unwrap_or(node), op, detail }

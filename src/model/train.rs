@@ -382,25 +382,46 @@ fn init_params(model: &OnnxModel, base: &Consts, rng: &mut Rng) -> (Vec<Param>, 
     (params, values)
 }
 
+/// One constant that reference training re-initialises.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReferenceParameter {
+    /// The initializer's name in the file.
+    pub name: String,
+    /// How it starts.
+    pub init: Init,
+    /// The file's (the target's trained) values.
+    pub target: Vec<f32>,
+    /// A reference's initial values for `seed`.
+    pub initial: Vec<f32>,
+}
+
 impl OnnxModel {
-    /// The constants a reference model re-initialises and trains, as `(initializer name, how it
-    /// starts)`: exactly the inputs the op table declares as parameters. Every other constant
-    /// keeps the file's value.
+    /// The constants a reference model trained with `seed` re-initialises, with the file's and
+    /// the fresh values: exactly the inputs the op table declares as parameters. Every other
+    /// constant keeps the file's value.
     ///
     /// # Errors
-    /// Constants of an unsupported type.
-    pub fn reference_parameters(&self) -> Result<Vec<(String, Init)>> {
+    /// Constants of an unsupported type; a device read failure.
+    pub async fn reference_parameters(&self, seed: u64) -> Result<Vec<ReferenceParameter>> {
         let device = Device::flex();
         let base = interp::load_constants(&self.file, &self.graph, &device)?;
-        let (params, _) = init_params(self, &base, &mut Rng::new(0));
-        Ok(params
-            .iter()
-            .map(|p| {
-                let (n, k) = p.uses[0];
-                let shape = &p.shape;
-                let init = param_init(&self.graph, &base, n, k, shape).map_or(Init::Uniform, |(i, _)| i);
-                (p.name.clone(), init)
-            })
-            .collect())
+        let (params, initial) = init_params(self, &base, &mut Rng::new(seed));
+        let mut out = Vec::new();
+        for p in &params {
+            let (n, k) = p.uses[0];
+            let init = param_init(&self.graph, &base, n, k, &p.shape).map_or(Init::Uniform, |(i, _)| i);
+            let target = match base.get(&(n, k)) {
+                Some(Value::F { t, .. }) => t
+                    .clone()
+                    .into_data_async()
+                    .await
+                    .map_err(|e| AuditError::Device { backend: "cpu".into(), message: format!("{e:?}") })?
+                    .iter::<f32>()
+                    .collect(),
+                _ => Vec::new(),
+            };
+            out.push(ReferenceParameter { name: p.name.clone(), init, target, initial: initial[p.offset..p.offset + p.len].to_vec() });
+        }
+        Ok(out)
     }
 }

@@ -9,6 +9,6 @@ mod hostile;
 mod metrics_vs_sklearn;
 mod onnx_vs_onnxruntime;
 mod reference_attacks;
-mod schema;
+mod registry;
 mod signals_vs_numpy;
 mod training;

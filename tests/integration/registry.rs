@@ -1,0 +1,208 @@
+//! The lists that must agree with the engine's registries and defaults, checked so they cannot
+//! drift: the report schema's attack names, `www/index.d.ts`'s attack names, groups and
+//! documented defaults, the page's and the widget's checkboxes and form values, and the CLI's
+//! `--help` defaults all follow `attacks::REGISTRY` and `AuditOptions::default()`.
+//! Plus the op table: reference training re-initialises exactly the declared parameters.
+
+use crate::common::*;
+use privaudit::AuditOptions;
+use privaudit::attacks::{GROUPS, REGISTRY};
+use privaudit::model::{Init, OnnxModel};
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+fn read(rel: &str) -> String {
+    std::fs::read_to_string(root().join(rel)).unwrap()
+}
+
+fn names() -> Vec<String> {
+    REGISTRY.iter().map(|a| a.name.to_string()).collect()
+}
+
+/// The quoted strings of a TypeScript union `export type NAME = … ;`.
+fn ts_union(ts: &str, name: &str) -> Vec<String> {
+    let start = ts.find(&format!("export type {name} =")).unwrap_or_else(|| panic!("no type {name}"));
+    let body = &ts[start..start + ts[start..].find(';').unwrap()];
+    body.split('"').skip(1).step_by(2).map(str::to_string).collect()
+}
+
+/// The `value` of every `<input … name="attack" value="…">`.
+fn checkboxes(html: &str) -> Vec<String> {
+    html.split("name=\"attack\" value=\"").skip(1).map(|s| s[..s.find('"').unwrap()].to_string()).collect()
+}
+
+#[test]
+fn attack_names_everywhere_follow_the_registry() {
+    let schema: Value = serde_json::from_str(&read("schema/report.schema.json")).unwrap();
+    let enum_ = &schema["properties"]["attacks"]["items"]["properties"]["name"]["enum"];
+    let schema_names: Vec<String> = enum_.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    assert_eq!(schema_names, names(), "schema/report.schema.json attack names");
+
+    let ts = read("www/index.d.ts");
+    assert_eq!(ts_union(&ts, "AttackName"), names(), "index.d.ts AttackName");
+    assert_eq!(ts_union(&ts, "AttackGroup"), GROUPS.to_vec(), "index.d.ts AttackGroup");
+
+    let selectable: BTreeSet<String> = names().into_iter().chain(GROUPS.iter().map(|g| g.to_string())).collect();
+    for (file, boxes) in [("index.html", checkboxes(&read("index.html"))), ("www/widget.js", checkboxes(&read("www/widget.js")))] {
+        assert!(!boxes.is_empty(), "{file}: no attack checkboxes found");
+        for b in &boxes {
+            assert!(selectable.contains(b), "{file}: checkbox '{b}' is neither an attack nor a group");
+        }
+        // Every attack can be chosen: by its own checkbox or its group's.
+        for a in &REGISTRY {
+            assert!(boxes.iter().any(|b| b == a.name || Some(b.as_str()) == a.group), "{file}: no checkbox selects {}", a.name);
+        }
+    }
+}
+
+/// `id="ID" … value="V"` of an input in a page.
+fn input_value(html: &str, id: &str) -> String {
+    let at = html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no #{id}"));
+    let tag_end = at + html[at..].find('>').unwrap();
+    let tag_start = html[..at].rfind('<').unwrap();
+    let tag = &html[tag_start..tag_end];
+    if tag.starts_with("<select") {
+        // The selected option, or the first.
+        let body = &html[tag_end..tag_end + html[tag_end..].find("</select>").unwrap()];
+        let opt = body.split("<option").skip(1).find(|o| o.contains(" selected")).or_else(|| body.split("<option").nth(1)).unwrap();
+        return opt.split("value=\"").nth(1).map(|s| s[..s.find('"').unwrap()].to_string()).unwrap();
+    }
+    tag.split(" value=\"").nth(1).map(|s| s[..s.find('"').unwrap()].to_string()).unwrap_or_default()
+}
+
+fn same_number(text: &str, v: &Value) -> bool {
+    match (text.parse::<f64>(), v.as_f64()) {
+        (Ok(a), Some(b)) => (a - b).abs() <= 1e-12 * b.abs().max(1.0),
+        _ => text == v.as_str().unwrap_or("\u{0}"),
+    }
+}
+
+#[test]
+fn defaults_in_the_page_widget_types_and_cli_are_the_engines() {
+    let d = serde_json::to_value(AuditOptions::default()).unwrap();
+    let t = &d["training"];
+    let page = read("index.html");
+    for (id, want) in [
+        ("labelColumn", &d["labelColumn"]),
+        ("scale", &d["scale"]),
+        ("shift", &d["shift"]),
+        ("backend", &d["backend"]),
+        ("outputs", &d["outputs"]),
+        ("refs", &d["references"]),
+        ("refMode", &d["mode"]),
+        ("seed", &d["seed"]),
+        ("optimizer", &t["optimizer"]),
+        ("lr", &t["learningRate"]),
+        ("epochs", &t["epochs"]),
+        ("batch", &t["batchSize"]),
+        ("weightDecay", &t["weightDecay"]),
+        ("rmiaA", &d["rmiaA"]),
+        ("rmiaGamma", &d["rmiaGamma"]),
+    ] {
+        let got = input_value(&page, id);
+        assert!(same_number(&got, want), "index.html #{id} is '{got}', the engine's default is {want}");
+    }
+    let widget = read("www/widget.js");
+    for (id, want) in [("scale", &d["scale"]), ("backend", &d["backend"])] {
+        let got = input_value(&widget, id);
+        assert!(same_number(&got, want), "widget.js #{id} is '{got}', the engine's default is {want}");
+    }
+    // Checked boxes = the default attacks.
+    for (file, html) in [("index.html", &page), ("www/widget.js", &widget)] {
+        let checked: Vec<String> = html
+            .split("name=\"attack\" value=\"")
+            .skip(1)
+            .filter(|s| s[..s.find('>').unwrap()].contains("checked"))
+            .map(|s| s[..s.find('"').unwrap()].to_string())
+            .collect();
+        let kinds = |names: &[String]| privaudit::attacks::AttackKind::parse_list(names, false).unwrap().into_iter().map(|c| c.kind).collect::<Vec<_>>();
+        let (chosen, want) = (kinds(&checked), kinds(&AuditOptions::default().attacks));
+        assert_eq!(chosen, want, "{file}: the checked attacks are not the default ones");
+    }
+
+    // index.d.ts: every "Default X." comment before a field.
+    let ts = read("www/index.d.ts");
+    let mut seen = 0;
+    for (field, want) in [
+        ("labelColumn", &d["labelColumn"]),
+        ("scale", &d["scale"]),
+        ("shift", &d["shift"]),
+        ("references", &d["references"]),
+        ("seed", &d["seed"]),
+        ("rmiaGamma", &d["rmiaGamma"]),
+        ("holdout", &d["holdout"]),
+        ("optimizer", &t["optimizer"]),
+        ("learningRate", &t["learningRate"]),
+        ("epochs", &t["epochs"]),
+        ("batchSize", &t["batchSize"]),
+        ("weightDecay", &t["weightDecay"]),
+        ("backend", &d["backend"]),
+        ("outputs", &d["outputs"]),
+        ("mode", &d["mode"]),
+    ] {
+        let at = ts.find(&format!("  {field}?:")).unwrap_or_else(|| panic!("index.d.ts has no {field}"));
+        let doc = &ts[ts[..at].rfind("/**").unwrap()..at];
+        let value = doc.split("Default ").nth(1).unwrap_or_else(|| panic!("index.d.ts {field}: no 'Default'")).split_whitespace().next().unwrap();
+        let value = value.trim_end_matches(['.', ':', ';', ',']).trim_matches('"');
+        assert!(same_number(value, want), "index.d.ts {field}: documented default {value}, the engine's is {want}");
+        seen += 1;
+    }
+    assert_eq!(seen, 15);
+
+    // The CLI's --help.
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_privaudit")).args(["audit", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout).to_string();
+    for (flag, want) in [
+        ("--label-column", d["labelColumn"].clone()),
+        ("--scale", d["scale"].clone()),
+        ("--shift", d["shift"].clone()),
+        ("--holdout", d["holdout"].clone()),
+        ("--refs", d["references"].clone()),
+        ("--mode", d["mode"].clone()),
+        ("--seed", d["seed"].clone()),
+        ("--optimizer", t["optimizer"].clone()),
+        ("--lr", t["learningRate"].clone()),
+        ("--epochs", t["epochs"].clone()),
+        ("--batch", t["batchSize"].clone()),
+        ("--weight-decay", t["weightDecay"].clone()),
+        ("--rmia-a", d["rmiaA"].clone()),
+        ("--rmia-gamma", d["rmiaGamma"].clone()),
+        ("--backend", d["backend"].clone()),
+        ("--outputs", d["outputs"].clone()),
+        ("--attacks", Value::String(AuditOptions::default().attacks.join(" "))),
+    ] {
+        let at = help.find(&format!("      {flag} ")).unwrap_or_else(|| panic!("--help has no {flag}"));
+        let rest = &help[at..];
+        let next = rest[2..].find("\n  -").map_or(rest.len(), |i| i + 2);
+        let block = &rest[..next];
+        let value = block.split("[default: ").nth(1).unwrap_or_else(|| panic!("{flag}: no default shown")).split(']').next().unwrap();
+        assert!(same_number(value, &want), "CLI {flag}: default {value}, the engine's is {want}");
+    }
+}
+
+#[test]
+fn references_reinitialise_exactly_the_declared_parameters() {
+    // An in-graph (x − mean) / std before a Gemm: mean and std are constants, not parameters.
+    let m = OnnxModel::parse(&file(fixture("models/normalised_gemm.onnx")), None).unwrap();
+    let p = pollster::block_on(m.reference_parameters(7)).unwrap();
+    // They are the Gemm's W and B (make_hostile.py's values), recognised by value: onnx-ir
+    // renames initializers.
+    let w: Vec<f32> = (0..12).map(|i| (0.1 * (i % 7) as f64 - 0.3) as f32).collect();
+    let targets: Vec<&[f32]> = p.iter().map(|x| x.target.as_slice()).collect();
+    assert_eq!(targets, [&w[..], &[0.1f32, -0.2, 0.05][..]], "only the Gemm's weight and bias are trained, not the mean and std");
+    assert!(p.iter().all(|x| x.init == Init::Uniform));
+    // torch's nn.Linear bound 1/√fan_in, fan_in = 4.
+    assert!(p.iter().all(|x| x.initial.iter().all(|v| v.abs() <= 0.5)));
+
+    // The demo MLP (torch's classic exporter): every initializer is a parameter, and no value
+    // of the target survives into a fresh reference.
+    let demo = OnnxModel::parse(&file(root().join("www/demo/digits_mlp.onnx")), None).unwrap();
+    let p = pollster::block_on(demo.reference_parameters(7)).unwrap();
+    let total: usize = p.iter().map(|x| x.target.len()).sum();
+    assert_eq!(total as u64, demo.parameters, "every weight of the demo is re-initialised");
+    for x in &p {
+        assert_eq!(x.target.len(), x.initial.len(), "{}", x.name);
+        let same = x.target.iter().zip(&x.initial).filter(|(a, b)| a == b).count();
+        assert_eq!(same, 0, "{}: {same} values of the target survive into the reference", x.name);
+    }
+}
