@@ -1,5 +1,5 @@
 // privaudit's JavaScript API. The engine runs in a module Web Worker that this module owns;
-// nothing is sent anywhere: files are read in the page and transferred to the worker.
+// nothing is sent anywhere: files are read in the page and copied to the worker.
 //
 //   import init, { audit } from "./api.js";
 //   const report = await audit({ model, members, nonmembers, scale: 1/16, onProgress });
@@ -8,8 +8,8 @@
 // populationLabels, memberOutputs, nonmemberOutputs, populationOutputs (and their …Labels),
 // referenceMembership accept Uint8Array | ArrayBuffer | Blob | File | {name, bytes};
 // referenceModels is an array of those (or of {model, modelData}), referenceOutputs an array of
-// those. `signal` (an AbortSignal) cancels: the worker is stopped and the promise rejects with
-// an AbortError. Every other key is an option (labelColumn, idColumn, scale, shift, attacks,
+// those. `signal` (an AbortSignal) cancels that audit alone: its promise rejects with an
+// AbortError, and other callers' audits go on (see "Lifecycle" below). Every other key is an option (labelColumn, idColumn, scale, shift, attacks,
 // backend, outputs, references, mode, seed, training, rmiaA, rmiaGamma, holdout; and cache:
 // false to neither reuse nor keep trained references in IndexedDB); an unknown
 // option is an error.
@@ -20,21 +20,37 @@ const LABEL_KEYS = {
   memberOutputs: "memberOutputsLabels", nonmemberOutputs: "nonmemberOutputsLabels", populationOutputs: "populationOutputsLabels",
 };
 
+// Lifecycle. One worker runs the requests in order. Each pending request keeps its (copied)
+// bytes until it settles, so that:
+// - cancelling a request that has not started only drops it (the worker skips it);
+// - cancelling the running one stops the worker (the engine cannot be interrupted mid-way) and
+//   sends every other pending request to a fresh worker: no other caller's audit is rejected;
+// - a crashed worker (a wasm trap, a failed load) rejects only what it was running, and the
+//   next request starts a fresh worker; a failed load rejects init() and a later init() retries.
 let worker = null;
 let ready = null;
 let nextId = 1;
-const pending = new Map();
+const pending = new Map(); // id -> { resolve, reject, onProgress, message, started }
 
 function start() {
-  worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+  const w = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+  worker = w;
   ready = new Promise((resolve, reject) => {
-    worker.onmessage = (ev) => {
+    w.onmessage = (ev) => {
       const m = ev.data;
-      if (m.type === "ready") return resolve();
-      if (m.type === "fatal") return reject(new Error(m.message));
+      if (m.type === "ready") {
+        w.loaded = true;
+        return resolve();
+      }
+      if (m.type === "fatal") {
+        reject(new Error(m.message));
+        return crashed(w, m.message);
+      }
       const p = pending.get(m.id);
       if (!p) return;
-      if (m.type === "progress") {
+      if (m.type === "started") {
+        p.started = true;
+      } else if (m.type === "progress") {
         p.onProgress?.({ stage: m.stage, fraction: m.fraction, message: m.message });
       } else if (m.type === "result") {
         pending.delete(m.id);
@@ -42,35 +58,64 @@ function start() {
       } else if (m.type === "error") {
         pending.delete(m.id);
         p.reject(new Error(m.message));
-        if (m.fatal) restart();
+        if (m.fatal) replace(w);
       }
     };
-    worker.onerror = (e) => reject(new Error(`privaudit worker failed: ${e.message ?? e}`));
+    w.onerror = (e) => {
+      e.preventDefault?.();
+      const message = `the privaudit engine failed: ${e.message ?? e}`;
+      reject(new Error(message));
+      crashed(w, message);
+    };
   });
+  // A failed start must not leave an unhandled rejection behind when nobody awaits init().
+  ready.catch(() => {});
+  for (const [, p] of [...pending].sort((a, b) => a[0] - b[0])) {
+    p.started = false;
+    w.postMessage(p.message);
+  }
   return ready;
 }
 
-function restart() {
-  worker?.terminate();
+/** Stop worker `w` and send what is still pending to a fresh one. */
+function replace(w) {
+  if (worker !== w) return;
+  w.terminate();
   worker = null;
   ready = null;
-  for (const [, p] of pending) p.reject(new Error("the privaudit engine stopped; retry"));
-  pending.clear();
+  if (pending.size) start();
 }
 
-/** Start the engine once; later calls return the same promise. */
+/** Worker `w` died: reject what it was running (everything, if it never loaded). */
+function crashed(w, message) {
+  if (worker !== w) return;
+  w.terminate();
+  worker = null;
+  ready = null;
+  for (const [id, p] of pending) {
+    if (p.started || !w.loaded) {
+      pending.delete(id);
+      p.reject(new Error(`${message} (the next request starts a fresh engine)`));
+    }
+  }
+  if (pending.size) start();
+}
+
+/** Start the engine once; later calls return the same promise, or retry after a failure. */
 export default function init() {
   return ready ?? start();
 }
 
+// A file without a name is named by its key in messages (the engine takes a nameless model-data
+// file to be the one the model names).
 async function toFile(value, key) {
   if (value == null) return undefined;
-  if (value instanceof Uint8Array) return { name: key, bytes: value };
-  if (value instanceof ArrayBuffer) return { name: key, bytes: new Uint8Array(value) };
+  if (value instanceof Uint8Array) return { bytes: value };
+  if (value instanceof ArrayBuffer) return { bytes: new Uint8Array(value) };
   if (typeof Blob !== "undefined" && value instanceof Blob) {
-    return { name: value.name || key, bytes: new Uint8Array(await value.arrayBuffer()) };
+    return { ...(value.name ? { name: value.name } : {}), bytes: new Uint8Array(await value.arrayBuffer()) };
   }
-  if (value.bytes instanceof Uint8Array) return { name: value.name ?? key, bytes: value.bytes };
+  if (value.bytes instanceof Uint8Array) return { ...(value.name ? { name: value.name } : {}), bytes: value.bytes };
   throw new TypeError(`${key}: expected a Uint8Array, ArrayBuffer, Blob or File`);
 }
 
@@ -81,11 +126,9 @@ export async function runAudit(args) {
   const { onProgress, signal, referenceModels, referenceOutputs, ...rest } = args ?? {};
   signal?.throwIfAborted();
   const request = {};
-  const transfer = [];
+  // Copy, so the caller's buffers stay theirs and a cancelled neighbour can be sent again.
   const own = (f) => {
-    // Copy so the caller's buffers stay usable, then transfer the copy.
     f.bytes = f.bytes.slice();
-    transfer.push(f.bytes.buffer);
     return f;
   };
   if (referenceModels != null) {
@@ -105,29 +148,37 @@ export async function runAudit(args) {
   }
   for (const key of FILE_KEYS) {
     const f = await toFile(rest[key], key);
-    delete rest[key];
-    if (!f) continue;
     const labelKey = LABEL_KEYS[key];
-    if (labelKey && rest[labelKey] != null) f.labels = own(await toFile(rest[labelKey], labelKey));
+    const labels = labelKey ? rest[labelKey] : undefined;
+    delete rest[key];
     if (labelKey) delete rest[labelKey];
+    if (!f) {
+      if (labels != null) throw new TypeError(`${labelKey}: a label file was given without ${key}`);
+      continue;
+    }
+    if (labels != null) f.labels = own(await toFile(labels, labelKey));
     request[key] = own(f);
   }
   request.options = rest;
   await init();
   const id = nextId++;
   return new Promise((resolve, reject) => {
-    pending.set(id, { resolve, reject, onProgress });
+    // Aborted while the files were being read: never sent.
+    if (signal?.aborted) return reject(signal.reason ?? new DOMException("The audit was cancelled.", "AbortError"));
+    const message = { type: "audit", id, request };
+    const entry = { resolve, reject, onProgress, message, started: false };
+    pending.set(id, entry);
     if (signal) {
-      // The engine cannot be interrupted mid-computation: stop its worker (a fresh one starts on
-      // the next call).
       signal.addEventListener("abort", () => {
         if (!pending.has(id)) return;
         pending.delete(id);
         reject(signal.reason ?? new DOMException("The audit was cancelled.", "AbortError"));
-        restart();
+        // Queued: the worker skips it. Running: only stopping the worker stops it.
+        if (entry.started) replace(worker);
+        else worker?.postMessage({ type: "cancel", id });
       }, { once: true });
     }
-    worker.postMessage({ id, request }, transfer);
+    worker.postMessage(message);
   });
 }
 

@@ -8,8 +8,8 @@ const FILE_IDS = ["model", "modelData", "members", "membersLabels", "nonmembers"
 const MULTI_IDS = ["referenceModels", "referenceOutputs"];
 const dropped = {}; // id -> File, from drag-and-drop
 let last = null; // the last result, for the save buttons
-let busy = false;
 let abort = null; // the running audit's AbortController
+let running = null; // the running audit's promise
 
 const DEMO = {
   title: "Demo: an MLP deliberately overfit on 100 of scikit-learn's handwritten digits (8×8 pixels, 0–16), audited on its 100 training records and 500 it never saw.",
@@ -29,11 +29,26 @@ function mode() {
   return document.querySelector('input[name="mode"]:checked').value;
 }
 
+// A numeric field: empty means its default (the value the page was served with, which a test
+// keeps equal to the engine's default); anything that is not a finite number is an error —
+// never a silent 0.
+function num(id) {
+  const el = $(`#${id}`);
+  // A number input whose text is not a number reads as "" with validity.badInput set.
+  const text = el.value.trim() === "" && !el.validity?.badInput ? el.defaultValue : el.value.trim();
+  const v = Number(text);
+  if (text === "" || !Number.isFinite(v)) {
+    const label = document.querySelector(`label[for="${id}"]`)?.textContent ?? id;
+    throw new Error(`${label}: expected a number${el.value ? `, got "${el.value}"` : ""}`);
+  }
+  return v;
+}
+
 function options() {
   const o = {
-    labelColumn: $("#labelColumn").value.trim() || "label",
-    scale: Number($("#scale").value),
-    shift: Number($("#shift").value),
+    labelColumn: $("#labelColumn").value.trim() || $("#labelColumn").defaultValue,
+    scale: num("scale"),
+    shift: num("shift"),
     backend: $("#backend").value,
     attacks: [...document.querySelectorAll('input[name="attack"]:checked')].map((c) => c.value),
   };
@@ -41,19 +56,19 @@ function options() {
   if (id) o.idColumn = id;
   if (mode() === "outputs") o.outputs = $("#outputs").value;
   if (o.attacks.some((a) => ["lira", "rmia", "attack_p"].includes(a))) {
-    o.references = Number($("#refs").value);
+    o.references = num("refs");
     o.mode = $("#refMode").value;
-    o.seed = Number($("#seed").value);
+    o.seed = num("seed");
     o.training = {
       optimizer: $("#optimizer").value,
-      learningRate: Number($("#lr").value),
-      epochs: Number($("#epochs").value),
-      batchSize: Number($("#batch").value),
-      weightDecay: Number($("#weightDecay").value),
+      learningRate: num("lr"),
+      epochs: num("epochs"),
+      batchSize: num("batch"),
+      weightDecay: num("weightDecay"),
     };
     const a = $("#rmiaA").value.trim();
-    o.rmiaA = a === "tune" || a === "" ? "tune" : Number(a);
-    o.rmiaGamma = Number($("#rmiaGamma").value);
+    o.rmiaA = a === "tune" || a === "" ? "tune" : num("rmiaA");
+    o.rmiaGamma = num("rmiaGamma");
   }
   return o;
 }
@@ -64,16 +79,31 @@ function showError(message) {
   e.hidden = !message;
 }
 
+/** Refuse to start an audit: say why (the state tells tests and assistive tools it ended). */
+function refuse(message) {
+  showError(message);
+  document.body.dataset.state = "error";
+}
+
 function setProgress(fraction, text) {
   $("#progress").value = fraction;
   $("#progress-text").textContent = text;
 }
 
+// Starting an audit while another runs (the demo, say) cancels that one first.
 async function run(files, opts, title) {
-  if (busy) return;
-  busy = true;
+  if (running) {
+    abort?.abort();
+    await running;
+  }
+  running = audit(files, opts, title);
+  await running;
+  running = null;
+}
+
+async function audit(files, opts, title) {
   showError("");
-  for (const b of document.querySelectorAll("button")) b.disabled = b.id !== "cancel";
+  for (const b of document.querySelectorAll("button")) b.disabled = b.id !== "cancel" && b.id !== "run";
   setProgress(0, "starting the engine…");
   abort = new AbortController();
   try {
@@ -89,10 +119,10 @@ async function run(files, opts, title) {
       showError(e.message ?? String(e));
     }
   } finally {
-    busy = false;
+    const cancelled = abort?.signal.aborted;
     abort = null;
     for (const b of document.querySelectorAll("button")) b.disabled = b.id === "cancel";
-    document.body.dataset.state = $("#error").hidden ? "done" : "error";
+    document.body.dataset.state = cancelled ? "cancelled" : $("#error").hidden ? "done" : "error";
   }
 }
 
@@ -118,6 +148,11 @@ function runUser() {
     const f = fileFor(id);
     if (f) files[id] = f;
   }
+  // A label file belongs to an NPY data file: one picked earlier for an NPY that has since been
+  // replaced by a CSV or NPZ is not sent.
+  for (const [data, labels] of [["members", "membersLabels"], ["nonmembers", "nonmembersLabels"], ["population", "populationLabels"]]) {
+    if (!files[data]?.name?.toLowerCase().endsWith(".npy")) delete files[labels];
+  }
   for (const id of MULTI_IDS) {
     const list = [...($(`#${id}`).files ?? [])];
     if (list.length) files[id] = list;
@@ -127,14 +162,20 @@ function runUser() {
     delete files.nonmemberOutputs;
     delete files.populationOutputs;
     const missing = ["model", "members", "nonmembers"].filter((k) => !files[k]);
-    if (missing.length) return showError(`Pick ${missing.join(", ")} first.`);
+    if (missing.length) return refuse(`Pick ${missing.join(", ")} first.`);
   } else {
     for (const k of ["model", "modelData", "members", "nonmembers", "population", "populationLabels", "referenceModels"]) delete files[k];
     const missing = ["memberOutputs", "nonmemberOutputs"].filter((k) => !files[k]);
-    if (missing.length) return showError(`Pick ${missing.join(", ")} first.`);
+    if (missing.length) return refuse(`Pick ${missing.join(", ")} first.`);
+  }
+  let opts;
+  try {
+    opts = options();
+  } catch (e) {
+    return refuse(e.message);
   }
   const names = Object.values(files).flat().map((f) => f.name).join(", ");
-  return run(files, options(), `Your files: ${names}`);
+  return run(files, opts, `Your files: ${names}`);
 }
 
 function assignDropped(fileList) {

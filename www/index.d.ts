@@ -76,11 +76,15 @@ export interface AuditRequest extends AuditOptions {
   memberOutputs?: FileLike;
   nonmemberOutputs?: FileLike;
   populationOutputs?: FileLike;
+  /** Labels of NPY outputs (a 1-D NPY), as for the data files. */
+  memberOutputsLabels?: FileLike;
+  nonmemberOutputsLabels?: FileLike;
+  populationOutputsLabels?: FileLike;
   referenceModels?: Array<FileLike | { model: FileLike; modelData?: FileLike }>;
   referenceOutputs?: FileLike[];
   referenceMembership?: FileLike;
   onProgress?: (p: Progress) => void;
-  /** Cancels: the engine's worker is stopped and the promise rejects with an AbortError. */
+  /** Cancels this audit alone: its promise rejects with an AbortError; other callers' audits go on. */
   signal?: AbortSignal;
 }
 

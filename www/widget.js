@@ -154,12 +154,18 @@ export class PrivacyAudit extends HTMLElement {
 
   #formOptions() {
     const $ = (id) => this.#root.getElementById(id);
-    return {
+    const o = {
       ...this.options,
       backend: $("backend").value,
-      scale: Number($("scale").value),
       attacks: [...this.#root.querySelectorAll('input[name="attack"]:checked')].map((c) => c.value),
     };
+    // Empty means the engine's default; anything else must be a number (never a silent 0).
+    const scale = $("scale").value.trim();
+    if (scale !== "") {
+      if (!Number.isFinite(Number(scale))) throw new Error(`Scale features by: expected a number, got "${scale}"`);
+      o.scale = Number(scale);
+    }
+    return o;
   }
 
   #runFromForm() {
@@ -172,7 +178,13 @@ export class PrivacyAudit extends HTMLElement {
     const missing = ["members", "nonmembers"].filter((k) => !files[k]);
     if (!files.model && this.#model == null) missing.unshift("model");
     if (missing.length) return this.#fail(new Error(`Pick ${missing.join(", ")} first.`));
-    return this.audit({ ...this.#formOptions(), ...files }).catch(() => {});
+    let opts;
+    try {
+      opts = this.#formOptions();
+    } catch (e) {
+      return this.#fail(e);
+    }
+    return this.audit({ ...opts, ...files }).catch(() => {});
   }
 
   /** Run an audit. Resolves to the report; rejects (and fires "error") on failure. */

@@ -1,6 +1,8 @@
-// The worker owns the wasm engine. Messages in: {id, request}. Messages out:
-// {type:"ready"} once, then per audit {type:"progress", id, stage, fraction, message},
-// and one {type:"result", id, result} or {type:"error", id, message}.
+// The worker owns the wasm engine. Messages in: {type:"audit", id, request} and
+// {type:"cancel", id} (a queued audit is skipped). Messages out: {type:"ready"} once (or
+// {type:"fatal", message} if the engine cannot load), then per audit {type:"started", id},
+// {type:"progress", id, stage, fraction, message}, and one {type:"result", id, result} or
+// {type:"error", id, message, fatal}.
 import initWasm, { runAudit, referenceCacheKey } from "./pkg/privaudit.js";
 
 const ready = initWasm({ module_or_path: new URL("./pkg/privaudit_bg.wasm", import.meta.url) });
@@ -46,11 +48,19 @@ async function cachePut(key, bytes) {
   } catch { /* no IndexedDB (private mode): references are trained each time */ }
 }
 
+const cancelled = new Set();
+
 self.onmessage = (ev) => {
-  const { id, request } = ev.data;
+  const { type, id, request } = ev.data;
+  if (type === "cancel") {
+    cancelled.add(id);
+    return;
+  }
   queue = queue.then(async () => {
+    if (cancelled.delete(id)) return;
     try {
       await ready;
+      postMessage({ type: "started", id });
       const useCache = request.options?.cache !== false;
       if (request.options) delete request.options.cache;
       const key = useCache ? referenceCacheKey(request) : undefined;

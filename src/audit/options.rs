@@ -70,7 +70,7 @@ pub struct AuditOptions {
     pub outputs: OutputKind,
     /// Number of reference models to train (even, 2 to [`crate::limits::MAX_REFERENCES`]).
     /// Default: 4.
-    pub references: usize,
+    pub references: u64,
     /// Reference mode. Default: offline.
     pub mode: ReferenceMode,
     /// Seed of every random choice (hold-out, reference data splits, initialisation, batches).

@@ -122,7 +122,7 @@ impl Plan {
                 }
                 opts.training.check()?;
                 let k = opts.references;
-                if !(2..=limits::MAX_REFERENCES).contains(&k) || k % 2 != 0 {
+                if !(2..=limits::MAX_REFERENCES as u64).contains(&k) || k % 2 != 0 {
                     return Err(AuditError::option(
                         "references",
                         format!(
@@ -131,7 +131,7 @@ impl Plan {
                         ),
                     ));
                 }
-                RefSource::Train { k }
+                RefSource::Train { k: k as usize }
             })
         } else {
             if byo {

@@ -177,7 +177,7 @@ pub(crate) async fn build(cx: Inputs<'_>, source: RefSource, say: &mut Say<'_>, 
             }
             if !cached {
                 let values = records.all_features();
-                let epochs = plan.opts.training.epochs;
+                let epochs = plan.opts.training.epochs as usize;
                 for (j, m) in member.iter().enumerate() {
                     let train_rows: Vec<usize> = (0..total).filter(|&r| m[r]).collect();
                     let x = records.features(&train_rows);

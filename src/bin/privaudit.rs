@@ -79,7 +79,7 @@ struct AuditArgs {
     attacks: Vec<String>,
     /// Number of reference models to train (even, 2 to 256).
     #[arg(long, default_value_t = AuditOptions::default().references)]
-    refs: usize,
+    refs: u64,
     /// offline: references never see the candidates; online: each candidate is in half of them.
     #[arg(long, value_enum, default_value = "offline")]
     mode: ModeArg,
@@ -94,10 +94,10 @@ struct AuditArgs {
     lr: f64,
     /// Reference training: epochs.
     #[arg(long, default_value_t = TrainSettings::default().epochs)]
-    epochs: usize,
+    epochs: u64,
     /// Reference training: batch size.
     #[arg(long, default_value_t = TrainSettings::default().batch_size)]
-    batch: usize,
+    batch: u64,
     /// Reference training: weight decay (L2 added to the gradient).
     #[arg(long, default_value_t = TrainSettings::default().weight_decay)]
     weight_decay: f64,

@@ -175,7 +175,9 @@ pub(crate) fn read_npy(file: &str, b: &[u8]) -> Result<Array> {
         Some(Py::Tuple(dims)) => dims
             .iter()
             .map(|d| match d {
-                Py::Int(n) => usize::try_from(*n).map_err(|_| bad(format!("NPY dimension {n} is too large"))),
+                // A dimension beyond usize (wasm32: 4 G) holds more values than any file here.
+                Py::Int(n) => usize::try_from(*n)
+                    .map_err(|_| bad(format!("NPY shape holds more than {} values, the most privaudit reads from one file", limits::MAX_VALUES))),
                 _ => Err(bad("NPY shape must be a tuple of non-negative integers".into())),
             })
             .collect::<Result<_>>()?,

@@ -375,6 +375,9 @@ fn external_info(tf: &[Field]) -> Option<(String, u64, Option<u64>)> {
 pub(crate) fn inline_external_data(file: &str, bytes: &[u8], data_file: &str, data: &[u8]) -> Result<Vec<u8>> {
     let top = fields(bytes).ok_or_else(|| malformed(file))?;
     let mut out = Vec::with_capacity(bytes.len() + data.len());
+    // Every range is inside the data file; together they may not exceed it either (ranges that
+    // overlap or repeat would multiply the copy: 1000 initializers of one 1 GiB range).
+    let mut copied = 0usize;
     for f in &top {
         match (f.num, f.value) {
             (MODEL_GRAPH, Wire::Bytes(g)) => {
@@ -405,6 +408,15 @@ pub(crate) fn inline_external_data(file: &str, bytes: &[u8], data_file: &str, da
                                                 actual: format!("a range of {} bytes", chunk.len()),
                                             });
                                         }
+                                    }
+                                    copied = copied.saturating_add(chunk.len());
+                                    if copied > data.len() {
+                                        return Err(AuditError::ShapeMismatch {
+                                            file: data_file.into(),
+                                            what: "external data ranges".into(),
+                                            expected: format!("ranges that together fit the data file's {} bytes", data.len()),
+                                            actual: "ranges that overlap or repeat".into(),
+                                        });
                                     }
                                     let mut tensor = Vec::with_capacity(t.len() + chunk.len());
                                     for x in tf.iter().filter(|x| x.num != TENSOR_EXTERNAL && x.num != TENSOR_LOCATION) {

@@ -39,9 +39,9 @@ pub struct TrainSettings {
     /// Learning rate. Default: 0.001.
     pub learning_rate: f64,
     /// Passes over the training half. Default: 100.
-    pub epochs: usize,
+    pub epochs: u64,
     /// Records per step. Default: 32.
-    pub batch_size: usize,
+    pub batch_size: u64,
     /// L2 penalty added to the gradient. Default: 0.
     pub weight_decay: f64,
 }
@@ -63,10 +63,11 @@ impl TrainSettings {
         if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
             return bad("training.learningRate", format!("must be a positive number, got {}", self.learning_rate));
         }
-        if !(1..=crate::limits::MAX_EPOCHS).contains(&self.epochs) {
+        // u64, not usize: a wasm32 usize cannot even hold the values this check refuses.
+        if !(1..=crate::limits::MAX_EPOCHS as u64).contains(&self.epochs) {
             return bad("training.epochs", format!("must be from 1 to {}, got {}", crate::limits::MAX_EPOCHS, self.epochs));
         }
-        if !(1..=crate::limits::MAX_BATCH).contains(&self.batch_size) {
+        if !(1..=crate::limits::MAX_BATCH as u64).contains(&self.batch_size) {
             return bad("training.batchSize", format!("must be from 1 to {}, got {}", crate::limits::MAX_BATCH, self.batch_size));
         }
         if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
@@ -247,12 +248,13 @@ impl OnnxModel {
             onehot[r * classes + y] = 1.0;
         }
         let y_all = Tensor::<2>::from_data(TensorData::new(onehot, [rows, classes]), device);
-        let bs = settings.batch_size.min(rows);
+        // Both fit usize: `check` bounded them.
+        let (bs, epochs) = ((settings.batch_size as usize).min(rows), settings.epochs as usize);
         let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8f64);
         let mut order: Vec<usize> = (0..rows).collect();
-        let mut losses = Vec::with_capacity(settings.epochs);
+        let mut losses = Vec::with_capacity(epochs);
         let mut step = 0i32;
-        for epoch in 0..settings.epochs {
+        for epoch in 0..epochs {
             rng.shuffle(&mut order);
             let mut epoch_loss: Option<Tensor<1>> = None;
             let mut seen = 0;

@@ -52,9 +52,18 @@ test("the tarball ships only the package files", () => {
   ]);
 });
 
+/** The file keys api.js reads: FILE_KEYS, LABEL_KEYS' values, and the two reference lists. */
+function acceptedKeys() {
+  const src = readFileSync(`${ROOT}www/api.js`, "utf8");
+  const files = JSON.parse(src.match(/const FILE_KEYS = (\[[^\]]*\]);/)[1]);
+  const labels = [...src.match(/const LABEL_KEYS = \{([^}]*)\}/)[1].matchAll(/: "(\w+)"/g)].map((m) => m[1]);
+  assert.ok(files.length >= 9 && labels.length === 6, "api.js's key lists were found");
+  return [...files, ...labels, "referenceModels", "referenceOutputs"];
+}
+
 test("types: tsc --noEmit on a TypeScript file that uses the API", () => {
   writeFileSync(join(dir, "usage.ts"), `
-import init, { audit, runAudit, type AuditReport, type AuditOptions } from "privaudit";
+import init, { audit, runAudit, type AuditReport, type AuditOptions, type AuditRequest } from "privaudit";
 import "privaudit/widget";
 const opts: AuditOptions = { scale: 1 / 16, attacks: ["threshold", "lira"], references: 4, mode: "offline", training: { epochs: 10, optimizer: "adam" }, rmiaA: "tune" };
 export async function run(model: File, members: Blob, nonmembers: Uint8Array): Promise<number> {
@@ -68,6 +77,9 @@ export async function run(model: File, members: Blob, nonmembers: Uint8Array): P
 }
 // @ts-expect-error: an unknown option is a type error too
 export const bad: AuditOptions = { sclae: 2 };
+// Every key api.js accepts (read from its source below) is declared: excess properties fail.
+declare const f: File;
+export const every: AuditRequest = { ${acceptedKeys().map((k) => `${k}: ${/^reference(Models|Outputs)$/.test(k) ? "[f]" : "f"}`).join(", ")}, onProgress: () => {}, signal: new AbortController().signal };
 `);
   writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: "nodenext", moduleResolution: "nodenext", target: "es2022", lib: ["es2022", "dom"], skipLibCheck: false }, files: ["usage.ts"] }));
   execFileSync(`${BIN}tsc`, ["-p", dir], { stdio: "pipe" });

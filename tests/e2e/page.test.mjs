@@ -23,6 +23,7 @@ const AUDIT_TIMEOUT = 600_000;
 
 let server, browser, page, origin;
 const requests = [];
+const failed = []; // responses ≥ 400 (a missing favicon was one on every load)
 let staticDone = -1; // number of requests when the first report was shown
 
 before(async () => {
@@ -35,6 +36,7 @@ before(async () => {
   });
   page = await browser.newPage({ viewport: { width: 1100, height: 1500 } });
   page.on("request", (r) => requests.push(r.url()));
+  page.on("response", (r) => { if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`); });
   page.on("console", (m) => { if (m.type() === "error") console.log("[page]", m.text()); });
   await page.goto(origin + "/");
   await page.waitForSelector('body[data-state="done"]', { timeout: AUDIT_TIMEOUT });
@@ -122,10 +124,38 @@ test("bad input shows a clear message and a following good audit succeeds", asyn
   compareWithReference(await reportFromPage(), "after errors");
 });
 
-test("no request leaves the origin, and none is made after the static assets", async () => {
+test("no request leaves the origin, none fails, and none is made after the static assets", async () => {
   assert.ok(staticDone > 0);
+  assert.deepEqual(failed, [], "failed requests");
   for (const url of requests) assert.equal(new URL(url).origin, origin, `request to another origin: ${url}`);
   assert.deepEqual(requests.slice(staticDone), [], "requests after the first report");
+});
+
+test("a field that is not a number is an error naming it; an empty one is its default", async () => {
+  // What a person types that is no number ("1e"): the number input reads "" with badInput set.
+  await page.$eval("details", (d) => { d.open = true; });
+  await page.fill("#scale", "");
+  await page.focus("#scale");
+  await page.keyboard.type("1e");
+  let state = await runWithFiles({ model: `${DEMO}digits_mlp.onnx`, members: `${DEMO}digits_members.csv`, nonmembers: `${DEMO}digits_nonmembers.csv` });
+  assert.equal(state, "error");
+  assert.equal(await page.$eval("#error", (e) => e.textContent), "Scale features by: expected a number");
+  // Empty shift: its default 0, not an error (and the numbers are the reference's).
+  state = await runWithFiles({}, { scale: "0.0625", shift: "" });
+  assert.equal(state, "done", await page.$eval("#error", (e) => e.textContent));
+  compareWithReference(await reportFromPage(), "empty shift");
+  await page.fill("#shift", "0");
+});
+
+test("starting your own audit while the demo runs cancels the demo and runs yours", async () => {
+  await page.evaluate(() => { document.body.dataset.state = "running"; });
+  await page.click("#demo-refs");
+  await page.waitForFunction(() => /^(read|model|device|inference|train):/.test(document.querySelector("#progress-text").textContent), null, { timeout: AUDIT_TIMEOUT });
+  assert.equal(await page.$eval("#run", (b) => b.disabled), false, "Audit my files stays available");
+  const state = await runWithFiles({ model: `${DEMO}digits_mlp.onnx`, members: `${DEMO}digits_members.csv`, nonmembers: `${DEMO}digits_nonmembers.csv` }, { scale: "0.0625" });
+  assert.equal(state, "done", await page.$eval("#error", (e) => e.textContent));
+  assert.match(await page.$eval("#report-title", (e) => e.textContent), /^Your files:/);
+  compareWithReference(await reportFromPage(), "own audit after cancelling the demo");
 });
 
 test("the JS audit() API takes bytes and returns the report", async () => {
@@ -136,7 +166,7 @@ test("the JS audit() API takes bytes and returns the report", async () => {
     const r = await audit({ model: new Uint8Array(m), members: new Uint8Array(a), nonmembers: new Blob([new Uint8Array(b)]), scale: 1 / 16, onProgress: (p) => stages.push(p.stage) });
     return { r, stages };
   }, [bytes(`${DEMO}digits_mlp.onnx`), bytes(`${DEMO}digits_members.csv`), bytes(`${DEMO}digits_nonmembers.csv`)]);
-  assert.equal(report.r.schema_version, 2);
+  assert.equal(report.r.schema_version, 3);
   assert.equal(report.r.backend, "webgpu");
   assert.ok(report.stages.includes("inference") && report.stages.at(-1) === "done", report.stages.join(","));
   const got = Object.fromEntries(report.r.attacks.map((a) => [a.name, { auc: a.auc, "tpr@0.1": a.tpr_at_fpr["0.1"] }]));

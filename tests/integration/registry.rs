@@ -180,6 +180,24 @@ fn defaults_in_the_page_widget_types_and_cli_are_the_engines() {
     }
 }
 
+/// The field names of `export interface NAME { … }`.
+fn ts_fields(ts: &str, name: &str) -> BTreeSet<String> {
+    let start = ts.find(&format!("export interface {name} ")).unwrap_or_else(|| panic!("no interface {name}"));
+    let body = &ts[start..start + ts[start..].find("\n}").unwrap()];
+    body.lines().filter_map(|l| l.trim().split_once("?:").map(|(k, _)| k.to_string())).filter(|k| !k.contains(' ')).collect()
+}
+
+#[test]
+fn the_typescript_options_are_the_engines() {
+    let ts = read("www/index.d.ts");
+    let d = serde_json::to_value(AuditOptions::default()).unwrap();
+    let mut rust: BTreeSet<String> = d.as_object().unwrap().keys().cloned().collect();
+    rust.insert("cache".into()); // the worker's own option (IndexedDB), not the engine's
+    assert_eq!(ts_fields(&ts, "AuditOptions"), rust, "index.d.ts AuditOptions vs AuditOptions (serde names)");
+    let training: BTreeSet<String> = d["training"].as_object().unwrap().keys().cloned().collect();
+    assert_eq!(ts_fields(&ts, "TrainingOptions"), training, "index.d.ts TrainingOptions vs TrainSettings");
+}
+
 #[test]
 fn references_reinitialise_exactly_the_declared_parameters() {
     // An in-graph (x − mean) / std before a Gemm: mean and std are constants, not parameters.

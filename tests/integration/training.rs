@@ -44,8 +44,8 @@ fn training_matches_torch() {
         let s = TrainSettings {
             optimizer: if c["optimizer"] == "adam" { Optimizer::Adam } else { Optimizer::Sgd },
             learning_rate: c["learning_rate"].as_f64().unwrap(),
-            epochs: c["epochs"].as_u64().unwrap() as usize,
-            batch_size: c["batch_size"].as_u64().unwrap() as usize,
+            epochs: c["epochs"].as_u64().unwrap(),
+            batch_size: c["batch_size"].as_u64().unwrap(),
             weight_decay: c["weight_decay"].as_f64().unwrap(),
         };
         let (seed, n) = (c["seed"].as_u64().unwrap(), c["rows"].as_u64().unwrap() as usize);
@@ -63,7 +63,7 @@ fn training_matches_torch() {
         let name = format!("{} on {}", c["optimizer"], c["model"]);
         let want_losses = f64s(&c["losses"]);
         assert_eq!(losses.len(), want_losses.len(), "{name}: one loss per epoch, as torch");
-        assert_eq!(losses.len(), s.epochs, "{name}: one loss per epoch");
+        assert_eq!(losses.len() as u64, s.epochs, "{name}: one loss per epoch");
         for (g, w) in losses.iter().zip(want_losses) {
             assert!((g - w).abs() <= 1e-5, "{name}: loss {g} vs torch {w}");
         }
@@ -118,7 +118,7 @@ fn a_matmul_add_graph_trains_too() {
     let n = shape[0];
     let classes = m.classes.unwrap();
     let y: Vec<usize> = (0..n).map(|i| i % classes).collect();
-    let s = TrainSettings { epochs: 200, batch_size: n, learning_rate: 0.01, ..Default::default() };
+    let s = TrainSettings { epochs: 200, batch_size: n as u64, learning_rate: 0.01, ..Default::default() };
     let (_, losses) = pollster::block_on(m.train(&Backend::cpu().device, &x, n, &y, classes, &s, 1, &mut |_, _| {})).unwrap();
     assert!(losses[199] < 0.2 * losses[0], "memorising {n} records: loss {} → {}", losses[0], losses[199]);
 }
