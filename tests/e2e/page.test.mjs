@@ -269,6 +269,18 @@ test("model logits on WebGPU and on the CPU match onnxruntime to 1e-4", async ()
       assert.ok(worst <= 1e-4, `${c.name} on ${backend}: max |diff| ${worst}`);
     }
   }
+  // Records of the wrong width (3 values for a 64-feature model) are an error, not a slice past
+  // the end (which traps the wasm instance): the same instance then still works.
+  const bad = await page.evaluate(async ([m, x3, x64]) => {
+    const mod = await import("/www/pkg/privaudit.js");
+    await globalThis.__privauditInit;
+    let err;
+    try { await mod.modelLogits(new Uint8Array(m), undefined, new Uint8Array(x3), "cpu"); } catch (e) { err = `${e.name}: ${e.message}`; }
+    const again = await mod.modelLogits(new Uint8Array(m), undefined, new Uint8Array(x64), "cpu");
+    return { err, rows: again.logits.length / again.classes };
+  }, [[...readFileSync(`${DEMO}digits_mlp.onnx`)], [...readFileSync(`${FIX}hostile/npy_label_count.npy`)], [...readFileSync(`${FIX}digits_nonmembers_x.npy`)]]);
+  assert.match(bad.err ?? "no error", /^Error: model\.onnx: model input: expected 12 records × 64 values/);
+  assert.equal(bad.rows, 500, "the same engine instance still runs the model");
 });
 
 test("with the network cut, the loaded page still audits (nothing it needs is remote)", async () => {
