@@ -244,6 +244,13 @@ impl PreparedModel<'_> {
                 return Err(AuditError::model(&m.file, format!("the output has {} rows for a batch of {n} records", dims[0])));
             }
             classes = dims[1];
+            // All records' outputs are kept (f64 on the CPU): bounded like any data file.
+            if rows.checked_mul(classes).is_none_or(|n| n > crate::limits::MAX_VALUES) {
+                return Err(AuditError::model(
+                    &m.file,
+                    format!("{rows} records × {classes} outputs are more than the {} values privaudit keeps; audit fewer records", crate::limits::MAX_VALUES),
+                ));
+            }
             let data: TensorData =
                 t.into_data_async().await.map_err(|e| AuditError::Device { backend: format!("{:?}", self.device), message: format!("{e:?}") })?;
             out.extend(data.iter::<f32>().map(f64::from));

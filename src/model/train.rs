@@ -242,7 +242,21 @@ impl OnnxModel {
         let mut flat = Tensor::<1>::from_data(TensorData::new(initial, [count]), device);
         let mut moments: Option<(Tensor<1>, Tensor<1>)> = None;
         let f = self.features();
+        if rows.checked_mul(f) != Some(values.len()) {
+            return Err(AuditError::ShapeMismatch {
+                file: self.file.clone(),
+                what: "training records".into(),
+                expected: format!("{rows} records × {f} features"),
+                actual: format!("{} values", values.len()),
+            });
+        }
         let x_all = Tensor::<2>::from_data(TensorData::new(values.iter().map(|&v| v as f32).collect::<Vec<f32>>(), [rows, f]), device);
+        if rows.checked_mul(classes).is_none_or(|n| n > crate::limits::MAX_VALUES) || labels.len() != rows || labels.iter().any(|&y| y >= classes) {
+            return Err(AuditError::option(
+                "references",
+                format!("{rows} training records × {classes} classes: labels must be classes of the model, and at most {} values", crate::limits::MAX_VALUES),
+            ));
+        }
         let mut onehot = vec![0f32; rows * classes];
         for (r, &y) in labels.iter().enumerate() {
             onehot[r * classes + y] = 1.0;
