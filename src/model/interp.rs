@@ -4,6 +4,7 @@
 //! broadcasting is numpy's (right-aligned), so left-padding makes burn's same-rank broadcasting
 //! give exactly ONNX's result, and one code path serves ranks 0–4.
 
+use super::spatial;
 use crate::error::{AuditError, Result};
 use burn::tensor::{Device, Tensor, TensorData, activation};
 use onnx_ir::batch_norm::BatchNormConfig;
@@ -43,6 +44,8 @@ const fn op(name: &'static str) -> OpSpec {
 }
 
 const LINEAR: &[(usize, Init)] = &[(1, Init::Uniform), (2, Init::Uniform)];
+/// Conv's weight and bias: fan_in = C_in/groups · kernel size, from the weight's shape.
+const CONV: &[(usize, Init)] = &[(1, Init::Uniform), (2, Init::Uniform)];
 
 /// Every operator this interpreter runs (inference semantics), with its parameters.
 pub const OPS: &[OpSpec] = &[
@@ -66,6 +69,23 @@ pub const OPS: &[OpSpec] = &[
     op("Cast"),
     OpSpec { name: "BatchNormalization", params: &[(1, Init::Ones), (2, Init::Zeros)], bias_after_product: false },
     op("Transpose"),
+    OpSpec { name: "Conv", params: CONV, bias_after_product: false },
+    op("MaxPool"),
+    op("AveragePool"),
+    op("GlobalAveragePool"),
+    op("GlobalMaxPool"),
+    op("Pad"),
+    op("Concat"),
+    op("Squeeze"),
+    op("Unsqueeze"),
+    op("ReduceMean"),
+    op("ReduceMax"),
+    op("Clip"),
+    op("HardSigmoid"),
+    op("HardSwish"),
+    op("Shape"),
+    op("Gather"),
+    op("Slice"),
 ];
 
 /// The names of [`OPS`], for messages.
@@ -97,6 +117,23 @@ pub(crate) fn spec(node: &Node) -> Option<&'static OpSpec> {
         Node::Cast(_) => "Cast",
         Node::BatchNormalization(_) => "BatchNormalization",
         Node::Transpose(_) => "Transpose",
+        Node::Conv1d(_) | Node::Conv2d(_) => "Conv",
+        Node::MaxPool1d(_) | Node::MaxPool2d(_) => "MaxPool",
+        Node::AveragePool1d(_) | Node::AveragePool2d(_) => "AveragePool",
+        Node::GlobalAveragePool(_) => "GlobalAveragePool",
+        Node::GlobalMaxPool(_) => "GlobalMaxPool",
+        Node::Pad(_) => "Pad",
+        Node::Concat(_) => "Concat",
+        Node::Squeeze(_) => "Squeeze",
+        Node::Unsqueeze(_) => "Unsqueeze",
+        Node::ReduceMean(_) => "ReduceMean",
+        Node::ReduceMax(_) => "ReduceMax",
+        Node::Clip(_) => "Clip",
+        Node::HardSigmoid(_) => "HardSigmoid",
+        Node::HardSwish(_) => "HardSwish",
+        Node::Shape(_) => "Shape",
+        Node::Gather(_) => "Gather",
+        Node::Slice(_) => "Slice",
         _ => return None,
     };
     OPS.iter().find(|o| o.name == name)
@@ -172,18 +209,28 @@ impl Value {
     }
 }
 
-/// The operator's name: onnx-ir's for the ops it knows, the file's own for a custom one.
-fn op_name(node: &Node) -> String {
+/// The operator's name as the ONNX file writes it: onnx-ir renames some by their spatial rank
+/// (`Conv2d`, `MaxPool1d` …) and turns Gemm and MatMul + Add into `Linear`.
+pub(crate) fn op_name(node: &Node) -> String {
     match node {
         Node::Custom(c) if c.domain.is_empty() => c.op_type.clone(),
         Node::Custom(c) => format!("{}.{}", c.domain, c.op_type),
-        _ => node.node_type().to_string(),
+        _ => match spec(node) {
+            Some(s) => s.name.to_string(),
+            None => {
+                let t = node.node_type().to_string();
+                match t.strip_suffix("1d").or_else(|| t.strip_suffix("2d")).or_else(|| t.strip_suffix("3d")) {
+                    Some(base) if ["Conv", "ConvTranspose", "MaxPool", "AveragePool", "LpPool"].contains(&base) => base.to_string(),
+                    _ => t,
+                }
+            }
+        },
     }
 }
 
 /// Reject, before any work, a node the interpreter cannot run.
-pub(crate) fn check_supported(file: &str, node: &Node) -> Result<()> {
-    let unsupported = |detail: &str| Err(AuditError::UnsupportedOp { file: file.into(), node: node.name().into(), op: op_name(node), detail: detail.into() });
+pub(crate) fn check_supported(file: &str, node: &Node, name: &str) -> Result<()> {
+    let unsupported = |detail: &str| Err(AuditError::UnsupportedOp { file: file.into(), node: name.into(), op: op_name(node), detail: detail.into() });
     match node {
         Node::Cast(c) => match c.config.to {
             DType::F64 | DType::F32 | DType::F16 | DType::BF16 | DType::I64 | DType::I32 => Ok(()),
@@ -234,19 +281,55 @@ fn value_from_data(file: &str, name: &str, data: TensorData, device: &Device) ->
     }
 }
 
-/// The largest per-record activation width, to size batches.
+/// The largest per-record intermediate, in values, to size batches: every node's output, and a
+/// convolution's unfolded input (input channels × kernel offsets × output positions; see
+/// [`spatial`]).
 pub(crate) fn widest_activation(graph: &OnnxGraph) -> usize {
+    let per_record = |a: &Argument| a.ty.static_shape().map(|s| s.iter().skip(1).map(|d| d.unwrap_or(1)).fold(1usize, |p, d| p.saturating_mul(d)));
+    let unfolded = |n: &Node| -> Option<usize> {
+        let k: usize = match n {
+            Node::Conv1d(c) => c.config.kernel_size,
+            Node::Conv2d(c) => c.config.kernel_size.iter().product(),
+            _ => return None,
+        };
+        let channels = n.inputs().first()?.ty.static_shape()?.get(1).copied().flatten()?;
+        let out = n.outputs().first()?.ty.static_shape()?;
+        let positions = out.iter().skip(2).map(|d| d.unwrap_or(1)).fold(1usize, |p, d| p.saturating_mul(d));
+        Some(channels.saturating_mul(k).saturating_mul(positions))
+    };
+    graph.nodes.iter().flat_map(|n| n.outputs().iter().filter_map(per_record).chain(unfolded(n))).max().unwrap_or(1)
+}
+
+/// The file's own name of every node of `graph` (onnx-ir renames them `conv2d1`, `linear2` …),
+/// for messages: the k-th node of an operator is the file's k-th node of that operator when
+/// both have as many; otherwise onnx-ir's name is kept.
+pub(crate) fn file_node_names(graph: &OnnxGraph, file_nodes: &[(String, String)]) -> Vec<String> {
+    let ops: Vec<String> = graph.nodes.iter().map(op_name).collect();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
     graph
         .nodes
         .iter()
-        .flat_map(|n| n.outputs())
-        .filter_map(|o| o.ty.static_shape().map(|s| s.iter().skip(1).map(|d| d.unwrap_or(1)).product::<usize>()))
-        .max()
-        .unwrap_or(1)
+        .zip(&ops)
+        .map(|(node, op)| {
+            let k = seen.entry(op.as_str()).or_insert(0);
+            *k += 1;
+            let in_graph = ops.iter().filter(|o| *o == op).count();
+            // A custom operator's name carries its domain; the file's op_type does not.
+            let bare = op.rsplit('.').next().unwrap_or(op);
+            let mut in_file = file_nodes.iter().filter(|(t, _)| t == bare);
+            let same_count = file_nodes.iter().filter(|(t, _)| t == bare).count() == in_graph;
+            match in_file.nth(*k - 1) {
+                Some((_, n)) if same_count && !n.is_empty() => n.clone(),
+                _ => node.name().to_string(),
+            }
+        })
+        .collect()
 }
 
-/// Run the graph on one batch and return the value named `output`.
-pub(crate) fn run(file: &str, graph: &OnnxGraph, consts: &Consts, input: &str, x: Value, output: &str, training: Training<'_>) -> Result<Value> {
+/// Run the graph on one batch and return the value named `output`; `names` are the nodes'
+/// names for messages ([`file_node_names`]).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run(file: &str, graph: &OnnxGraph, names: &[String], consts: &Consts, input: &str, x: Value, output: &str, training: Training<'_>) -> Result<Value> {
     let device = match &x {
         Value::F { t, .. } => t.device(),
         Value::I { .. } => return Err(AuditError::model(file, "internal: integer model input")),
@@ -254,6 +337,7 @@ pub(crate) fn run(file: &str, graph: &OnnxGraph, consts: &Consts, input: &str, x
     let mut env: Env = HashMap::new();
     env.insert(input.to_string(), x);
     for (idx, node) in graph.nodes.iter().enumerate() {
+        let name = names.get(idx).map_or(node.name(), String::as_str);
         if let Some(v) = env.get(output) {
             return Ok(v.clone());
         }
@@ -271,13 +355,13 @@ pub(crate) fn run(file: &str, graph: &OnnxGraph, consts: &Consts, input: &str, x
                     .get(&a.name)
                     .cloned()
                     .map(Some)
-                    .ok_or_else(|| AuditError::model(file, format!("node '{}': input '{}' has no value", node.name(), a.name))),
+                    .ok_or_else(|| AuditError::model(file, format!("node '{name}': input '{}' has no value", a.name))),
             }
         };
         let need = |i: usize| -> Result<Value> {
-            get(i)?.ok_or_else(|| AuditError::model(file, format!("node '{}' ({}) is missing input {i}", node.name(), op_name(node))))
+            get(i)?.ok_or_else(|| AuditError::model(file, format!("node '{name}' ({}) is missing input {i}", op_name(node))))
         };
-        let y = eval(file, node, &need, &get, &device, training.map(|t| (t, idx)))?;
+        let y = eval(file, node, name, &need, &get, &device, training.map(|t| (t, idx)))?;
         if let Some(out) = node.outputs().first() {
             env.insert(out.name.clone(), y);
         }
@@ -285,15 +369,16 @@ pub(crate) fn run(file: &str, graph: &OnnxGraph, consts: &Consts, input: &str, x
     env.remove(output).ok_or_else(|| AuditError::model(file, format!("the graph never computes its output '{output}'")))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn eval(
     file: &str,
     node: &Node,
+    name: &str,
     need: &dyn Fn(usize) -> Result<Value>,
     get: &dyn Fn(usize) -> Result<Option<Value>>,
     device: &Device,
     training: Option<(&std::cell::RefCell<Vec<BnStats>>, usize)>,
 ) -> Result<Value> {
-    let name = node.name();
     let fl = |v: Value| v.float(file, name, device);
     let bad = |m: String| AuditError::model(file, format!("node '{name}' ({}): {m}", op_name(node)));
     let unary = |f: &dyn Fn(Tensor<4>) -> Tensor<4>| -> Result<Value> {
@@ -492,12 +577,424 @@ fn eval(
             let y = xt.sub(mean).div(var.add_scalar(eps).sqrt()).mul(scale).add(bias);
             Ok(Value::F { t: y, rank })
         }
+        Node::Conv1d(n) => {
+            let c = &n.config;
+            let (p0, p1) = c.padding.as_tuple();
+            let geometry = Geometry { kernel: [1, c.kernel_size], stride: [1, c.stride], dilation: [1, c.dilation], pads: [(0, 0), (p0, p1)], auto_pad: &c.auto_pad };
+            conv_node(need(0)?, need(1)?, get(2)?, &geometry, c.groups, 1, &bad, &fl)
+        }
+        Node::Conv2d(n) => {
+            let c = &n.config;
+            let (top, left, bottom, right) = c.padding.as_tuple();
+            let geometry = Geometry { kernel: c.kernel_size, stride: c.stride, dilation: c.dilation, pads: [(top, bottom), (left, right)], auto_pad: &c.auto_pad };
+            conv_node(need(0)?, need(1)?, get(2)?, &geometry, c.groups, 2, &bad, &fl)
+        }
+        Node::MaxPool1d(n) => {
+            let c = &n.config;
+            let geometry = Geometry { kernel: [1, c.kernel_size], stride: [1, c.stride], dilation: [1, c.dilation], pads: [(0, 0), c.padding.as_tuple()], auto_pad: &c.auto_pad };
+            pool_node(need(0)?, &geometry, c.ceil_mode, 1, None, &bad, &fl)
+        }
+        Node::MaxPool2d(n) => {
+            let c = &n.config;
+            let (top, left, bottom, right) = c.padding.as_tuple();
+            let geometry = Geometry { kernel: c.kernel_size, stride: c.strides, dilation: c.dilation, pads: [(top, bottom), (left, right)], auto_pad: &c.auto_pad };
+            pool_node(need(0)?, &geometry, c.ceil_mode, 2, None, &bad, &fl)
+        }
+        Node::AveragePool1d(n) => {
+            let c = &n.config;
+            let geometry = Geometry { kernel: [1, c.kernel_size], stride: [1, c.stride], dilation: [1, c.dilation], pads: [(0, 0), c.padding.as_tuple()], auto_pad: &c.auto_pad };
+            pool_node(need(0)?, &geometry, c.ceil_mode, 1, Some(c.count_include_pad), &bad, &fl)
+        }
+        Node::AveragePool2d(n) => {
+            let c = &n.config;
+            let (top, left, bottom, right) = c.padding.as_tuple();
+            let geometry = Geometry { kernel: c.kernel_size, stride: c.strides, dilation: c.dilation, pads: [(top, bottom), (left, right)], auto_pad: &c.auto_pad };
+            pool_node(need(0)?, &geometry, c.ceil_mode, 2, Some(c.count_include_pad), &bad, &fl)
+        }
+        Node::GlobalAveragePool(_) | Node::GlobalMaxPool(_) => {
+            let x = need(0)?;
+            let s = x.shape();
+            if !(3..=4).contains(&s.len()) {
+                return Err(bad(format!("input must be [N, C, L] or [N, C, H, W], found {s:?}")));
+            }
+            let (t, rank) = fl(x)?;
+            let (n, c) = (s[0], s[1]);
+            let flat = t.reshape([1, n, c, s[2..].iter().product::<usize>()]);
+            let y = if matches!(node, Node::GlobalMaxPool(_)) { flat.max_dim(3) } else { flat.mean_dim(3) };
+            let mut out = vec![n, c];
+            out.extend(std::iter::repeat_n(1, rank - 2));
+            Ok(Value::F { t: y.reshape(pad4(&out)), rank })
+        }
+        Node::Clip(n) => {
+            let (t, rank) = fl(need(0)?)?;
+            // A bound given as a graph value (not folded into the attribute) stays on the
+            // device: max(x, lo) = lo + relu(x − lo), min(x, hi) = hi − relu(hi − x).
+            let bound = |b: &Option<onnx_ir::clip::ClipInput>| -> Result<Option<Tensor<4>>> {
+                match b {
+                    None => Ok(None),
+                    Some(onnx_ir::clip::ClipInput::Static(v)) => Ok(Some(Tensor::<4>::full([1, 1, 1, 1], *v as f32, device))),
+                    Some(onnx_ir::clip::ClipInput::Runtime(r)) => match get(r.input_index)? {
+                        None => Ok(None),
+                        Some(v) if v.shape().iter().product::<usize>() == 1 => Ok(Some(fl(v)?.0.reshape([1, 1, 1, 1]))),
+                        Some(v) => Err(bad(format!("min and max must be scalars, found shape {:?}", v.shape()))),
+                    },
+                }
+            };
+            let mut y = t;
+            if let Some(lo) = bound(&n.config.min)? {
+                y = activation::relu(y.sub(lo.clone())).add(lo);
+            }
+            if let Some(hi) = bound(&n.config.max)? {
+                y = hi.clone().sub(activation::relu(hi.sub(y)));
+            }
+            Ok(Value::F { t: y, rank })
+        }
+        Node::HardSigmoid(n) => {
+            let (alpha, beta) = (n.config.alpha, n.config.beta);
+            unary(&|t| t.mul_scalar(alpha).add_scalar(beta).clamp(0.0, 1.0))
+        }
+        Node::HardSwish(_) => unary(&|t| t.clone().mul(t.div_scalar(6.0).add_scalar(0.5).clamp(0.0, 1.0))),
+        Node::Pad(n) => pad_node(n, need(0)?, &get, &bad, &fl),
+        Node::Concat(n) => {
+            let inputs: Vec<Value> = (0..node.inputs().len()).map(&need).collect::<Result<_>>()?;
+            concat(inputs, n.config.axis, &bad, &fl)
+        }
+        Node::Unsqueeze(n) => {
+            let v = need(0)?;
+            let axes = match &n.config {
+                onnx_ir::unsqueeze::UnsqueezeConfig::Static(a) => a.clone(),
+                onnx_ir::unsqueeze::UnsqueezeConfig::Runtime(r) => ints(need(r.input_index)?, &bad)?,
+            };
+            let s = v.shape();
+            let rank = s.len() + axes.len();
+            let mut axes = axes.iter().map(|&a| norm_axis(a, rank).ok_or_else(|| bad(format!("axis {a} is out of range for rank {rank}")))).collect::<Result<Vec<_>>>()?;
+            axes.sort_unstable();
+            axes.dedup();
+            if axes.len() + s.len() != rank {
+                return Err(bad("repeated axes".into()));
+            }
+            let mut dims = s.iter().copied();
+            let new: Vec<usize> = (0..rank).map(|a| if axes.contains(&a) { 1 } else { dims.next().unwrap_or(1) }).collect();
+            reshaped(v, new, &bad)
+        }
+        Node::Squeeze(n) => {
+            let v = need(0)?;
+            let s = v.shape();
+            let axes: Option<Vec<i64>> = match &n.config.axes {
+                None => None,
+                Some(onnx_ir::squeeze::SqueezeInput::Static(a)) => Some(a.clone()),
+                Some(onnx_ir::squeeze::SqueezeInput::Runtime(r)) => Some(ints(need(r.input_index)?, &bad)?),
+            };
+            let drop: Vec<usize> = match axes {
+                None => (0..s.len()).filter(|&a| s[a] == 1).collect(),
+                Some(a) => a
+                    .iter()
+                    .map(|&x| {
+                        norm_axis(x, s.len()).filter(|&k| s[k] == 1).ok_or_else(|| bad(format!("axis {x} of shape {s:?} is not a dimension of size 1")))
+                    })
+                    .collect::<Result<_>>()?,
+            };
+            let new: Vec<usize> = (0..s.len()).filter(|a| !drop.contains(a)).map(|a| s[a]).collect();
+            reshaped(v, new, &bad)
+        }
+        Node::ReduceMean(onnx_ir::reduce::ReduceMeanNode { config: c, .. }) | Node::ReduceMax(onnx_ir::reduce::ReduceMaxNode { config: c, .. }) => {
+            let max = matches!(node, Node::ReduceMax(_));
+            let v = need(0)?;
+            let s = v.shape();
+            let axes: Vec<usize> = match &c.axes {
+                onnx_ir::reduce::ReduceAxes::Static(a) => a.clone(),
+                onnx_ir::reduce::ReduceAxes::Runtime(r) => ints(need(r.input_index)?, &bad)?
+                    .iter()
+                    .map(|&a| norm_axis(a, s.len()).ok_or_else(|| bad(format!("axis {a} is out of range for shape {s:?}"))))
+                    .collect::<Result<_>>()?,
+            };
+            if axes.iter().any(|&a| a >= s.len()) {
+                return Err(bad(format!("axes {axes:?} are out of range for shape {s:?}")));
+            }
+            if axes.is_empty() && c.noop_with_empty_axes {
+                return Ok(v);
+            }
+            let axes: Vec<usize> = if axes.is_empty() { (0..s.len()).collect() } else { axes };
+            let (mut t, rank) = fl(v)?;
+            for &a in &axes {
+                t = if max { t.max_dim(axis4(a, rank)) } else { t.mean_dim(axis4(a, rank)) };
+            }
+            let kept: Vec<usize> = (0..s.len()).map(|a| if axes.contains(&a) { 1 } else { s[a] }).collect();
+            let out: Vec<usize> = if c.keepdims { kept } else { (0..s.len()).filter(|a| !axes.contains(a)).map(|a| s[a]).collect() };
+            Ok(Value::F { t: t.reshape(pad4(&out)), rank: out.len() })
+        }
+        Node::Shape(n) => {
+            let s = need(0)?.shape();
+            let (start, end) = (n.config.start.min(s.len()), n.config.end.min(s.len()));
+            let v: Vec<i64> = s[start..end.max(start)].iter().map(|&d| d as i64).collect();
+            let len = v.len();
+            Ok(Value::I { v, shape: vec![len] })
+        }
+        Node::Gather(n) => {
+            let (data, idx) = (need(0)?, need(1)?);
+            let (Value::I { v, shape }, Value::I { v: iv, shape: ishape }) = (&data, &idx) else {
+                return Err(bad("only shape arithmetic (integer tensors) is supported; gathering float values is not".into()));
+            };
+            if shape.len() != 1 || n.config.axis != 0 || ishape.len() > 1 {
+                return Err(bad(format!("only a 1-D gather along axis 0 is supported, found data {shape:?}, indices {ishape:?}, axis {}", n.config.axis)));
+            }
+            let out = iv
+                .iter()
+                .map(|&i| norm_axis(i, v.len()).map(|k| v[k]).ok_or_else(|| bad(format!("index {i} is out of range for {} values", v.len()))))
+                .collect::<Result<Vec<i64>>>()?;
+            Ok(Value::I { shape: ishape.clone(), v: out })
+        }
+        Node::Slice(n) => slice_node(&n.config, need(0)?, &need, &bad, &fl),
         other => Err(AuditError::UnsupportedOp {
             file: file.into(),
             node: name.into(),
             op: op_name(other),
             detail: format!("supported operators: {}", supported_ops().join(", ")),
         }),
+    }
+}
+
+type Bad<'a> = &'a dyn Fn(String) -> AuditError;
+type Fl<'a> = &'a dyn Fn(Value) -> Result<(Tensor<4>, usize)>;
+
+/// A window operation's attributes as onnx-ir gives them, 1-D ones as 2-D with a unit first axis.
+struct Geometry<'a> {
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    dilation: [usize; 2],
+    pads: [(usize, usize); 2],
+    auto_pad: &'a onnx_ir::padding::AutoPad,
+}
+
+/// A `[N, C, L]` (1-D) or `[N, C, H, W]` (2-D) input as `[N, C, H, W]`.
+fn spatial_input(x: Value, dims: usize, bad: Bad<'_>, fl: Fl<'_>) -> Result<(Tensor<4>, Vec<usize>)> {
+    let s = x.shape();
+    if s.len() != dims + 2 {
+        return Err(bad(format!("input must have rank {} ([N, C, {}]), found shape {s:?}", dims + 2, if dims == 1 { "L" } else { "H, W" })));
+    }
+    let (t, _) = fl(x)?;
+    let t = if dims == 1 { t.reshape([s[0], s[1], 1, s[2]]) } else { t };
+    Ok((t, s))
+}
+
+/// `[N, C, OH, OW]` back to the input's rank.
+fn spatial_output(y: Tensor<4>, dims: usize) -> Value {
+    let [n, c, _, w] = y.dims();
+    if dims == 1 { Value::F { t: y.reshape([1, n, c, w]), rank: 3 } } else { Value::F { t: y, rank: 4 } }
+}
+
+fn window(g: &Geometry<'_>, input: &[usize], ceil: bool, pool: bool, bad: Bad<'_>) -> Result<spatial::Window> {
+    let hw = if input.len() == 3 { [1, input[2]] } else { [input[2], input[3]] };
+    spatial::Window::new(hw, g.kernel, g.stride, g.dilation, g.pads, g.auto_pad, ceil, pool).map_err(bad)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn conv_node(x: Value, w: Value, b: Option<Value>, g: &Geometry<'_>, groups: usize, dims: usize, bad: Bad<'_>, fl: Fl<'_>) -> Result<Value> {
+    let ws = w.shape();
+    let (xt, xs) = spatial_input(x, dims, bad, fl)?;
+    if ws.len() != dims + 2 {
+        return Err(bad(format!("weight must have rank {}, found shape {ws:?}", dims + 2)));
+    }
+    let (c, o, cg) = (xs[1], ws[0], ws[1]);
+    let kernel = if dims == 1 { [1, ws[2]] } else { [ws[2], ws[3]] };
+    if kernel != g.kernel {
+        return Err(bad(format!("kernel_shape {:?} does not match the weight's shape {ws:?}", &g.kernel[2 - dims..])));
+    }
+    if groups == 0 || cg == 0 || c != cg * groups || o % groups != 0 || o == 0 {
+        return Err(bad(format!("{c} input channels and a weight of shape {ws:?} do not fit group = {groups}")));
+    }
+    let win = window(g, &xs, false, false, bad)?;
+    let wt = fl(w)?.0;
+    let wt = if dims == 1 { wt.reshape([o, cg, 1, ws[2]]) } else { wt };
+    let bias = match b {
+        None => None,
+        Some(b) if b.shape() == [o] => Some(fl(b)?.0),
+        Some(b) => return Err(bad(format!("bias must have shape [{o}], found {:?}", b.shape()))),
+    };
+    Ok(spatial_output(spatial::conv(xt, wt, bias, &win, groups), dims))
+}
+
+/// MaxPool (`count_include_pad` = None) or AveragePool.
+fn pool_node(x: Value, g: &Geometry<'_>, ceil: bool, dims: usize, count_include_pad: Option<bool>, bad: Bad<'_>, fl: Fl<'_>) -> Result<Value> {
+    let (xt, xs) = spatial_input(x, dims, bad, fl)?;
+    let win = window(g, &xs, ceil, true, bad)?;
+    let y = match count_include_pad {
+        None => spatial::max_pool(xt, &win),
+        Some(include) => spatial::avg_pool(xt, &win, include),
+    };
+    Ok(spatial_output(y, dims))
+}
+
+/// The values of a small integer tensor (axes, pads, starts …).
+fn ints(v: Value, bad: Bad<'_>) -> Result<Vec<i64>> {
+    match v {
+        Value::I { v, .. } => Ok(v),
+        Value::F { .. } => Err(bad("expected an integer tensor (axes, pads, starts …), found a float one".into())),
+    }
+}
+
+/// An ONNX axis (negative counts from the end) in `0..rank`.
+fn norm_axis(a: i64, rank: usize) -> Option<usize> {
+    let r = i64::try_from(rank).ok()?;
+    let a = if a < 0 { a.checked_add(r)? } else { a };
+    usize::try_from(a).ok().filter(|&k| k < rank)
+}
+
+/// The same values in a new shape of the same size.
+fn reshaped(v: Value, new: Vec<usize>, bad: Bad<'_>) -> Result<Value> {
+    match v {
+        Value::F { t, .. } => {
+            if new.len() > 4 {
+                return Err(bad(format!("a result of rank {} (shape {new:?}); at most rank 4 is supported", new.len())));
+            }
+            Ok(Value::F { t: t.reshape(pad4(&new)), rank: new.len() })
+        }
+        Value::I { v, .. } => Ok(Value::I { v, shape: new }),
+    }
+}
+
+fn concat(inputs: Vec<Value>, axis: usize, bad: Bad<'_>, fl: Fl<'_>) -> Result<Value> {
+    let shapes: Vec<Vec<usize>> = inputs.iter().map(Value::shape).collect();
+    let Some(first) = shapes.first() else {
+        return Err(bad("no inputs".into()));
+    };
+    let rank = first.len();
+    if axis >= rank || shapes.iter().any(|s| s.len() != rank || (0..rank).any(|a| a != axis && s[a] != first[a])) {
+        return Err(bad(format!("shapes {shapes:?} do not concatenate along axis {axis}")));
+    }
+    if inputs.iter().all(|v| matches!(v, Value::I { .. })) {
+        if rank != 1 {
+            return Err(bad(format!("integer tensors are concatenated only in 1-D, found {shapes:?}")));
+        }
+        let v: Vec<i64> = inputs.into_iter().flat_map(|v| if let Value::I { v, .. } = v { v } else { Vec::new() }).collect();
+        let len = v.len();
+        return Ok(Value::I { v, shape: vec![len] });
+    }
+    let tensors = inputs.into_iter().map(|v| fl(v).map(|(t, _)| t)).collect::<Result<Vec<_>>>()?;
+    Ok(Value::F { t: Tensor::cat(tensors, axis + 4 - rank), rank })
+}
+
+fn pad_node(n: &onnx_ir::pad::PadNode, x: Value, get: &dyn Fn(usize) -> Result<Option<Value>>, bad: Bad<'_>, fl: Fl<'_>) -> Result<Value> {
+    use onnx_ir::pad::{AxesInput, ConstantValueInput, PadInput, PadMode as OnnxPad};
+    let s = x.shape();
+    let rank = s.len();
+    let need = |i: usize| get(i)?.ok_or_else(|| bad(format!("missing input {i}")));
+    let pairs: Vec<(usize, usize)> = match &n.config.pads {
+        PadInput::Static(p) => p.clone(),
+        PadInput::Runtime { input, axes } => {
+            let v = ints(need(input.input_index)?, bad)?;
+            let axes: Vec<usize> = match axes {
+                None => (0..rank).collect(),
+                Some(AxesInput::Static(a)) => a.clone(),
+                Some(AxesInput::Runtime(r)) => ints(need(r.input_index)?, bad)?
+                    .iter()
+                    .map(|&a| norm_axis(a, rank).ok_or_else(|| bad(format!("axis {a} is out of range for rank {rank}"))))
+                    .collect::<Result<_>>()?,
+            };
+            if v.len() != 2 * axes.len() {
+                return Err(bad(format!("{} pads for {} axes; expected 2 per axis", v.len(), axes.len())));
+            }
+            let mut p = vec![(0usize, 0usize); rank];
+            for (k, &a) in axes.iter().enumerate() {
+                let conv = |x: i64| usize::try_from(x).ok().filter(|&x| x <= spatial::MAX_WINDOW);
+                let (Some(b), Some(e)) = (conv(v[k]), conv(v[k + axes.len()])) else {
+                    return Err(bad(format!("pads {v:?}: each must be from 0 to {} (negative pads, which crop, are not supported)", spatial::MAX_WINDOW)));
+                };
+                p[a] = (b, e);
+            }
+            p
+        }
+    };
+    if pairs.len() != rank || pairs.iter().any(|&(b, e)| b > spatial::MAX_WINDOW || e > spatial::MAX_WINDOW) {
+        return Err(bad(format!("pads {pairs:?} do not fit an input of shape {s:?}")));
+    }
+    let mode = match n.config.mode {
+        OnnxPad::Constant => {
+            let value = match &n.config.constant_value {
+                ConstantValueInput::Static(v) => *v,
+                ConstantValueInput::Runtime(r) => match get(r.input_index)? {
+                    None => 0.0,
+                    Some(Value::F { .. }) => return Err(bad("a constant_value computed by the graph is not supported (give it as an initializer)".into())),
+                    Some(Value::I { v, .. }) => v.first().copied().unwrap_or(0) as f32,
+                },
+            };
+            burn::tensor::ops::PadMode::Constant(value)
+        }
+        OnnxPad::Reflect => {
+            if let Some(a) = (0..rank).find(|&a| pairs[a].0.max(pairs[a].1) >= s[a].max(1)) {
+                return Err(bad(format!("reflect padding {:?} on axis {a} needs a dimension larger than the pad, found {}", pairs[a], s[a])));
+            }
+            burn::tensor::ops::PadMode::Reflect
+        }
+        OnnxPad::Edge => {
+            if let Some(a) = (0..rank).find(|&a| s[a] == 0 && pairs[a] != (0, 0)) {
+                return Err(bad(format!("edge padding of the empty axis {a}")));
+            }
+            burn::tensor::ops::PadMode::Edge
+        }
+    };
+    let new: Vec<usize> = s.iter().zip(&pairs).map(|(d, (b, e))| d + b + e).collect();
+    if crate::limits::product(&new).is_none_or(|n| n > crate::limits::MAX_VALUES) {
+        return Err(bad(format!("padding {s:?} to {new:?} is larger than privaudit handles")));
+    }
+    let (t, _) = fl(x)?;
+    let t = if pairs.iter().all(|&p| p == (0, 0)) { t } else { t.pad(pairs.as_slice(), mode) };
+    Ok(Value::F { t, rank })
+}
+
+/// ONNX Slice with positive steps: on a small integer tensor (a shape) or a float tensor.
+fn slice_node(c: &onnx_ir::slice::SliceConfig, x: Value, need: &dyn Fn(usize) -> Result<Value>, bad: Bad<'_>, fl: Fl<'_>) -> Result<Value> {
+    use onnx_ir::slice::SliceInput;
+    let read = |si: &SliceInput| -> Result<Vec<i64>> {
+        match si {
+            SliceInput::Static(v) => Ok(v.clone()),
+            SliceInput::Runtime(r) => ints(need(r.input_index)?, bad),
+        }
+    };
+    let s = x.shape();
+    let rank = s.len();
+    let (starts, ends) = (read(&c.starts)?, read(&c.ends)?);
+    let axes: Vec<i64> = match &c.axes {
+        Some(a) => read(a)?,
+        None => (0..starts.len() as i64).collect(),
+    };
+    let steps: Vec<i64> = match &c.steps {
+        Some(a) => read(a)?,
+        None => vec![1; starts.len()],
+    };
+    if ends.len() != starts.len() || axes.len() != starts.len() || steps.len() != starts.len() {
+        return Err(bad(format!("starts {starts:?}, ends {ends:?}, axes {axes:?} and steps {steps:?} differ in length")));
+    }
+    // Per axis: (start, end, step) clamped as ONNX does for a positive step.
+    let mut ranges: Vec<(usize, usize, usize)> = s.iter().map(|&d| (0, d, 1)).collect();
+    for k in 0..starts.len() {
+        let a = norm_axis(axes[k], rank).ok_or_else(|| bad(format!("axis {} is out of range for shape {s:?}", axes[k])))?;
+        let step = usize::try_from(steps[k]).ok().filter(|&st| st >= 1).ok_or_else(|| bad(format!("step {}: only positive steps are supported", steps[k])))?;
+        let d = i64::try_from(s[a]).unwrap_or(i64::MAX);
+        let clamp = |v: i64| (if v < 0 { v.saturating_add(d) } else { v }).clamp(0, d) as usize;
+        let (b, e) = (clamp(starts[k]), clamp(ends[k]));
+        ranges[a] = (b, e.max(b), step);
+    }
+    let new: Vec<usize> = ranges.iter().map(|&(b, e, st)| (e - b).div_ceil(st)).collect();
+    match x {
+        Value::I { v, .. } => {
+            if rank != 1 {
+                return Err(bad(format!("integer tensors are sliced only in 1-D, found {s:?}")));
+            }
+            let (b, e, st) = ranges[0];
+            let out: Vec<i64> = v.get(b..e).ok_or_else(|| bad("internal: shape and values differ".into()))?.iter().step_by(st).copied().collect();
+            Ok(Value::I { v: out, shape: new })
+        }
+        v @ Value::F { .. } => {
+            if new.contains(&0) {
+                return Err(bad(format!("the slice of {s:?} is empty")));
+            }
+            let (t, _) = fl(v)?;
+            let mut sl: Vec<burn::tensor::Slice> = vec![burn::tensor::Slice::new(0, None, 1); 4 - rank];
+            sl.extend(ranges.iter().map(|&(b, e, st)| burn::tensor::Slice::new(b as isize, Some(e as isize), st as isize)));
+            let sl: [burn::tensor::Slice; 4] = sl.try_into().map_err(|_| bad("internal: slice rank".into()))?;
+            Ok(Value::F { t: t.slice(sl), rank })
+        }
     }
 }
 

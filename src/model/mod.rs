@@ -6,6 +6,7 @@
 //! only, which is the one read that works on wasm.
 
 mod interp;
+mod spatial;
 pub(crate) mod proto;
 mod train;
 
@@ -34,6 +35,8 @@ pub struct OnnxModel {
     output_name: String,
     /// The graph ends in a Softmax that we skip: its input already is the logits.
     pub skipped_final_softmax: bool,
+    /// Each node's name as the file gives it, for messages.
+    node_names: Vec<String>,
 }
 
 impl OnnxModel {
@@ -132,8 +135,9 @@ impl OnnxModel {
         let [output] = graph.outputs.as_slice() else {
             return Err(AuditError::model(&file, format!("expected exactly one output (the class scores), found {}", graph.outputs.len())));
         };
-        for node in &graph.nodes {
-            interp::check_supported(&file, node).map_err(|e| original_node_name(e, &facts.nodes))?;
+        let node_names = interp::file_node_names(&graph, &facts.nodes);
+        for (node, name) in graph.nodes.iter().zip(&node_names) {
+            interp::check_supported(&file, node, name)?;
         }
         // A final Softmax turns logits into probabilities in f32, which loses the tails; we
         // read its input instead, which is exactly the logits.
@@ -158,6 +162,7 @@ impl OnnxModel {
             classes,
             output_name,
             skipped_final_softmax,
+            node_names,
             graph,
         })
     }
@@ -179,21 +184,6 @@ impl OnnxModel {
     pub fn prepare(&self, device: &Device) -> Result<PreparedModel<'_>> {
         let consts = interp::load_constants(&self.file, &self.graph, device)?;
         Ok(PreparedModel { model: self, consts, device: device.clone() })
-    }
-}
-
-/// onnx-ir renames nodes `<op><k>` (the k-th node of that type); name the node as the file does.
-fn original_node_name(e: AuditError, nodes: &[(String, String)]) -> AuditError {
-    match e {
-        AuditError::UnsupportedOp { file, node, op, detail } => {
-            let k: Option<usize> = node.trim_start_matches(|c: char| !c.is_ascii_digit()).parse().ok();
-            let original = k
-                .and_then(|k| nodes.iter().filter(|(t, _)| t.eq_ignore_ascii_case(op.rsplit('.').next().unwrap_or(&op))).nth(k.saturating_sub(1)))
-                .map(|(_, n)| n.clone())
-                .filter(|n| !n.is_empty());
-            AuditError::UnsupportedOp { file, node: original.unwrap_or(node), op, detail }
-        }
-        other => other,
     }
 }
 
@@ -238,7 +228,7 @@ impl PreparedModel<'_> {
             let mut shape = vec![n];
             shape.extend_from_slice(&m.input_shape);
             let x = interp::Value::from_f32(&m.file, chunk, &shape, &self.device)?;
-            let y = interp::run(&m.file, &m.graph, &self.consts, &m.input_name, x, &m.output_name, None)?;
+            let y = interp::run(&m.file, &m.graph, &m.node_names, &self.consts, &m.input_name, x, &m.output_name, None)?;
             let (t, dims) = y.into_matrix(&m.file)?;
             if dims[0] != n {
                 return Err(AuditError::model(&m.file, format!("the output has {} rows for a batch of {n} records", dims[0])));

@@ -209,7 +209,9 @@ pub(crate) fn facts(file: &str, bytes: &[u8]) -> Result<ModelFacts> {
                                 _ => None,
                             })
                         };
-                        facts.nodes.push((text(4).unwrap_or_default(), text(3).unwrap_or_default()));
+                        let op_type = text(4).unwrap_or_default();
+                        check_window_attributes(file, &op_type, node_name.as_deref().unwrap_or(""), &nf)?;
+                        facts.nodes.push((op_type, text(3).unwrap_or_default()));
                     }
                     if let (GRAPH_INITIALIZER, Wire::Bytes(t)) = (gf.num, gf.value) {
                         let tf = fields(t).ok_or_else(|| malformed(file))?;
@@ -245,6 +247,58 @@ pub(crate) fn facts(file: &str, bytes: &[u8]) -> Result<ModelFacts> {
     }
     Ok(facts)
 }
+
+const NODE_ATTRIBUTE: u64 = 5;
+
+/// Convolution and pooling attributes, checked before onnx-ir reads them: it converts them with
+/// `as usize` (a negative stride wraps to a huge one) and divides by the strides. Kernel sizes,
+/// strides, dilations and `group` must be from 1 to [`WINDOW_MAX`], pads from 0 to it.
+fn check_window_attributes(file: &str, op_type: &str, node: &str, nf: &[Field<'_>]) -> Result<()> {
+    if !["Conv", "ConvTranspose", "MaxPool", "AveragePool", "LpPool"].contains(&op_type) {
+        return Ok(());
+    }
+    for a in nf.iter().filter(|x| x.num == NODE_ATTRIBUTE) {
+        let Wire::Bytes(ab) = a.value else { continue };
+        let af = fields(ab).ok_or_else(|| malformed(file))?;
+        let name = af.iter().find_map(|x| match (x.num, x.value) {
+            (1, Wire::Bytes(n)) => Some(n),
+            _ => None,
+        });
+        let min = match name {
+            Some(b"kernel_shape" | b"strides" | b"dilations" | b"group") => 1,
+            Some(b"pads") => 0,
+            _ => continue,
+        };
+        // `i` (3) and `ints` (8, plain or packed).
+        let mut values = Vec::new();
+        for x in &af {
+            match (x.num, x.value) {
+                (3 | 8, Wire::Varint(v)) => values.push(v as i64),
+                (8, Wire::Bytes(packed)) => {
+                    let mut pos = 0;
+                    while pos < packed.len() {
+                        values.push(varint(packed, &mut pos).ok_or_else(|| malformed(file))? as i64);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(bad) = values.iter().find(|&&v| v < min || v > WINDOW_MAX) {
+            return Err(AuditError::model(
+                file,
+                format!(
+                    "node '{}' ({op_type}): attribute '{}' is {bad}; it must be from {min} to {WINDOW_MAX}",
+                    crate::limits::quote(node),
+                    String::from_utf8_lossy(name.unwrap_or_default())
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The largest kernel size, stride, dilation, group or pad read.
+const WINDOW_MAX: i64 = 65_536;
 
 /// The number of elements of a TensorProto's `dims`; `None` for a negative dimension or more
 /// than [`MAX_DECLARED_ELEMENTS`].

@@ -147,6 +147,8 @@ fn weight_fan_in(graph: &onnx_ir::OnnxGraph, base: &Consts, idx: usize) -> Optio
         Node::Gemm(n) if s.len() == 2 => Some(if n.config.trans_b != 0 { s[1] } else { s[0] }),
         Node::MatMul(_) if s.len() >= 2 => Some(s[s.len() - 2]),
         Node::MatMul(_) if s.len() == 1 => Some(s[0]),
+        // [O, C/groups, k…]: torch's fan_in for nn.Conv1d/2d.
+        Node::Conv1d(_) | Node::Conv2d(_) if s.len() >= 3 => Some(s[1..].iter().product()),
         _ => None,
     }
 }
@@ -181,8 +183,8 @@ impl OnnxModel {
     /// # Errors
     /// A graph without a matrix product (nothing to learn).
     pub fn check_trainable(&self) -> Result<()> {
-        if !self.graph.nodes.iter().any(|n| matches!(n, Node::Linear(_) | Node::Gemm(_) | Node::MatMul(_))) {
-            return Err(AuditError::model(&self.file, "the graph has no Gemm, MatMul or Linear layer to train as a reference model"));
+        if !self.graph.nodes.iter().any(|n| matches!(n, Node::Linear(_) | Node::Gemm(_) | Node::MatMul(_) | Node::Conv1d(_) | Node::Conv2d(_))) {
+            return Err(AuditError::model(&self.file, "the graph has no Conv, Gemm, MatMul or Linear layer to train as a reference model"));
         }
         Ok(())
     }
@@ -295,7 +297,7 @@ impl OnnxModel {
                     }
                 }
                 let stats = std::cell::RefCell::new(Vec::new());
-                let out = interp::run(&self.file, &self.graph, &consts, &self.input_name, x, &self.output_name, Some(&stats))?;
+                let out = interp::run(&self.file, &self.graph, &self.node_names, &consts, &self.input_name, x, &self.output_name, Some(&stats))?;
                 for s in stats.into_inner() {
                     let m = bn_momentum.get(&s.node).copied().unwrap_or(0.9);
                     for (k, batch) in [(3, s.mean), (4, s.var)] {
@@ -405,6 +407,10 @@ pub struct ReferenceParameter {
     pub name: String,
     /// How it starts.
     pub init: Init,
+    /// Its shape.
+    pub shape: Vec<usize>,
+    /// The fan-in of [`Init::Uniform`] (values drawn from U(±1/√fan_in)); 1 otherwise.
+    pub fan_in: usize,
     /// The file's (the target's trained) values.
     pub target: Vec<f32>,
     /// A reference's initial values for `seed`.
@@ -425,7 +431,7 @@ impl OnnxModel {
         let mut out = Vec::new();
         for p in &params {
             let (n, k) = p.uses[0];
-            let init = param_init(&self.graph, &base, n, k, &p.shape).map_or(Init::Uniform, |(i, _)| i);
+            let (init, fan_in) = param_init(&self.graph, &base, n, k, &p.shape).unwrap_or((Init::Uniform, 1));
             let target = match base.get(&(n, k)) {
                 Some(Value::F { t, .. }) => t
                     .clone()
@@ -436,7 +442,7 @@ impl OnnxModel {
                     .collect(),
                 _ => Vec::new(),
             };
-            out.push(ReferenceParameter { name: p.name.clone(), init, target, initial: initial[p.offset..p.offset + p.len].to_vec() });
+            out.push(ReferenceParameter { name: p.name.clone(), init, shape: p.shape.clone(), fan_in, target, initial: initial[p.offset..p.offset + p.len].to_vec() });
         }
         Ok(out)
     }

@@ -236,8 +236,12 @@ test("a running audit can be cancelled, and the next one runs", async () => {
   compareWithReference(await reportFromPage(), "after cancel");
 });
 
-test("model logits on WebGPU and on the CPU match onnxruntime to 1e-4", async () => {
-  const cases = JSON.parse(readFileSync(`${FIX}models_cases.json`, "utf8")).cases;
+test("model logits (MLPs and CNNs) on WebGPU and on the CPU match onnxruntime to 1e-4", async () => {
+  // models_cases.json: the MLPs; cnn_cases.json: torch classic/dynamo CNNs, MobileNet- and
+  // ResNet-style nets, an NHWC tf2onnx-pattern net, Pad/pooling/ceil_mode (make_cnn_fixtures.py).
+  const cnns = JSON.parse(readFileSync(`${FIX}cnn_cases.json`, "utf8")).cases;
+  assert.ok(cnns.length >= 7, "the CNN fixtures");
+  const cases = [...JSON.parse(readFileSync(`${FIX}models_cases.json`, "utf8")).cases, ...cnns];
   const npy = (p) => {
     const b = readFileSync(p);
     const hlen = b.readUInt16LE(8);

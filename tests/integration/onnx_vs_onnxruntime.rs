@@ -1,6 +1,9 @@
 //! The ONNX interpreter against onnxruntime 1.32.0 (CPUExecutionProvider): logits of every
-//! fixture model in tests/fixtures/models (made by tests/fixtures/make_fixtures.py) agree to
-//! 1e-4, on burn's CPU backend and on wgpu (Mesa lavapipe in CI).
+//! fixture model in tests/fixtures/models agree to 1e-4, on burn's CPU backend and on wgpu
+//! (Mesa lavapipe in CI). The MLPs come from tests/fixtures/make_fixtures.py
+//! (models_cases.json), the CNNs — torch 2.15 classic and dynamo exports, MobileNet- and
+//! ResNet-style nets, a tf2onnx-pattern NHWC net, a Pad/pooling/ceil_mode net — from
+//! tests/fixtures/make_cnn_fixtures.py (cnn_cases.json).
 //!
 //! The GPU half needs a Vulkan adapter; with `PRIVAUDIT_REQUIRE_GPU=1` (set by .ci/run) a
 //! missing adapter fails the test instead of skipping it.
@@ -22,8 +25,9 @@ fn softmax_rows(z: &[f64], c: usize) -> Vec<f64> {
 }
 
 fn check_all(backend: &Backend) {
-    let cases = json("models_cases.json");
-    for c in cases["cases"].as_array().unwrap() {
+    let (mlps, cnns) = (json("models_cases.json"), json("cnn_cases.json"));
+    assert!(cnns["cases"].as_array().unwrap().len() >= 7, "the CNN fixtures");
+    for c in mlps["cases"].as_array().unwrap().iter().chain(cnns["cases"].as_array().unwrap()) {
         let name = c["name"].as_str().unwrap();
         let model = file(fixture(&format!("models/{}", c["model"].as_str().unwrap())));
         let data = c["data"].as_str().map(|d| file(fixture(&format!("models/{d}"))));

@@ -199,6 +199,47 @@ fn the_typescript_options_are_the_engines() {
 }
 
 #[test]
+fn cnn_references_start_as_torch_initialises_them() {
+    // torch: nn.Conv2d weight and bias U(±1/√fan_in), fan_in = C_in/groups · kH · kW;
+    // nn.Linear likewise with in_features; BatchNorm scale 1, bias 0.
+    // (model, fan-ins that must occur, BatchNormalization running statistics: not parameters,
+    // they restart at 0 and 1 and follow the batches; the other two nets have BN folded).
+    for (name, fans, bn_stats) in [("mobilenet_ish", &[27usize, 9, 8, 4, 24, 6, 36, 32][..], 0), ("cnn_classic_bn", &[27, 72, 16][..], 2 * 8), ("resnet_ish", &[27, 72, 8, 144][..], 0)] {
+        let m = OnnxModel::parse(&file(fixture(&format!("models/{name}.onnx"))), None).unwrap();
+        let p = pollster::block_on(m.reference_parameters(3)).unwrap();
+        let total: usize = p.iter().map(|x| x.target.len()).sum();
+        assert_eq!(total as u64, m.parameters - bn_stats, "{name}: every weight but BN's running statistics is re-initialised");
+        for fan in fans {
+            assert!(p.iter().any(|x| x.fan_in == *fan), "{name}: a layer with fan_in {fan}");
+        }
+        for x in &p {
+            let same = x.target.iter().zip(&x.initial).filter(|(a, b)| a == b).count();
+            match x.init {
+                Init::Uniform => {
+                    assert_eq!(same, 0, "{name}/{}: {same} values of the target survive", x.name);
+                    if x.shape.len() == 4 {
+                        assert_eq!(x.fan_in, x.shape[1..].iter().product::<usize>(), "{name}/{}: Conv fan_in from [O, C/groups, kH, kW]", x.name);
+                    }
+                    let bound = 1.0 / (x.fan_in as f64).sqrt();
+                    let v: Vec<f64> = x.initial.iter().map(|&v| f64::from(v)).collect();
+                    assert!(v.iter().all(|v| v.abs() <= bound), "{name}/{}: within ±{bound}", x.name);
+                    if v.len() >= 200 {
+                        // U(−b, b): mean 0, sd b/√3; 5-sigma bounds on the sample's.
+                        let n = v.len() as f64;
+                        let mean = v.iter().sum::<f64>() / n;
+                        let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
+                        assert!(mean.abs() <= 5.0 * bound / 3f64.sqrt() / n.sqrt(), "{name}/{}: mean {mean}", x.name);
+                        assert!((sd / (bound / 3f64.sqrt()) - 1.0).abs() <= 5.0 * (0.8 / n).sqrt(), "{name}/{}: sd {sd} for bound {bound}", x.name);
+                    }
+                }
+                Init::Ones => assert!(x.initial.iter().all(|&v| v == 1.0), "{name}/{}", x.name),
+                Init::Zeros => assert!(x.initial.iter().all(|&v| v == 0.0), "{name}/{}", x.name),
+            }
+        }
+    }
+}
+
+#[test]
 fn references_reinitialise_exactly_the_declared_parameters() {
     // An in-graph (x − mean) / std before a Gemm: mean and std are constants, not parameters.
     let m = OnnxModel::parse(&file(fixture("models/normalised_gemm.onnx")), None).unwrap();

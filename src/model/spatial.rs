@@ -1,0 +1,209 @@
+//! Convolution and pooling over 1 or 2 spatial axes, as ONNX defines them.
+//!
+//! Every window operation is written with operations the interpreter already uses — a padded
+//! copy, one strided slice per kernel offset, a matrix product or an elementwise sum — rather
+//! than burn's `conv2d`/`max_pool2d`/`avg_pool2d`. The reason is the shipped wasm: burn's
+//! window kernels (several convolution algorithms for WebGPU, the CPU's, and their backward
+//! passes) added ~250 KB gzipped to a module whose budget is 3.3 MB, while strided slices and
+//! matrix products are already in it. It is also how CPU runtimes compute a convolution
+//! (im2col + GEMM), every step has a gradient through autodiff, and no new shader can fail
+//! validation on a browser (cubecl#1641).
+//!
+//! Tensors are `[N, C, H, W]`; a 1-D operation runs as 2-D with `H = 1`.
+
+use burn::tensor::ops::PadMode;
+use burn::tensor::{Slice, Tensor};
+use onnx_ir::padding::AutoPad;
+
+/// The geometry of one window operation on a `[H, W]` input: kernel, stride, dilation, the
+/// declared padding (begin, end) per axis, the extra end padding `ceil_mode` needs, and the
+/// output size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Window {
+    pub input: [usize; 2],
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    pub dilation: [usize; 2],
+    pub pads: [(usize, usize); 2],
+    pub extra: [usize; 2],
+    pub out: [usize; 2],
+}
+
+/// The largest kernel, stride, dilation or pad accepted (also checked on the file's attributes
+/// before onnx-ir reads them).
+pub(crate) const MAX_WINDOW: usize = 65_536;
+
+impl Window {
+    /// The geometry of a window operation, or a message saying what is wrong with it.
+    ///
+    /// `pads` are ONNX's explicit pads (used when `auto_pad` is NOTSET); `pool` adds the
+    /// pooling rules (each window must overlap the input); `ceil` is `ceil_mode`: the output
+    /// size rounds up, and a window that would start in the end padding is dropped, as torch
+    /// and onnxruntime do.
+    pub fn new(
+        input: [usize; 2],
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        dilation: [usize; 2],
+        pads: [(usize, usize); 2],
+        auto_pad: &AutoPad,
+        ceil: bool,
+        pool: bool,
+    ) -> Result<Self, String> {
+        let mut w = Window { input, kernel, stride, dilation, pads, extra: [0; 2], out: [0; 2] };
+        for a in 0..2 {
+            let (k, s, d) = (kernel[a], stride[a], dilation[a]);
+            if !(1..=MAX_WINDOW).contains(&k) || !(1..=MAX_WINDOW).contains(&s) || !(1..=MAX_WINDOW).contains(&d) {
+                return Err(format!("kernel {kernel:?}, strides {stride:?} and dilations {dilation:?} must be from 1 to {MAX_WINDOW}"));
+            }
+            // Both factors ≤ 2^16: no overflow.
+            let eff = d * (k - 1) + 1;
+            let n = input[a];
+            w.pads[a] = match auto_pad {
+                AutoPad::NotSet => pads[a],
+                AutoPad::Valid => (0, 0),
+                AutoPad::SameUpper | AutoPad::SameLower => {
+                    let out = n.div_ceil(s);
+                    let total = ((out.max(1) - 1) * s + eff).saturating_sub(n);
+                    let small = total / 2;
+                    if *auto_pad == AutoPad::SameUpper { (small, total - small) } else { (total - small, small) }
+                }
+            };
+            let (b, e) = w.pads[a];
+            if b > MAX_WINDOW || e > MAX_WINDOW {
+                return Err(format!("pads {:?} must be at most {MAX_WINDOW}", w.pads));
+            }
+            if pool && (b >= eff || e >= eff) {
+                return Err(format!("pads {:?} must be smaller than the kernel's extent {eff} (a window would hold only padding)", w.pads));
+            }
+            let span = n + b + e;
+            if span < eff {
+                return Err(format!("the kernel (extent {eff}) is larger than the padded input ({span}) on spatial axis {a}"));
+            }
+            let mut out = (span - eff) / s + 1;
+            if ceil {
+                out = (span - eff).div_ceil(s) + 1;
+                if (out - 1) * s >= n + b {
+                    out -= 1;
+                }
+                w.extra[a] = ((out - 1) * s + eff).saturating_sub(span);
+            }
+            w.out[a] = out;
+        }
+        Ok(w)
+    }
+
+    /// One `[N, C, OH, OW]` view of the padded input per kernel offset (row-major over the
+    /// kernel), padding filled with `fill`.
+    fn taps(&self, x: Tensor<4>, fill: f32) -> Vec<Tensor<4>> {
+        let [n, c, _, _] = x.dims();
+        let pad = [(self.pads[0].0, self.pads[0].1 + self.extra[0]), (self.pads[1].0, self.pads[1].1 + self.extra[1])];
+        let x = if pad.iter().any(|&(b, e)| b + e > 0) { x.pad(pad, PadMode::Constant(fill)) } else { x };
+        let mut taps = Vec::with_capacity(self.kernel[0] * self.kernel[1]);
+        for i in 0..self.kernel[0] {
+            for j in 0..self.kernel[1] {
+                let axis = |a: usize, k: usize| {
+                    let start = k * self.dilation[a];
+                    let end = start + (self.out[a] - 1) * self.stride[a] + 1;
+                    Slice::new(start as isize, Some(end as isize), self.stride[a] as isize)
+                };
+                let t = x.clone().slice([Slice::new(0, Some(n as isize), 1), Slice::new(0, Some(c as isize), 1), axis(0, i), axis(1, j)]);
+                taps.push(t);
+            }
+        }
+        taps
+    }
+}
+
+/// ONNX Conv: `x` `[N, C, H, W]`, `weight` `[O, C/groups, kH, kW]`, `bias` `[O]`; shapes
+/// already checked by the caller ([`check_conv`]).
+pub(crate) fn conv(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<4>>, w: &Window, groups: usize) -> Tensor<4> {
+    let [n, c, _, _] = x.dims();
+    let device = x.device();
+    let [o, cg, kh, kw] = weight.dims();
+    let (oh, ow) = (w.out[0], w.out[1]);
+    let l = oh * ow;
+    let k2 = kh * kw;
+    let y = if cg == 1 && groups == c && o == c {
+        // Depthwise: each channel with its own kernel, a sum over the kernel's offsets.
+        let wk = weight.reshape([1, c, 1, k2]);
+        let terms = w.taps(x, 0.0).into_iter().enumerate().map(|(k, tap)| tap.mul(wk.clone().narrow(3, k, 1)));
+        terms.reduce(|a, t| a.add(t)).unwrap_or_else(|| Tensor::zeros([n, c, oh, ow], &device))
+    } else {
+        // im2col: [N, C, kH·kW, OH·OW], channel-major as the weight is laid out.
+        let taps: Vec<Tensor<4>> = w.taps(x, 0.0).into_iter().map(|t| t.reshape([n, c, 1, l])).collect();
+        let cols = Tensor::cat(taps, 2);
+        let cols = cols.reshape([n, groups, cg * k2, l]);
+        let og = o / groups;
+        // [1, G, O/G, ·] × [N, G, ·, L]: matmul broadcasts the batch axis.
+        weight.reshape([1, groups, og, cg * k2]).matmul(cols).reshape([n, o, oh, ow])
+    };
+    match bias {
+        Some(b) => y.add(b.reshape([1, o, 1, 1])),
+        None => y,
+    }
+}
+
+/// ONNX MaxPool over `[N, C, H, W]`.
+pub(crate) fn max_pool(x: Tensor<4>, w: &Window) -> Tensor<4> {
+    let device = x.device();
+    // kH·kW ≥ 1 taps, so the fold always has a first value.
+    w.taps(x, f32::NEG_INFINITY).into_iter().reduce(|a, t| a.max_pair(t)).unwrap_or_else(|| Tensor::zeros([1, 1, 1, 1], &device))
+}
+
+/// ONNX AveragePool over `[N, C, H, W]`: the window's sum divided by how many of its places
+/// count — inside the input, or (`count_include_pad`) inside the declared padding too; the
+/// extra end padding of `ceil_mode` never counts.
+pub(crate) fn avg_pool(x: Tensor<4>, w: &Window, count_include_pad: bool) -> Tensor<4> {
+    let device = x.device();
+    let sum = w.taps(x, 0.0).into_iter().reduce(|a, t| a.add(t)).unwrap_or_else(|| Tensor::zeros([1, 1, 1, 1], &device));
+    let counts = |a: usize| -> Vec<f32> {
+        let (b, e) = w.pads[a];
+        let (lo, hi) = if count_include_pad { (0, w.input[a] + b + e) } else { (b, b + w.input[a]) };
+        (0..w.out[a])
+            .map(|o| (0..w.kernel[a]).map(|k| o * w.stride[a] + k * w.dilation[a]).filter(|&p| p >= lo && p < hi).count() as f32)
+            .collect()
+    };
+    let (ch, cw) = (counts(0), counts(1));
+    let div: Vec<f32> = ch.iter().flat_map(|h| cw.iter().map(move |v| 1.0 / (h * v).max(1.0))).collect();
+    let div = Tensor::<4>::from_data(burn::tensor::TensorData::new(div, [1, 1, w.out[0], w.out[1]]), &device);
+    sum.mul(div)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Window;
+    use onnx_ir::padding::AutoPad;
+
+    fn win(n: usize, k: usize, s: usize, d: usize, p: (usize, usize), ap: AutoPad, ceil: bool, pool: bool) -> Result<Window, String> {
+        Window::new([1, n], [1, k], [1, s], [1, d], [(0, 0), p], &ap, ceil, pool)
+    }
+
+    #[test]
+    fn output_sizes_follow_onnx() {
+        // floor((n + pads − d(k−1) − 1)/s) + 1
+        assert_eq!(win(32, 3, 1, 1, (1, 1), AutoPad::NotSet, false, false).unwrap().out[1], 32);
+        assert_eq!(win(32, 3, 2, 1, (1, 1), AutoPad::NotSet, false, false).unwrap().out[1], 16);
+        assert_eq!(win(7, 3, 1, 2, (0, 0), AutoPad::NotSet, false, false).unwrap().out[1], 3);
+        // SAME_UPPER/LOWER: ceil(n/s), the odd pad at the end / the start.
+        let w = win(7, 4, 2, 1, (0, 0), AutoPad::SameUpper, false, false).unwrap();
+        assert_eq!((w.out[1], w.pads[1]), (4, (1, 2)));
+        let w = win(7, 4, 2, 1, (0, 0), AutoPad::SameLower, false, false).unwrap();
+        assert_eq!((w.out[1], w.pads[1]), (4, (2, 1)));
+        // ceil_mode: 6 → ceil((6 − 3)/2) + 1 = 3, one extra pad; a window starting in the end
+        // padding is dropped: n = 5, k = 2, s = 2, pad (0, 1): ceil(4/2) + 1 = 3, but the third
+        // window starts at 4 + … ≥ n + b = 5? (3 − 1)·2 = 4 < 5, kept.
+        let w = win(6, 3, 2, 1, (0, 0), AutoPad::NotSet, true, true).unwrap();
+        assert_eq!((w.out[1], w.extra[1]), (3, 1));
+        let w = win(4, 2, 2, 1, (0, 1), AutoPad::NotSet, true, true).unwrap();
+        assert_eq!(w.out[1], 2, "the window starting at 4 lies wholly in the end padding");
+    }
+
+    #[test]
+    fn bad_geometry_is_an_error() {
+        assert!(win(2, 5, 1, 1, (0, 0), AutoPad::NotSet, false, false).is_err());
+        assert!(win(8, 3, 0, 1, (0, 0), AutoPad::NotSet, false, false).is_err());
+        assert!(win(8, 3, 1, 1, (3, 0), AutoPad::NotSet, false, true).is_err());
+        assert!(win(8, 3, 1, 1, (70_000, 0), AutoPad::NotSet, false, false).is_err());
+    }
+}
