@@ -329,7 +329,16 @@ pub(crate) fn file_node_names(graph: &OnnxGraph, file_nodes: &[(String, String)]
 /// Run the graph on one batch and return the value named `output`; `names` are the nodes'
 /// names for messages ([`file_node_names`]).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn run(file: &str, graph: &OnnxGraph, names: &[String], consts: &Consts, input: &str, x: Value, output: &str, training: Training<'_>) -> Result<Value> {
+pub(crate) fn run(
+    file: &str,
+    graph: &OnnxGraph,
+    names: &[String],
+    consts: &Consts,
+    input: &str,
+    x: Value,
+    output: &str,
+    training: Training<'_>,
+) -> Result<Value> {
     let device = match &x {
         Value::F { t, .. } => t.device(),
         Value::I { .. } => return Err(AuditError::model(file, "internal: integer model input")),
@@ -351,16 +360,13 @@ pub(crate) fn run(file: &str, graph: &OnnxGraph, names: &[String], consts: &Cons
             match node.inputs().get(i) {
                 None => Ok(None),
                 Some(a) if a.is_optional() || a.name.is_empty() => Ok(None),
-                Some(a) => env
-                    .get(&a.name)
-                    .cloned()
-                    .map(Some)
-                    .ok_or_else(|| AuditError::model(file, format!("node '{name}': input '{}' has no value", a.name))),
+                Some(a) => {
+                    env.get(&a.name).cloned().map(Some).ok_or_else(|| AuditError::model(file, format!("node '{name}': input '{}' has no value", a.name)))
+                }
             }
         };
-        let need = |i: usize| -> Result<Value> {
-            get(i)?.ok_or_else(|| AuditError::model(file, format!("node '{name}' ({}) is missing input {i}", op_name(node))))
-        };
+        let need =
+            |i: usize| -> Result<Value> { get(i)?.ok_or_else(|| AuditError::model(file, format!("node '{name}' ({}) is missing input {i}", op_name(node)))) };
         let y = eval(file, node, name, &need, &get, &device, training.map(|t| (t, idx)))?;
         if let Some(out) = node.outputs().first() {
             env.insert(out.name.clone(), y);
@@ -580,35 +586,51 @@ fn eval(
         Node::Conv1d(n) => {
             let c = &n.config;
             let (p0, p1) = c.padding.as_tuple();
-            let geometry = Geometry { kernel: [1, c.kernel_size], stride: [1, c.stride], dilation: [1, c.dilation], pads: [(0, 0), (p0, p1)], auto_pad: &c.auto_pad };
+            let geometry =
+                Geometry { kernel: [1, c.kernel_size], stride: [1, c.stride], dilation: [1, c.dilation], pads: [(0, 0), (p0, p1)], auto_pad: &c.auto_pad };
             conv_node(need(0)?, need(1)?, get(2)?, &geometry, c.groups, 1, &bad, &fl)
         }
         Node::Conv2d(n) => {
             let c = &n.config;
             let (top, left, bottom, right) = c.padding.as_tuple();
-            let geometry = Geometry { kernel: c.kernel_size, stride: c.stride, dilation: c.dilation, pads: [(top, bottom), (left, right)], auto_pad: &c.auto_pad };
+            let geometry =
+                Geometry { kernel: c.kernel_size, stride: c.stride, dilation: c.dilation, pads: [(top, bottom), (left, right)], auto_pad: &c.auto_pad };
             conv_node(need(0)?, need(1)?, get(2)?, &geometry, c.groups, 2, &bad, &fl)
         }
         Node::MaxPool1d(n) => {
             let c = &n.config;
-            let geometry = Geometry { kernel: [1, c.kernel_size], stride: [1, c.stride], dilation: [1, c.dilation], pads: [(0, 0), c.padding.as_tuple()], auto_pad: &c.auto_pad };
+            let geometry = Geometry {
+                kernel: [1, c.kernel_size],
+                stride: [1, c.stride],
+                dilation: [1, c.dilation],
+                pads: [(0, 0), c.padding.as_tuple()],
+                auto_pad: &c.auto_pad,
+            };
             pool_node(need(0)?, &geometry, c.ceil_mode, 1, None, &bad, &fl)
         }
         Node::MaxPool2d(n) => {
             let c = &n.config;
             let (top, left, bottom, right) = c.padding.as_tuple();
-            let geometry = Geometry { kernel: c.kernel_size, stride: c.strides, dilation: c.dilation, pads: [(top, bottom), (left, right)], auto_pad: &c.auto_pad };
+            let geometry =
+                Geometry { kernel: c.kernel_size, stride: c.strides, dilation: c.dilation, pads: [(top, bottom), (left, right)], auto_pad: &c.auto_pad };
             pool_node(need(0)?, &geometry, c.ceil_mode, 2, None, &bad, &fl)
         }
         Node::AveragePool1d(n) => {
             let c = &n.config;
-            let geometry = Geometry { kernel: [1, c.kernel_size], stride: [1, c.stride], dilation: [1, c.dilation], pads: [(0, 0), c.padding.as_tuple()], auto_pad: &c.auto_pad };
+            let geometry = Geometry {
+                kernel: [1, c.kernel_size],
+                stride: [1, c.stride],
+                dilation: [1, c.dilation],
+                pads: [(0, 0), c.padding.as_tuple()],
+                auto_pad: &c.auto_pad,
+            };
             pool_node(need(0)?, &geometry, c.ceil_mode, 1, Some(c.count_include_pad), &bad, &fl)
         }
         Node::AveragePool2d(n) => {
             let c = &n.config;
             let (top, left, bottom, right) = c.padding.as_tuple();
-            let geometry = Geometry { kernel: c.kernel_size, stride: c.strides, dilation: c.dilation, pads: [(top, bottom), (left, right)], auto_pad: &c.auto_pad };
+            let geometry =
+                Geometry { kernel: c.kernel_size, stride: c.strides, dilation: c.dilation, pads: [(top, bottom), (left, right)], auto_pad: &c.auto_pad };
             pool_node(need(0)?, &geometry, c.ceil_mode, 2, Some(c.count_include_pad), &bad, &fl)
         }
         Node::GlobalAveragePool(_) | Node::GlobalMaxPool(_) => {
@@ -667,7 +689,8 @@ fn eval(
             };
             let s = v.shape();
             let rank = s.len() + axes.len();
-            let mut axes = axes.iter().map(|&a| norm_axis(a, rank).ok_or_else(|| bad(format!("axis {a} is out of range for rank {rank}")))).collect::<Result<Vec<_>>>()?;
+            let mut axes =
+                axes.iter().map(|&a| norm_axis(a, rank).ok_or_else(|| bad(format!("axis {a} is out of range for rank {rank}")))).collect::<Result<Vec<_>>>()?;
             axes.sort_unstable();
             axes.dedup();
             if axes.len() + s.len() != rank {
@@ -689,9 +712,7 @@ fn eval(
                 None => (0..s.len()).filter(|&a| s[a] == 1).collect(),
                 Some(a) => a
                     .iter()
-                    .map(|&x| {
-                        norm_axis(x, s.len()).filter(|&k| s[k] == 1).ok_or_else(|| bad(format!("axis {x} of shape {s:?} is not a dimension of size 1")))
-                    })
+                    .map(|&x| norm_axis(x, s.len()).filter(|&k| s[k] == 1).ok_or_else(|| bad(format!("axis {x} of shape {s:?} is not a dimension of size 1"))))
                     .collect::<Result<_>>()?,
             };
             let new: Vec<usize> = (0..s.len()).filter(|a| !drop.contains(a)).map(|a| s[a]).collect();

@@ -6,8 +6,8 @@
 //! only, which is the one read that works on wasm.
 
 mod interp;
-mod spatial;
 pub(crate) mod proto;
+mod spatial;
 mod train;
 
 use crate::data::InputFile;

@@ -160,9 +160,7 @@ pub(crate) fn avg_pool(x: Tensor<4>, w: &Window, count_include_pad: bool) -> Ten
     let counts = |a: usize| -> Vec<f32> {
         let (b, e) = w.pads[a];
         let (lo, hi) = if count_include_pad { (0, w.input[a] + b + e) } else { (b, b + w.input[a]) };
-        (0..w.out[a])
-            .map(|o| (0..w.kernel[a]).map(|k| o * w.stride[a] + k * w.dilation[a]).filter(|&p| p >= lo && p < hi).count() as f32)
-            .collect()
+        (0..w.out[a]).map(|o| (0..w.kernel[a]).map(|k| o * w.stride[a] + k * w.dilation[a]).filter(|&p| p >= lo && p < hi).count() as f32).collect()
     };
     let (ch, cw) = (counts(0), counts(1));
     let div: Vec<f32> = ch.iter().flat_map(|h| cw.iter().map(move |v| 1.0 / (h * v).max(1.0))).collect();

@@ -442,7 +442,14 @@ impl OnnxModel {
                     .collect(),
                 _ => Vec::new(),
             };
-            out.push(ReferenceParameter { name: p.name.clone(), init, shape: p.shape.clone(), fan_in, target, initial: initial[p.offset..p.offset + p.len].to_vec() });
+            out.push(ReferenceParameter {
+                name: p.name.clone(),
+                init,
+                shape: p.shape.clone(),
+                fan_in,
+                target,
+                initial: initial[p.offset..p.offset + p.len].to_vec(),
+            });
         }
         Ok(out)
     }

@@ -204,7 +204,9 @@ fn cnn_references_start_as_torch_initialises_them() {
     // nn.Linear likewise with in_features; BatchNorm scale 1, bias 0.
     // (model, fan-ins that must occur, BatchNormalization running statistics: not parameters,
     // they restart at 0 and 1 and follow the batches; the other two nets have BN folded).
-    for (name, fans, bn_stats) in [("mobilenet_ish", &[27usize, 9, 8, 4, 24, 6, 36, 32][..], 0), ("cnn_classic_bn", &[27, 72, 16][..], 2 * 8), ("resnet_ish", &[27, 72, 8, 144][..], 0)] {
+    for (name, fans, bn_stats) in
+        [("mobilenet_ish", &[27usize, 9, 8, 4, 24, 6, 36, 32][..], 0), ("cnn_classic_bn", &[27, 72, 16][..], 2 * 8), ("resnet_ish", &[27, 72, 8, 144][..], 0)]
+    {
         let m = OnnxModel::parse(&file(fixture(&format!("models/{name}.onnx"))), None).unwrap();
         let p = pollster::block_on(m.reference_parameters(3)).unwrap();
         let total: usize = p.iter().map(|x| x.target.len()).sum();
