@@ -197,3 +197,37 @@ fn an_audit_trains_its_references() {
     let again = pollster::block_on(run_audit(input, &opts, &mut |_| {})).unwrap();
     assert_eq!(again.report.attacks, out.report.attacks);
 }
+
+#[test]
+fn a_cnn_audit_trains_cnn_references() {
+    // The leaky digits CNN (make_cnn_fixtures.py: Conv, MaxPool, Linear; overfit on 100 members,
+    // train accuracy 1.0, test 0.90); references of its own graph trained on the population.
+    let m = |n: &str| source(fixture(&format!("models/digits_cnn_{n}.npz")));
+    let mut input = AuditInput::model(file(fixture("models/digits_cnn.onnx")), None, m("members"), m("nonmembers"));
+    input.population = Some(m("population"));
+    let opts = AuditOptions {
+        backend: BackendChoice::Cpu,
+        attacks: vec!["loss".into(), "lira".into(), "rmia".into()],
+        references: 2,
+        mode: ReferenceMode::Offline,
+        training: TrainSettings { epochs: 15, batch_size: 25, learning_rate: 3e-3, ..Default::default() },
+        seed: 4,
+        ..Default::default()
+    };
+    let out = pollster::block_on(run_audit(input.clone(), &opts, &mut |_| {})).unwrap();
+    let r = &out.report;
+    assert_eq!((r.data.members, r.data.nonmembers, r.data.population), (100, 250, Some(250)));
+    let refs = r.references.as_ref().unwrap();
+    assert_eq!((refs.source.as_str(), refs.count), ("trained", 2));
+    for m in &refs.models {
+        assert_eq!(m.train_records, 125);
+        let (first, last) = (m.loss[0], *m.loss.last().unwrap());
+        assert!(last < 0.5 * first, "a CNN reference learns: loss {first} → {last}");
+        assert!(m.accuracy_train.unwrap() > 0.8, "{m:?}");
+    }
+    for a in &r.attacks {
+        assert!(a.metrics.auc.is_finite() && a.metrics.auc > 0.55, "{}: AUC {} on an overfit CNN", a.name, a.metrics.auc);
+    }
+    let again = pollster::block_on(run_audit(input, &opts, &mut |_| {})).unwrap();
+    assert_eq!(again.report.attacks, out.report.attacks, "same seed, same result");
+}
