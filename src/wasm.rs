@@ -42,9 +42,25 @@ fn source(obj: &JsValue, key: &str) -> Result<Option<DataSource>, AuditError> {
     }
 }
 
-/// A `{ name, bytes, labels? }` value as a data source; `what` names it in errors.
+/// A `{ name, bytes, labels? }` value as a data source, or an image folder
+/// `{ name, files: [{ name: "cat/001.png", bytes }, …] }`; `what` names it in errors.
 fn source_of(v: &JsValue, what: &str) -> Result<DataSource, AuditError> {
-    Ok(DataSource { file: file_of(v, what)?, labels: file(v, "labels")? })
+    if let Some(list) = get(v, "files") {
+        if !js_sys::Array::is_array(&list) {
+            return Err(AuditError::option(what, "files: expected an array of { name, bytes }"));
+        }
+        let arr = js_sys::Array::from(&list);
+        if arr.length() as usize > crate::data::MAX_IMAGES {
+            return Err(AuditError::option(what, format!("{} files; at most {} are read", arr.length(), crate::data::MAX_IMAGES)));
+        }
+        let name = get(v, "name").and_then(|n| n.as_string()).unwrap_or_else(|| what.to_string());
+        let files = arr.iter().map(|f| file_of(&f, what)).collect::<Result<Vec<_>, _>>()?;
+        if files.is_empty() {
+            return Err(AuditError::option(what, "an image folder with no files"));
+        }
+        return Ok(DataSource::folder(name, files));
+    }
+    Ok(DataSource { file: file_of(v, what)?, labels: file(v, "labels")?, images: Vec::new() })
 }
 
 fn files(req: &JsValue, key: &str) -> Result<Vec<JsValue>, AuditError> {

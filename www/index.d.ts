@@ -25,6 +25,26 @@ export interface TrainingOptions {
 }
 
 /** Options; an unknown key is an error. */
+/** How image folders become the model's input, in torchvision's order. */
+export interface ImageOptions {
+  /** [height, width] to resize to (PIL bilinear) before the crop. Default: none; an image whose size differs from the model's (and no crop) is resized to it. */
+  resize?: [number, number] | null;
+  /** [height, width] of a centre crop after the resize. */
+  centerCrop?: [number, number] | null;
+  /** "unit" (÷255, ToTensor(); default) or "byte" (0..255). */
+  range?: "unit" | "byte";
+  /** "none" (default) or "imagenet" (mean 0.485, 0.456, 0.406; std 0.229, 0.224, 0.225). */
+  normalize?: "none" | "imagenet";
+  /** Per-channel mean, with std, instead of a preset. */
+  mean?: number[] | null;
+  /** Per-channel standard deviation, with mean. */
+  std?: number[] | null;
+  /** "auto" (default), "nchw" or "nhwc". */
+  layout?: "auto" | "nchw" | "nhwc";
+  /** Class names in label order; default the sorted folder names. */
+  classes?: string[] | null;
+}
+
 export interface AuditOptions {
   /** CSV label column. Default "label". */
   labelColumn?: string;
@@ -47,6 +67,8 @@ export interface AuditOptions {
   /** Seed of every random choice. Default 0. */
   seed?: number;
   training?: TrainingOptions;
+  /** Image folders and zips: preprocessing. */
+  image?: ImageOptions;
   /** Offline RMIA's a in [0, 1], or "tune" (default). */
   rmiaA?: number | "tune";
   /** RMIA's γ. Default 1. */
@@ -143,6 +165,8 @@ export interface AuditReport {
     population_source: string | null;
     features: number | null;
     classes: number;
+    /** Present when the records are image folders. */
+    images?: { class_names: string[]; preprocessing: string[]; skipped_files: number };
   };
   references: ReferenceInfo | null;
   attacks: AttackResult[];

@@ -143,8 +143,9 @@ pub async fn run(input: AuditInput, opts: &AuditOptions, progress: &mut dyn FnMu
     let mut warnings = plan.warnings.clone();
     let say: &mut Say<'_> = &mut |stage, fraction, message| progress(Progress { stage, fraction, message });
     say("read", 0.0, "reading files".into());
-    let mut records = target::read_records(&input, &plan)?;
-    let target = target::outputs(&input, &plan, &mut records, say).await?;
+    let onnx = target::parse_model(&input, say)?;
+    let mut records = target::read_records(&input, &plan, onnx.as_ref())?;
+    let target = target::outputs(&input, &plan, &mut records, onnx, say).await?;
     let target_signals = signals::compute(&target.logits, &records.labels);
     let split = population::split(&records, &plan, &mut warnings)?;
     let references = match plan.references {
@@ -208,7 +209,8 @@ fn assemble(
         .enumerate()
         .map(|(c, &i)| {
             let (t, r) = records.locate(i);
-            ScoreRow { member: t == 0, row: r + 1, label: records.labels[i], scores: evaluation.columns.iter().map(|col| col[c]).collect() }
+            let id = records.tables[t].ids.get(r).cloned();
+            ScoreRow { member: t == 0, row: r + 1, label: records.labels[i], id, scores: evaluation.columns.iter().map(|col| col[c]).collect() }
         })
         .collect();
     let need_pop = plan.need_population;
@@ -225,6 +227,7 @@ fn assemble(
             population_source: need_pop.then(|| split.source.clone()),
             features: target.features,
             classes: target.logits.classes,
+            images: records.images.clone(),
         },
         references,
         attacks: evaluation.results,

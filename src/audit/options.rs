@@ -85,6 +85,9 @@ pub struct AuditOptions {
     /// Share of the non-members held out as population when no population file is given.
     /// Default: 0.5.
     pub holdout: f64,
+    /// How image folders become the model's input (resize, crop, range, normalisation, layout,
+    /// class names). Default: torchvision's `ToTensor()`.
+    pub image: crate::data::image::ImageOptions,
 }
 
 impl Default for AuditOptions {
@@ -104,6 +107,7 @@ impl Default for AuditOptions {
             rmia_a: RmiaA::Tune(Tune::Tune),
             rmia_gamma: 1.0,
             holdout: 0.5,
+            image: crate::data::image::ImageOptions::default(),
         }
     }
 }

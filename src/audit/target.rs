@@ -18,6 +18,8 @@ use crate::signals::{Logits, OutputKind};
 pub(crate) struct Records {
     pub tables: Vec<Table>,
     pub labels: Vec<usize>,
+    /// How image folders were read, when the records are images.
+    pub images: Option<crate::report::ImageInfo>,
 }
 
 impl Records {
@@ -64,17 +66,73 @@ impl Records {
     }
 }
 
-/// Read the members, the non-members and (when an attack uses it) the population.
+/// Parse the audited model (model mode), before the data: image folders are read for its input.
 ///
 /// # Errors
-/// Any malformed data file.
-pub(crate) fn read_records(input: &AuditInput, plan: &Plan) -> Result<Records> {
-    let mut tables = vec![data::read_table(&input.members, &plan.table)?, data::read_table(&input.nonmembers, &plan.table)?];
-    if let (Some(p), true) = (&input.population, plan.need_population) {
-        tables.push(data::read_table(p, &plan.table)?);
+/// A malformed or unsupported model.
+pub(crate) fn parse_model(input: &AuditInput, say: &mut Say<'_>) -> Result<Option<OnnxModel>> {
+    match &input.target {
+        Target::Outputs => Ok(None),
+        Target::Model { model, model_data } => {
+            say("model", 0.01, format!("parsing {}", model.name));
+            OnnxModel::parse(model, model_data.as_ref()).map(Some)
+        }
     }
+}
+
+/// Read the members, the non-members and (when an attack uses it) the population: tables, or
+/// image folders preprocessed for `model`'s input.
+///
+/// # Errors
+/// Any malformed data file; image folders in outputs-only mode or mixed with tables.
+pub(crate) fn read_records(input: &AuditInput, plan: &Plan, model: Option<&OnnxModel>) -> Result<Records> {
+    let mut sources = vec![("members", &input.members), ("nonmembers", &input.nonmembers)];
+    if let (Some(p), true) = (&input.population, plan.need_population) {
+        sources.push(("population", p));
+    }
+    let mut images = None;
+    let tables = if sources.iter().any(|(_, s)| s.is_images()) {
+        let Some(model) = model else {
+            return Err(AuditError::option("members", "image folders are a model's inputs; in outputs-only mode give the outputs as CSV or NPY"));
+        };
+        let opts = &plan.opts.image;
+        let g = data::image::Geometry::of(model.file(), &model.input_shape, opts.layout)?;
+        opts.check(&g)?;
+        let mut tables = Vec::new();
+        let mut skipped = 0;
+        for (key, s) in &sources {
+            if !s.is_images() {
+                return Err(AuditError::option(key, format!("{} is a table while other sets are image folders; give every set the same way", s.file.name)));
+            }
+            let (t, k) = data::read_images(s, opts, &g)?;
+            skipped += k;
+            tables.push(t);
+        }
+        // One class list for every set: the given one, or the sorted union of their folders
+        // (a set missing a class must not shift the others' labels).
+        let classes: Vec<String> = match &opts.classes {
+            Some(c) => c.clone(),
+            None => {
+                let mut all: Vec<String> = tables.iter().flat_map(|t| t.classes.iter().cloned()).collect();
+                all.sort_unstable();
+                all.dedup();
+                all
+            }
+        };
+        for t in &mut tables {
+            let map: Vec<usize> = t.classes.iter().map(|c| classes.iter().position(|x| x == c).unwrap_or(0)).collect();
+            for l in &mut t.labels {
+                *l = map.get(*l).copied().unwrap_or(0);
+            }
+            t.classes = classes.clone();
+        }
+        images = Some(crate::report::ImageInfo { class_names: classes, preprocessing: opts.steps(&g), skipped_files: skipped });
+        tables
+    } else {
+        sources.iter().map(|(_, s)| data::read_table(s, &plan.table)).collect::<Result<Vec<_>>>()?
+    };
     let labels = tables.iter().flat_map(|t| t.labels.iter().copied()).collect();
-    Ok(Records { tables, labels })
+    Ok(Records { tables, labels, images })
 }
 
 /// The audited model's outputs on every row, and what we know of it.
@@ -108,7 +166,7 @@ pub(crate) async fn model_logits(
 /// # Errors
 /// Tables that disagree with each other or with the model, labels outside its classes, model
 /// and device failures.
-pub(crate) async fn outputs(input: &AuditInput, plan: &Plan, records: &mut Records, say: &mut Say<'_>) -> Result<TargetOutputs> {
+pub(crate) async fn outputs(input: &AuditInput, plan: &Plan, records: &mut Records, onnx: Option<OnnxModel>, say: &mut Say<'_>) -> Result<TargetOutputs> {
     let tables = &mut records.tables;
     match &input.target {
         Target::Outputs => {
@@ -139,9 +197,8 @@ pub(crate) async fn outputs(input: &AuditInput, plan: &Plan, records: &mut Recor
             let logits = Logits { rows: records.labels.len(), values, classes: cols };
             Ok(TargetOutputs { logits, info: model_info("outputs", None, None, kind), features: None, model: None })
         }
-        Target::Model { model, model_data } => {
-            say("model", 0.03, format!("parsing {}", model.name));
-            let onnx = OnnxModel::parse(model, model_data.as_ref())?;
+        Target::Model { model, .. } => {
+            let onnx = onnx.ok_or_else(|| AuditError::model(&model.name, "internal: the model was not parsed"))?;
             let f = onnx.features();
             for t in tables.iter_mut() {
                 if t.cols != f {

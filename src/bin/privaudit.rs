@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use privaudit::data::image::{ImageOptions, Layout, Normalize, PixelRange};
 use privaudit::data::{DataSource, InputFile};
 use privaudit::model::{Optimizer, TrainSettings};
 use privaudit::signals::OutputKind;
@@ -73,6 +74,31 @@ struct AuditArgs {
     /// Share of the non-members held out as population when there is no --population.
     #[arg(long, default_value_t = AuditOptions::default().holdout)]
     holdout: f64,
+    /// Image folders: resize every image to H,W (or N×N) with PIL's bilinear filter before the
+    /// crop. Default: images whose size differs from the model's (and no crop) are resized to it.
+    #[arg(long, help_heading = "Images")]
+    resize: Option<String>,
+    /// Image folders: centre crop H,W (or N×N) after the resize.
+    #[arg(long, help_heading = "Images")]
+    center_crop: Option<String>,
+    /// Image folders: unit (÷255, torchvision's ToTensor) or byte (0..255).
+    #[arg(long, value_enum, default_value = "unit", help_heading = "Images")]
+    pixel_range: RangeArg,
+    /// Image folders: per-channel normalisation preset.
+    #[arg(long, value_enum, default_value = "none", help_heading = "Images")]
+    normalize: NormalizeArg,
+    /// Image folders: per-channel mean, comma-separated (with --std), instead of a preset.
+    #[arg(long, help_heading = "Images")]
+    mean: Option<String>,
+    /// Image folders: per-channel standard deviation, comma-separated (with --mean).
+    #[arg(long, help_heading = "Images")]
+    std: Option<String>,
+    /// Image folders: the model input's layout.
+    #[arg(long, value_enum, default_value = "auto", help_heading = "Images")]
+    layout: LayoutArg,
+    /// Image folders: class names in label order, comma-separated. Default: the sorted folder names.
+    #[arg(long, help_heading = "Images")]
+    classes: Option<String>,
     /// Comma-separated attacks: loss, confidence, entropy, modified_entropy, attack_p, lira, rmia
     /// (lira and rmia run every variant the mode allows), or exact names such as lira_offline.
     #[arg(long, value_delimiter = ',', default_values_t = AuditOptions::default().attacks)]
@@ -161,6 +187,25 @@ enum OptimizerArg {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum RangeArg {
+    Unit,
+    Byte,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum NormalizeArg {
+    None,
+    Imagenet,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LayoutArg {
+    Auto,
+    Nchw,
+    Nhwc,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum Outputs {
     Auto,
     Logits,
@@ -173,7 +218,52 @@ fn read(path: &Path) -> Result<InputFile, String> {
 }
 
 fn source(file: &Path, labels: Option<&PathBuf>) -> Result<DataSource, String> {
-    Ok(DataSource { file: read(file)?, labels: labels.map(|l| read(l)).transpose()? })
+    if file.is_dir() {
+        if labels.is_some() {
+            return Err(format!("{}: an image folder takes its labels from its class folders, not from a label file", file.display()));
+        }
+        return Ok(DataSource::folder(file.display().to_string(), folder_files(file)?));
+    }
+    Ok(DataSource { file: read(file)?, labels: labels.map(|l| read(l)).transpose()?, images: Vec::new() })
+}
+
+/// Every file under `root` (two levels: class folders and what they hold, any depth below),
+/// named by its `/`-separated path inside it, in sorted order; at most
+/// `privaudit::data::MAX_IMAGES` files and `MAX_FILE_BYTES` in all. Hidden entries are skipped.
+fn folder_files(root: &Path) -> Result<Vec<InputFile>, String> {
+    let mut out = Vec::new();
+    let mut total = 0usize;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let mut entries: Vec<_> = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        entries.sort();
+        for p in entries {
+            if p.file_name().and_then(|n| n.to_str()).is_none_or(|n| n.starts_with('.')) {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let rel: Vec<String> =
+                p.strip_prefix(root).map_err(|e| e.to_string())?.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+            let name = rel.join("/");
+            // Only images are read; other files are only named (and skipped, counted).
+            let bytes = if privaudit::data::image::is_image_name(&name) { std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))? } else { Vec::new() };
+            total += bytes.len();
+            out.push(InputFile::new(name, bytes));
+            if out.len() > privaudit::data::MAX_IMAGES || total > privaudit::limits::MAX_FILE_BYTES {
+                return Err(format!(
+                    "{}: more than {} files or {} bytes of images",
+                    root.display(),
+                    privaudit::data::MAX_IMAGES,
+                    privaudit::limits::MAX_FILE_BYTES
+                ));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
 }
 
 fn main() -> ExitCode {
@@ -196,6 +286,23 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `H,W` or `N` (a square) for --resize and --center-crop.
+fn size_arg(v: &Option<String>, flag: &str) -> Result<Option<[u64; 2]>, String> {
+    let Some(v) = v else { return Ok(None) };
+    let parts: Vec<&str> = v.split([',', 'x', '×']).map(str::trim).collect();
+    let n = |s: &str| s.parse::<u64>().map_err(|_| format!("{flag}: '{v}' is not H,W or N"));
+    match parts.as_slice() {
+        [s] => Ok(Some([n(s)?, n(s)?])),
+        [h, w] => Ok(Some([n(h)?, n(w)?])),
+        _ => Err(format!("{flag}: '{v}' is not H,W or N")),
+    }
+}
+
+/// Comma-separated numbers for --mean and --std.
+fn list_arg(v: &Option<String>, flag: &str) -> Result<Option<Vec<f64>>, String> {
+    v.as_ref().map(|v| v.split(',').map(|x| x.trim().parse::<f64>().map_err(|_| format!("{flag}: '{v}' is not comma-separated numbers"))).collect()).transpose()
 }
 
 fn audit(a: AuditArgs) -> Result<(), String> {
@@ -234,6 +341,26 @@ fn audit(a: AuditArgs) -> Result<(), String> {
             Outputs::Auto => OutputKind::Auto,
             Outputs::Logits => OutputKind::Logits,
             Outputs::Probabilities => OutputKind::Probabilities,
+        },
+        image: ImageOptions {
+            resize: size_arg(&a.resize, "--resize")?,
+            center_crop: size_arg(&a.center_crop, "--center-crop")?,
+            range: match a.pixel_range {
+                RangeArg::Unit => PixelRange::Unit,
+                RangeArg::Byte => PixelRange::Byte,
+            },
+            normalize: match a.normalize {
+                NormalizeArg::None => Normalize::None,
+                NormalizeArg::Imagenet => Normalize::Imagenet,
+            },
+            mean: list_arg(&a.mean, "--mean")?,
+            std: list_arg(&a.std, "--std")?,
+            layout: match a.layout {
+                LayoutArg::Auto => Layout::Auto,
+                LayoutArg::Nchw => Layout::Nchw,
+                LayoutArg::Nhwc => Layout::Nhwc,
+            },
+            classes: a.classes.as_ref().map(|c| c.split(',').map(|s| s.trim().to_string()).collect()),
         },
     };
     // Names first: a typo should not wait for the files to be read.

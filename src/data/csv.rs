@@ -73,7 +73,7 @@ pub(super) fn read_csv(file: &str, bytes: &[u8], opts: &TableOptions) -> Result<
         })?;
         labels.push(l);
     }
-    Ok(Table { file: file.into(), rows: labels.len(), cols, values, labels })
+    Ok(Table { file: file.into(), rows: labels.len(), cols, values, labels, ids: Vec::new(), classes: Vec::new() })
 }
 
 fn parse_num(cell: &str) -> std::result::Result<f64, String> {

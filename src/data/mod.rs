@@ -5,6 +5,7 @@
 //! bytes: NPY (`\x93NUMPY`), NPZ (a zip, `PK\x03\x04`), otherwise CSV with a header.
 
 mod csv;
+pub mod image;
 mod npy;
 
 use crate::error::{AuditError, Result};
@@ -27,14 +28,45 @@ impl InputFile {
     }
 }
 
-/// A data source: one CSV / NPZ file, or an NPY feature array with an NPY label file.
+/// A data source: one CSV / NPZ file, an NPY feature array with an NPY label file, a zip of
+/// class folders of images, or such a folder itself (`images`).
 #[derive(Clone, Debug, Default)]
 pub struct DataSource {
-    /// The CSV, NPZ or NPY file with the rows.
+    /// The CSV, NPZ, NPY or zip file with the rows; for a folder, its name (and no bytes).
     pub file: InputFile,
     /// For NPY features only: a 1-D integer NPY with one label per row.
     pub labels: Option<InputFile>,
+    /// An image folder's files, named by their paths inside it (`cat/001.png`).
+    pub images: Vec<InputFile>,
 }
+
+impl DataSource {
+    /// An image folder: its name and its files (paths relative to it, `/`-separated).
+    pub fn folder(name: impl Into<String>, files: Vec<InputFile>) -> Self {
+        Self { file: InputFile::new(name, Vec::new()), labels: None, images: files }
+    }
+
+    /// Whether this source is images (a folder, or a zip holding images and no NPY arrays).
+    pub fn is_images(&self) -> bool {
+        !self.images.is_empty()
+            || (is_zip(&self.file.bytes)
+                && zip_names(&self.file.bytes).is_some_and(|n| n.iter().any(|f| image::is_image_name(f)) && !n.iter().any(|f| f.ends_with(".npy"))))
+    }
+}
+
+fn is_zip(b: &[u8]) -> bool {
+    b.starts_with(b"PK\x03\x04") || b.starts_with(b"PK\x05\x06")
+}
+
+fn zip_names(bytes: &[u8]) -> Option<Vec<String>> {
+    let z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).ok()?;
+    Some(z.file_names().map(str::to_string).collect())
+}
+
+/// The most files an image folder or zip may hold.
+pub const MAX_IMAGES: usize = 1 << 20;
+/// The largest image file read (a zip entry is read no further, whatever its header declares).
+pub const MAX_IMAGE_FILE_BYTES: usize = 64 << 20;
 
 /// How CSV files are read.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -68,6 +100,10 @@ pub struct Table {
     pub cols: usize,
     /// One non-negative integer label per row.
     pub labels: Vec<usize>,
+    /// Each row's name (an image's path in its folder); empty for tables.
+    pub ids: Vec<String>,
+    /// Class names in label order (image folders).
+    pub classes: Vec<String>,
 }
 
 impl Table {
@@ -168,6 +204,143 @@ pub fn read_table(src: &DataSource, opts: &TableOptions) -> Result<Table> {
         return Err(AuditError::file(&table.file, format!("{} columns per record; at most {} are supported", table.cols, limits::MAX_COLUMNS)));
     }
     Ok(table)
+}
+
+/// Read an image data set (a folder, or a zip of one) as a table of model inputs: one record
+/// per image, labelled by its class folder (sorted folder names, as torchvision's `ImageFolder`
+/// and Keras' `image_dataset_from_directory`, or `opts.classes`), preprocessed by `opts` for
+/// the model geometry `g`.
+///
+/// Files that are not PNG or JPEG by name (`.png`, `.jpg`, `.jpeg`, any case) are skipped and
+/// counted, as `ImageFolder` skips them; files directly in the root are skipped too. A zip whose
+/// entries all sit in one top folder holding the class folders is read from that folder.
+///
+/// # Errors
+/// No image at all, an empty class folder, a class folder not in `opts.classes`, an image that
+/// does not decode, sizes that do not fit the model, more than [`MAX_IMAGES`] files.
+pub fn read_images(src: &DataSource, opts: &image::ImageOptions, g: &image::Geometry) -> Result<(Table, usize)> {
+    let set = src.file.name.clone();
+    let owned;
+    let files: &[InputFile] = if src.images.is_empty() {
+        check_size(&src.file)?;
+        owned = unzip_images(&src.file)?;
+        &owned
+    } else {
+        &src.images
+    };
+    if files.len() > MAX_IMAGES {
+        return Err(AuditError::file(&set, format!("{} files; at most {MAX_IMAGES} are read", files.len())));
+    }
+    // (class folder, file) for every image; everything else is skipped.
+    let mut entries: Vec<(&str, &InputFile)> = Vec::new();
+    let mut skipped = 0;
+    let mut folders: Vec<&str> = Vec::new();
+    for f in files {
+        let path = f.name.trim_start_matches('/');
+        match path.split_once('/') {
+            Some((class, rest)) if !class.is_empty() && !rest.is_empty() => {
+                if !folders.contains(&class) {
+                    folders.push(class);
+                }
+                if image::is_image_name(rest) && !rest.rsplit('/').next().unwrap_or("").starts_with('.') {
+                    entries.push((class, f));
+                } else {
+                    skipped += 1;
+                }
+            }
+            _ => skipped += 1,
+        }
+    }
+    folders.sort_unstable();
+    let classes: Vec<String> = match &opts.classes {
+        Some(c) => {
+            if let Some(extra) = folders.iter().find(|f| !c.iter().any(|n| n == *f)) {
+                return Err(AuditError::file(&set, format!("the folder '{}' is not one of the classes given in image.classes", limits::quote(extra))));
+            }
+            c.clone()
+        }
+        None => folders.iter().map(|s| s.to_string()).collect(),
+    };
+    if entries.is_empty() {
+        return Err(AuditError::file(&set, "no PNG or JPEG images in class folders (expected <class>/<image>.png)"));
+    }
+    if let Some(empty) = folders.iter().find(|f| !entries.iter().any(|(c, _)| c == *f)) {
+        return Err(AuditError::file(&set, format!("the class folder '{}' holds no PNG or JPEG image", limits::quote(empty))));
+    }
+    // Records in a stable order: by class, then by path (ImageFolder's order).
+    entries.sort_by(|a, b| (a.0, &a.1.name).cmp(&(b.0, &b.1.name)));
+    let per = g.channels * g.height * g.width;
+    if entries.len().checked_mul(per).is_none_or(|n| n > limits::MAX_VALUES) {
+        return Err(AuditError::file(&set, format!("{} images × {per} values are more than the {} values privaudit keeps", entries.len(), limits::MAX_VALUES)));
+    }
+    let mut values = Vec::with_capacity(entries.len() * per);
+    let mut labels = Vec::with_capacity(entries.len());
+    let mut ids = Vec::with_capacity(entries.len());
+    for (class, f) in &entries {
+        let name = format!("{set}/{}", f.name.trim_start_matches('/'));
+        if f.bytes.len() > MAX_IMAGE_FILE_BYTES {
+            return Err(AuditError::file(&name, format!("{} bytes; image files of at most {MAX_IMAGE_FILE_BYTES} bytes are read", f.bytes.len())));
+        }
+        let img = image::decode(&name, &f.bytes)?;
+        values.extend(opts.tensor(&name, &img, g)?);
+        labels.push(classes.iter().position(|c| c == class).unwrap_or(0));
+        ids.push(f.name.trim_start_matches('/').to_string());
+    }
+    let rows = labels.len();
+    Ok((Table { file: set, values, rows, cols: per, labels, ids, classes }, skipped))
+}
+
+/// The files of an image zip, named by their paths inside it (from the one top folder when
+/// every entry sits in one that holds the class folders).
+fn unzip_images(f: &InputFile) -> Result<Vec<InputFile>> {
+    use std::io::Read;
+    let mut z =
+        zip::ZipArchive::new(std::io::Cursor::new(f.bytes.as_slice())).map_err(|e| AuditError::file(&f.name, format!("not a readable zip archive: {e}")))?;
+    if z.len() > MAX_IMAGES {
+        return Err(AuditError::file(&f.name, format!("{} entries; at most {MAX_IMAGES} are read", z.len())));
+    }
+    let mut out = Vec::new();
+    let mut total: usize = 0;
+    for i in 0..z.len() {
+        let mut e = z.by_index(i).map_err(|e| AuditError::file(&f.name, format!("zip entry {i}: {e}")))?;
+        if e.is_dir() || !image::is_image_name(e.name()) {
+            out.push(InputFile::new(e.name().to_string(), Vec::new()));
+            continue;
+        }
+        let name = e.name().to_string();
+        // The declared size may lie: read at most one byte more than an image may have.
+        let mut buf = Vec::new();
+        (&mut e)
+            .take(MAX_IMAGE_FILE_BYTES as u64 + 1)
+            .read_to_end(&mut buf)
+            .map_err(|err| AuditError::file(&f.name, format!("zip entry '{}': {err}", limits::quote(&name))))?;
+        if buf.len() > MAX_IMAGE_FILE_BYTES {
+            return Err(AuditError::file(
+                &f.name,
+                format!("zip entry '{}' unpacks to more than {MAX_IMAGE_FILE_BYTES} bytes, more than an image privaudit reads", limits::quote(&name)),
+            ));
+        }
+        total += buf.len();
+        if total > limits::MAX_FILE_BYTES {
+            return Err(AuditError::file(&f.name, format!("the images unpack to more than {} bytes", limits::MAX_FILE_BYTES)));
+        }
+        out.push(InputFile::new(name, buf));
+    }
+    // One top folder around the class folders (a zipped `train/`): read from inside it.
+    let top = |n: &str| n.split('/').next().unwrap_or("").to_string();
+    let first = out.iter().find(|x| !x.bytes.is_empty()).map(|x| top(&x.name));
+    if let Some(t) = first {
+        let nested = out.iter().filter(|x| !x.bytes.is_empty()).all(|x| top(&x.name) == t && x.name.matches('/').count() >= 2);
+        if nested {
+            for x in &mut out {
+                if let Some(rest) = x.name.strip_prefix(&format!("{t}/")) {
+                    x.name = rest.to_string();
+                }
+            }
+        }
+    }
+    out.retain(|x| !x.name.ends_with('/'));
+    Ok(out)
 }
 
 /// An empty file or one over [`limits::MAX_FILE_BYTES`] is an error before any parsing.

@@ -81,6 +81,20 @@ pub struct DataInfo {
     pub features: Option<usize>,
     /// Number of classes.
     pub classes: usize,
+    /// Image folders: classes, preprocessing and skipped files (absent for tables).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<ImageInfo>,
+}
+
+/// How image folders were read.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ImageInfo {
+    /// Class names in label order.
+    pub class_names: Vec<String>,
+    /// The preprocessing steps, in order (e.g. "resize to 32×32 (PIL bilinear)", "ToTensor: ÷255").
+    pub preprocessing: Vec<String>,
+    /// Files skipped because they are not PNG or JPEG by name, or not in a class folder.
+    pub skipped_files: usize,
 }
 
 /// One attack's result: its name, its metrics and the parameters it ran with.
@@ -153,6 +167,8 @@ pub struct ScoreRow {
     pub row: usize,
     /// Its label.
     pub label: usize,
+    /// Its name in its set (an image's path), if it has one.
+    pub id: Option<String>,
     /// One score per attack, in the table's attack order.
     pub scores: Vec<f64>,
 }
@@ -166,12 +182,16 @@ pub fn to_json(report: &AuditReport) -> String {
 /// can never break the quoting): `set,row,label,member,<attack>...`, full f64 precision.
 pub fn scores_csv(t: &ScoreTable) -> String {
     let mut w = ::csv::Writer::from_writer(Vec::new());
-    let header = ["set", "row", "label", "member"].into_iter().map(String::from).chain(t.attacks.iter().cloned());
+    // An `id` column (the image's path) when the records have names.
+    let ids = t.rows.iter().any(|r| r.id.is_some());
+    let header = ["set", "row"].into_iter().chain(ids.then_some("id")).chain(["label", "member"]).map(String::from).chain(t.attacks.iter().cloned());
     // Writing to a Vec<u8> cannot fail, and every record has the header's length.
     let _ = w.write_record(header);
     for r in &t.rows {
-        let fixed = [if r.member { "members" } else { "nonmembers" }.to_string(), r.row.to_string(), r.label.to_string(), u8::from(r.member).to_string()];
-        let _ = w.write_record(fixed.into_iter().chain(r.scores.iter().map(|v| format!("{v:e}"))));
+        let set = if r.member { "members" } else { "nonmembers" }.to_string();
+        let id = ids.then(|| r.id.clone().unwrap_or_default());
+        let fixed = [set, r.row.to_string()].into_iter().chain(id).chain([r.label.to_string(), u8::from(r.member).to_string()]);
+        let _ = w.write_record(fixed.chain(r.scores.iter().map(|v| format!("{v:e}"))));
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }

@@ -99,7 +99,7 @@ fn csv_input(members: &str) -> AuditInput {
     AuditInput::model(
         file(root().join("www/demo/digits_mlp.onnx")),
         None,
-        DataSource { file: InputFile::new("bad.csv", members.as_bytes().to_vec()), labels: None },
+        DataSource { file: InputFile::new("bad.csv", members.as_bytes().to_vec()), labels: None, images: Vec::new() },
         source(root().join("www/demo/digits_nonmembers.csv")),
     )
 }
@@ -173,8 +173,8 @@ fn id_column_is_ignored_when_named() {
     let input = AuditInput::model(
         file(root().join("www/demo/digits_mlp.onnx")),
         None,
-        DataSource { file: with_id("m_id.csv", "www/demo/digits_members.csv"), labels: None },
-        DataSource { file: with_id("n_id.csv", "www/demo/digits_nonmembers.csv"), labels: None },
+        DataSource { file: with_id("m_id.csv", "www/demo/digits_members.csv"), labels: None, images: Vec::new() },
+        DataSource { file: with_id("n_id.csv", "www/demo/digits_nonmembers.csv"), labels: None, images: Vec::new() },
     );
     let e = run(input.clone(), &demo_options()).err().unwrap().to_string();
     assert!(e.contains("m_id.csv") && e.contains("'rec-0' is not a number"), "{e}");
@@ -201,7 +201,7 @@ fn npz_and_npy_inputs_give_the_csv_result() {
         file(root().join("www/demo/digits_mlp.onnx")),
         None,
         source(fixture("digits_members.npz")),
-        DataSource { file: file(fixture("digits_nonmembers_x.npy")), labels: Some(file(fixture("digits_nonmembers_y.npy"))) },
+        DataSource { file: file(fixture("digits_nonmembers_x.npy")), labels: Some(file(fixture("digits_nonmembers_y.npy"))), images: Vec::new() },
     );
     let npy = run(input, &demo_options()).unwrap();
     assert_eq!(csv.report.attacks, npy.report.attacks);

@@ -53,10 +53,22 @@ fn option_flags(opts: &Value) -> Vec<String> {
     let Some(o) = opts.as_object() else { return a };
     let text = |v: &Value| match v {
         Value::String(s) => s.clone(),
-        Value::Array(items) => items.iter().map(|i| i.as_str().unwrap_or("").to_string()).collect::<Vec<_>>().join(","),
+        Value::Array(items) => items.iter().map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string)).collect::<Vec<_>>().join(","),
         other => other.to_string(),
     };
     for (k, v) in o {
+        if k == "image" {
+            for (ik, iv) in v.as_object().unwrap() {
+                let flag = match ik.as_str() {
+                    "centerCrop" => "--center-crop".to_string(),
+                    "range" => "--pixel-range".to_string(),
+                    "resize" | "normalize" | "mean" | "std" | "layout" | "classes" => format!("--{ik}"),
+                    other => panic!("image.{other}"),
+                };
+                a.push(format!("{flag}={}", text(iv)));
+            }
+            continue;
+        }
         if k == "training" {
             for (tk, tv) in v.as_object().unwrap() {
                 let flag = match tk.as_str() {
@@ -194,7 +206,8 @@ fn every_hostile_input_is_a_clear_one_line_error_from_the_cli() {
 /// Every file the corpus and the fixtures hold: the fuzzer's seeds.
 fn seeds() -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
-    for dir in [fixture("hostile"), fixture("models"), fixture("refs"), root().join("www/demo")] {
+    let image_dirs = ["cat", "dog", "emu"].map(|c| fixture(&format!("images/set/{c}")));
+    for dir in [fixture("hostile"), fixture("models"), fixture("refs"), root().join("www/demo"), fixture("images")].into_iter().chain(image_dirs) {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
         entries.sort();
         for p in entries {
@@ -251,6 +264,8 @@ fn mutate(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
 
 #[test]
 fn fuzzed_readers_never_panic() {
+    use privaudit::data::image::ImageOptions;
+    use privaudit::data::read_images;
     let n: usize = std::env::var("PRIVAUDIT_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
     let seeds = seeds();
     assert!(seeds.len() > 60, "{} seeds", seeds.len());
@@ -264,8 +279,8 @@ fn fuzzed_readers_never_panic() {
         let bytes = mutate(seed, &mut rng);
         let file = InputFile::new(name.clone(), bytes.clone());
         let outcome = std::panic::catch_unwind(|| {
-            let src = DataSource { file: file.clone(), labels: Some(InputFile::new("labels.npy", labels.clone())) };
-            let _ = read_table(&DataSource { file: file.clone(), labels: None }, &opts);
+            let src = DataSource { file: file.clone(), labels: Some(InputFile::new("labels.npy", labels.clone())), images: Vec::new() };
+            let _ = read_table(&DataSource { file: file.clone(), labels: None, images: Vec::new() }, &opts);
             let _ = read_table(&src, &opts);
             let _ = read_npy(&file);
             let _ = read_membership(&file, 24, 2);
@@ -273,6 +288,13 @@ fn fuzzed_readers_never_panic() {
                 let _ = pollster::block_on(m.reference_parameters(1));
             }
             let _ = OnnxModel::parse(&file, None);
+            // Images: the decoders, and a zip of class folders (the mutant as its one image,
+            // or as the zip itself).
+            let _ = privaudit::data::image::decode(name, &bytes);
+            let g = privaudit::data::image::Geometry { channels: 3, height: 8, width: 8, nchw: true };
+            let img = ImageOptions::default();
+            let _ = read_images(&DataSource::folder("set", vec![InputFile::new("a/x.png", bytes.clone())]), &img, &g);
+            let _ = read_images(&DataSource { file: file.clone(), labels: None, images: Vec::new() }, &img, &g);
         });
         if outcome.is_err() {
             let keep = root().join(format!("target/fuzz-crash-{i}-{name}"));

@@ -6,6 +6,7 @@ mod common;
 mod audit;
 mod cli;
 mod hostile;
+mod images;
 mod metrics_vs_sklearn;
 mod onnx_vs_onnxruntime;
 mod reference_attacks;

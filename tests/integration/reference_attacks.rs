@@ -106,7 +106,7 @@ fn reference_input_errors_name_the_file() {
     assert!(out.report.references.unwrap().membership.contains("assumed"));
     // A reference file in the wrong row order is caught by its labels.
     let mut i = input();
-    i.references.outputs[2] = DataSource { file: file(fixture("digits_members_logits.csv")), labels: None };
+    i.references.outputs[2] = DataSource { file: file(fixture("digits_members_logits.csv")), labels: None, images: Vec::new() };
     let e = run(i, &opts).err().unwrap().to_string();
     assert!(e.contains("digits_members_logits.csv") && e.contains("1797 rows"), "{e}");
     // A malformed matrix.
