@@ -3,7 +3,8 @@
 //! preprocessing pipelines (Resize, CenterCrop, Grayscale, ToTensor, Normalize, a 0..255 range)
 //! on PNGs (RGB, RGBA, grayscale, palette with transparency) and JPEGs (4:2:0, 4:4:4,
 //! grayscale). PNG pixels are PIL's exactly (the resize reproduces PIL's fixed point); JPEG
-//! decoders may differ by a few levels (zune-jpeg vs libjpeg-turbo), bounded below. A zip of the
+//! decoders differ by at most 2 of 255 levels, 0.5 on average (zune-jpeg vs libjpeg-turbo; measured
+//! 2 and 0.40). A zip of the
 //! folder reads the same; bad folders and images are clear errors; and an audit of the digits
 //! CNN from PNG folders is the audit from the same pixels as NPZ.
 
@@ -40,7 +41,7 @@ fn image_folders_match_torchvision() {
         let (wshape, x) = read_npy(&file(fixture(&format!("images/{}", c["expected"].as_str().unwrap())))).unwrap();
         let per: usize = wshape[1..].iter().product();
         assert_eq!((t.rows, t.cols), (records.len(), per), "{name}: shape");
-        // Values are in the pipeline's units; one 8-bit level is 1/255 of the range, scaled by
+        // Values are in the pipeline's units (torchvision's are f32: 1e-6 of slack); one 8-bit level is 1/255 of the range, scaled by
         // the normalisation's std.
         let level: f64 = match name {
             "resize_crop_imagenet" => 1.0 / 255.0 / 0.224,
@@ -56,7 +57,7 @@ fn image_folders_match_torchvision() {
                 assert!(worst <= 1e-5 * level.max(1.0), "{name}/{path}: PNG differs from PIL/torchvision by {worst}");
             } else {
                 assert!(
-                    worst <= tol_max * 255.0 * level + 1e-9 && mean <= tol_mean * 255.0 * level,
+                    worst <= tol_max * 255.0 * level + 1e-6 && mean <= tol_mean * 255.0 * level,
                     "{name}/{path}: JPEG max {worst}, mean {mean} (one level = {level})"
                 );
             }
