@@ -7,10 +7,13 @@
 // model, modelData, members, nonmembers, population, membersLabels, nonmembersLabels,
 // populationLabels, memberOutputs, nonmemberOutputs, populationOutputs (and their …Labels),
 // referenceMembership accept Uint8Array | ArrayBuffer | Blob | File | {name, bytes};
+// members, nonmembers and population also take a folder of images: the FileList of a
+// directory input (`<input type="file" webkitdirectory>`), an array of Files with their
+// webkitRelativePath, or {name, files: [{name: "cat/001.png", bytes} | File, …]} — or a zip;
 // referenceModels is an array of those (or of {model, modelData}), referenceOutputs an array of
 // those. `signal` (an AbortSignal) cancels that audit alone: its promise rejects with an
 // AbortError, and other callers' audits go on (see "Lifecycle" below). Every other key is an option (labelColumn, idColumn, scale, shift, attacks,
-// backend, outputs, references, mode, seed, training, rmiaA, rmiaGamma, holdout; and cache:
+// backend, outputs, references, mode, seed, training, rmiaA, rmiaGamma, holdout, image; and cache:
 // false to neither reuse nor keep trained references in IndexedDB); an unknown
 // option is an error.
 
@@ -119,6 +122,34 @@ async function toFile(value, key) {
   throw new TypeError(`${key}: expected a Uint8Array, ArrayBuffer, Blob or File`);
 }
 
+const FOLDER_KEYS = ["members", "nonmembers", "population"];
+
+/**
+ * An image folder as {name, files: [{name, bytes}]}, file names relative to the folder: from a
+ * directory input's FileList or an array of Files (webkitRelativePath "folder/cat/001.png"), or
+ * from {name, files}. Anything else: undefined.
+ */
+export async function toFolder(value, key) {
+  const list = typeof FileList !== "undefined" && value instanceof FileList ? [...value] : Array.isArray(value) ? value : Array.isArray(value?.files) ? value.files : null;
+  if (!list) return undefined;
+  if (list.length === 0) throw new TypeError(`${key}: an empty folder`);
+  const files = [];
+  let name = value?.name;
+  for (const [i, f] of list.entries()) {
+    const rel = f.webkitRelativePath || f.name;
+    if (!rel) throw new TypeError(`${key}: file ${i} has no name`);
+    // A directory input's paths start with the picked folder's own name.
+    const parts = rel.split("/");
+    if (f.webkitRelativePath && parts.length > 1) {
+      name ??= parts[0];
+      parts.shift();
+    }
+    const file = await toFile(f, `${key}[${i}]`);
+    files.push({ name: parts.join("/"), bytes: file.bytes });
+  }
+  return { name: name ?? key, files };
+}
+
 /**
  * Run an audit and get everything: {report, reportJson, scoresCsv, rocSvg, histogramSvgs}.
  */
@@ -146,7 +177,16 @@ export async function runAudit(args) {
     request.referenceOutputs = [];
     for (const [i, r] of referenceOutputs.entries()) request.referenceOutputs.push(own(await toFile(r, `reference${i}.csv`)));
   }
+  for (const key of FOLDER_KEYS) {
+    const folder = await toFolder(rest[key], key);
+    if (!folder) continue;
+    if (rest[LABEL_KEYS[key]] != null) throw new TypeError(`${LABEL_KEYS[key]}: an image folder takes its labels from its class folders`);
+    for (const f of folder.files) own(f);
+    request[key] = folder;
+    delete rest[key];
+  }
   for (const key of FILE_KEYS) {
+    if (request[key]) continue;
     const f = await toFile(rest[key], key);
     const labelKey = LABEL_KEYS[key];
     const labels = labelKey ? rest[labelKey] : undefined;

@@ -76,7 +76,7 @@ pub fn reference_cache_key(input: &AuditInput, opts: &super::AuditOptions) -> Op
         h.update((b.len() as u64).to_le_bytes());
         h.update(b);
     };
-    part(b"privaudit references v2");
+    part(b"privaudit references v3");
     part(env!("CARGO_PKG_VERSION").as_bytes());
     for f in [Some(model), model_data.as_ref()] {
         part(f.map_or(&[][..], |f| &f.bytes));
@@ -84,6 +84,13 @@ pub fn reference_cache_key(input: &AuditInput, opts: &super::AuditOptions) -> Op
     for src in [Some(&input.members), Some(&input.nonmembers), input.population.as_ref()] {
         part(src.map_or(&[][..], |s| &s.file.bytes));
         part(src.and_then(|s| s.labels.as_ref()).map_or(&[][..], |l| &l.bytes));
+        // An image folder: every file's path and bytes (the path is its label).
+        let images = src.map_or(&[][..], |s| &s.images[..]);
+        part(&(images.len() as u64).to_le_bytes());
+        for f in images {
+            part(f.name.as_bytes());
+            part(&f.bytes);
+        }
     }
     let settings = serde_json::json!([
         opts.label_column,
@@ -95,7 +102,8 @@ pub fn reference_cache_key(input: &AuditInput, opts: &super::AuditOptions) -> Op
         opts.mode,
         opts.seed,
         opts.training,
-        opts.holdout
+        opts.holdout,
+        opts.image
     ]);
     part(settings.to_string().as_bytes());
     let digest = h.finalize();

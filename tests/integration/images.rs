@@ -151,3 +151,25 @@ fn an_audit_from_png_folders_is_the_audit_from_the_same_pixels() {
     let c = run(zip("members"), zip("nonmembers"), zip("population"));
     assert_eq!(c.report.attacks, a.report.attacks, "zips vs folders");
 }
+
+#[test]
+fn the_reference_cache_key_covers_every_image() {
+    // Kept references are reused only for the very same records: an image folder's files
+    // (paths and bytes) and the image options are part of the key.
+    let model = file(fixture("models/digits_cnn.onnx"));
+    let opts = AuditOptions { attacks: vec!["rmia".into()], references: 2, ..Default::default() };
+    let key = |m: DataSource, o: &AuditOptions| {
+        privaudit::reference_cache_key(&AuditInput::model(model.clone(), None, m, folder(root().join("www/demo/digits_images/nonmembers"))), o).unwrap()
+    };
+    let members = folder(root().join("www/demo/digits_images/members"));
+    let base = key(members.clone(), &opts);
+    assert_eq!(base, key(members.clone(), &opts));
+    let mut changed = members.clone();
+    changed.images[0].bytes[40] ^= 1;
+    assert_ne!(base, key(changed, &opts), "one image's bytes");
+    let mut renamed = members.clone();
+    renamed.images[0].name = renamed.images[0].name.replacen('/', "x/", 1);
+    assert_ne!(base, key(renamed, &opts), "one image's class folder");
+    let resized = AuditOptions { image: ImageOptions { resize: Some([8, 8]), ..Default::default() }, ..opts.clone() };
+    assert_ne!(base, key(members, &resized), "the image options");
+}
