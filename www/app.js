@@ -6,7 +6,9 @@ import { download, renderReport } from "./render.js";
 const $ = (sel) => document.querySelector(sel);
 const FILE_IDS = ["model", "modelData", "members", "membersLabels", "nonmembers", "nonmembersLabels", "population", "populationLabels", "memberOutputs", "nonmemberOutputs", "populationOutputs", "referenceMembership"];
 const MULTI_IDS = ["referenceModels", "referenceOutputs"];
-const dropped = {}; // id -> File, from drag-and-drop
+const FOLDER_IDS = { members: "membersFolder", nonmembers: "nonmembersFolder", population: "populationFolder" };
+const dropped = {}; // id -> File, or {name, files: [File]} for a dropped folder
+let shown = {}; // members/nonmembers/population -> {path -> File}, for the thumbnails
 let last = null; // the last result, for the save buttons
 let abort = null; // the running audit's AbortController
 let running = null; // the running audit's promise
@@ -16,13 +18,31 @@ const DEMO = {
   files: { model: "digits_mlp.onnx", members: "digits_members.csv", nonmembers: "digits_nonmembers.csv" },
   options: { scale: 1 / 16 },
 };
+const DEMO_IMAGES = {
+  title: "Image demo: a small CNN (Conv, MaxPool, Linear) overfit on 100 of scikit-learn's handwritten digits as 8×8 PNG images in one folder per digit (zipped); 2 references of its architecture are trained here on 250 population images, then LiRA and RMIA run next to LOSS.",
+  files: { model: "digits_cnn.onnx", members: "digits_images/members.zip", nonmembers: "digits_images/nonmembers.zip", population: "digits_images/population.zip" },
+  options: { attacks: ["loss", "attack_p", "lira", "rmia"], references: 2, mode: "offline", training: { epochs: 30, learningRate: 0.003, batchSize: 25 } },
+};
 const DEMO_REFS = {
   title: "Demo with reference models: the same overfit digits MLP; 4 references of its architecture are trained here (offline: on 250 held-out non-members), then LiRA, RMIA and Attack-P run next to the threshold attacks.",
   options: { scale: 1 / 16, attacks: ["threshold", "attack_p", "lira", "rmia"], references: 4, mode: "offline", training: { epochs: 100 } },
 };
 
 function fileFor(id) {
-  return dropped[id] ?? $(`#${id}`).files?.[0];
+  if (dropped[id]) return dropped[id];
+  // A picked folder (a directory input's FileList) stands for the set when no file is picked.
+  const folder = FOLDER_IDS[id] && $(`#${FOLDER_IDS[id]}`).files;
+  return $(`#${id}`).files?.[0] ?? (folder?.length ? folder : undefined);
+}
+
+/** `H×W`, `H,W` or `N` as [H, W]; empty as null. */
+function size(id) {
+  const text = $(`#${id}`).value.trim();
+  if (!text) return null;
+  const parts = text.split(/[×x,\s]+/).filter(Boolean).map(Number);
+  const ok = parts.length >= 1 && parts.length <= 2 && parts.every((v) => Number.isInteger(v) && v > 0);
+  if (!ok) throw new Error(`${document.querySelector(`label[for="${id}"]`)?.textContent ?? id}: expected H×W or N, got "${text}"`);
+  return parts.length === 1 ? [parts[0], parts[0]] : parts;
 }
 
 function mode() {
@@ -54,6 +74,8 @@ function options() {
   };
   const id = $("#idColumn").value.trim();
   if (id) o.idColumn = id;
+  const image = { resize: size("imageResize"), centerCrop: size("imageCrop"), normalize: $("#imageNormalize").value };
+  if (image.resize || image.centerCrop || image.normalize !== "none") o.image = image;
   if (mode() === "outputs") o.outputs = $("#outputs").value;
   if (o.attacks.some((a) => ["lira", "rmia", "attack_p"].includes(a))) {
     o.references = num("refs");
@@ -130,11 +152,76 @@ function render(result, title) {
   $("#report").hidden = false;
   $("#report-title").textContent = title;
   renderReport({ summary: $("#summary"), warnings: $("#warnings"), metrics: $("#metrics tbody"), references: $("#references"), roc: $("#roc"), hists: $("#hists") }, result);
+  renderExposed(result);
+}
+
+/** The per-record scores CSV (our own, so plain splitting is enough: no field holds a comma
+ * except an image path, which is quoted by the CSV writer and handled here). */
+function parseScores(csv) {
+  const rows = csv.trim().split("\n").map((line) => {
+    const cells = [];
+    let cur = "", quoted = false;
+    for (const ch of line) {
+      if (ch === '"') quoted = !quoted;
+      else if (ch === "," && !quoted) { cells.push(cur); cur = ""; }
+      else cur += ch;
+    }
+    cells.push(cur);
+    return cells;
+  });
+  const [header, ...body] = rows;
+  return body.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]])));
+}
+
+// Thumbnails of the records the strongest attack (highest AUC) scores as most and least
+// likely members, with what they really are: which images leak. Images come from the picked
+// folders (zipped sets show their paths).
+function renderExposed(result) {
+  const box = $("#exposed");
+  const report = result.report;
+  box.hidden = !report.data.images;
+  if (box.hidden) return;
+  const best = report.attacks.reduce((b, a) => (a.auc > b.auc ? a : b));
+  const rows = parseScores(result.scoresCsv).map((r) => ({ ...r, score: Number(r[best.name]) }));
+  rows.sort((a, b) => b.score - a.score);
+  $("#exposed-note").textContent = `${best.name} (AUC ${best.auc.toFixed(3)}): the 8 records it scores most likely to be training members, then the 8 least likely. A border marks what each really is.`;
+  const figure = (r) => {
+    const set = r.set === "members" ? "members" : "nonmembers";
+    const f = shown[set]?.[r.id];
+    const fig = document.createElement("figure");
+    fig.setAttribute("role", "listitem");
+    fig.dataset.member = r.member;
+    if (f) {
+      const img = document.createElement("img");
+      img.src = URL.createObjectURL(f);
+      img.alt = `${r.id}, class ${report.data.images.class_names[Number(r.label)] ?? r.label}`;
+      img.style.borderColor = r.member === "1" ? "var(--bad)" : "var(--accent)";
+      fig.append(img);
+    }
+    const cap = document.createElement("figcaption");
+    cap.textContent = `${r.member === "1" ? "member" : "non-member"} · ${r.id} · score ${r.score.toPrecision(3)}`;
+    fig.append(cap);
+    return fig;
+  };
+  $("#exposed-members").replaceChildren(...rows.slice(0, 8).map(figure));
+  $("#exposed-nonmembers").replaceChildren(...rows.slice(-8).reverse().map(figure));
+}
+
+/** path inside its folder -> File, for a picked or dropped folder. */
+function folderIndex(value) {
+  const list = value instanceof FileList || Array.isArray(value) ? [...value] : Array.isArray(value?.files) ? value.files : [];
+  const out = {};
+  for (const f of list) {
+    const rel = f.webkitRelativePath || f.relativePath || f.name;
+    out[f.webkitRelativePath ? rel.split("/").slice(1).join("/") : rel] = f;
+  }
+  return out;
 }
 
 async function runDemo(demo = DEMO) {
   const files = {};
-  for (const [key, name] of Object.entries(DEMO.files)) {
+  shown = {};
+  for (const [key, name] of Object.entries(demo.files ?? DEMO.files)) {
     const res = await fetch(new URL(`./demo/${name}`, import.meta.url));
     if (!res.ok) throw new Error(`cannot load the demo file ${name}`);
     files[key] = { name, bytes: new Uint8Array(await res.arrayBuffer()) };
@@ -174,8 +261,46 @@ function runUser() {
   } catch (e) {
     return refuse(e.message);
   }
-  const names = Object.values(files).flat().map((f) => f.name).join(", ");
+  shown = {};
+  for (const set of Object.keys(FOLDER_IDS)) if (files[set] && !(files[set] instanceof File)) shown[set] = folderIndex(files[set]);
+  const names = Object.entries(files).map(([k, f]) => (f instanceof File ? f.name : Array.isArray(f) ? f.map((x) => x.name).join(", ") : `${k} folder`)).join(", ");
   return run(files, opts, `Your files: ${names}`);
+}
+
+// A dropped folder, read through the entries API: every file with its path inside the folder.
+async function readFolder(entry) {
+  const files = [];
+  const walk = async (dir, prefix) => {
+    const reader = dir.createReader();
+    for (;;) {
+      const batch = await new Promise((res, rej) => reader.readEntries(res, rej));
+      if (!batch.length) break;
+      for (const e of batch) {
+        if (e.name.startsWith(".")) continue;
+        if (e.isDirectory) await walk(e, `${prefix}${e.name}/`);
+        else {
+          const f = await new Promise((res, rej) => e.file(res, rej));
+          files.push(new File([f], `${prefix}${e.name}`, { type: f.type }));
+        }
+      }
+    }
+  };
+  await walk(entry, "");
+  return { name: entry.name, files };
+}
+
+function roleFor(name) {
+  const n = name.toLowerCase();
+  const non = /non[-_ ]?member|nonmember|test|unseen|holdout/.test(n);
+  const pop = /pop(ulation)?|reference|shadow/.test(n);
+  return non ? "nonmembers" : pop ? "population" : "members";
+}
+
+async function dropItems(dataTransfer) {
+  const entries = [...dataTransfer.items ?? []].map((i) => i.webkitGetAsEntry?.()).filter(Boolean);
+  const folders = entries.filter((e) => e.isDirectory);
+  for (const e of folders) dropped[roleFor(e.name)] = await readFolder(e);
+  assignDropped([...dataTransfer.files].filter((f) => !folders.some((e) => e.name === f.name)));
 }
 
 function assignDropped(fileList) {
@@ -184,13 +309,14 @@ function assignDropped(fileList) {
     const non = /non[-_ ]?member|nonmember|test|unseen|holdout/.test(n);
     let id;
     if (n.endsWith(".onnx")) id = "model";
+    else if (n.endsWith(".zip")) id = roleFor(n);
     else if (n.endsWith(".data") || n.endsWith(".bin")) id = "modelData";
     else if (/label|_y\.npy$/.test(n) && n.endsWith(".npy")) id = non ? "nonmembersLabels" : "membersLabels";
     else id = non ? "nonmembers" : "members";
     if (mode() === "outputs" && (id === "members" || id === "nonmembers")) id = id === "members" ? "memberOutputs" : "nonmemberOutputs";
     dropped[id] = f;
   }
-  $("#drop-help").textContent = "Using: " + Object.entries(dropped).map(([k, f]) => `${k} = ${f.name}`).join("; ");
+  $("#drop-help").textContent = "Using: " + Object.entries(dropped).map(([k, f]) => `${k} = ${f.name}${f.files ? ` (folder, ${f.files.length} files)` : ""}`).join("; ");
 }
 
 function wire() {
@@ -204,10 +330,16 @@ function wire() {
   const drop = $("#drop");
   drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
-  drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); assignDropped(e.dataTransfer.files); });
+  drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); dropItems(e.dataTransfer).catch((err) => showError(err.message)); });
+  for (const [id, folderId] of Object.entries(FOLDER_IDS)) {
+    // Picking a folder replaces a picked file for that set, and the other way round.
+    $(`#${folderId}`).addEventListener("change", () => { $(`#${id}`).value = ""; delete dropped[id]; });
+    $(`#${id}`).addEventListener("change", () => { $(`#${folderId}`).value = ""; });
+  }
   $("#run").addEventListener("click", runUser);
   $("#demo").addEventListener("click", () => runDemo().catch((e) => showError(e.message)));
   $("#demo-refs").addEventListener("click", () => runDemo(DEMO_REFS).catch((e) => showError(e.message)));
+  $("#demo-images").addEventListener("click", () => runDemo(DEMO_IMAGES).catch((e) => showError(e.message)));
   $("#cancel").addEventListener("click", () => abort?.abort());
   $("#save-json").addEventListener("click", () => last && download("privaudit-report.json", last.reportJson, "application/json"));
   $("#save-csv").addEventListener("click", () => last && download("privaudit-scores.csv", last.scoresCsv, "text/csv"));

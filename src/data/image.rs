@@ -73,6 +73,12 @@ pub fn decode(file: &str, bytes: &[u8]) -> Result<Rgb> {
 
 fn decode_png(file: &str, bytes: &[u8]) -> Result<Rgb> {
     let corrupt = |e: png::DecodingError| bad(file, format!("cannot decode the PNG: {e}"));
+    // The header's size first, the same on every platform (the decoder's own limit check
+    // depends on the width of usize).
+    if let (Some(b"IHDR"), Some(w), Some(h)) = (bytes.get(12..16), bytes.get(16..20), bytes.get(20..24)) {
+        let dim = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
+        check_dims(file, dim(w), dim(h))?;
+    }
     let mut d = png::Decoder::new_with_limits(std::io::Cursor::new(bytes), png::Limits { bytes: MAX_PIXELS * 8 });
     d.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
     let mut reader = d.read_info().map_err(corrupt)?;

@@ -224,6 +224,47 @@ test("an offline audit with 2 references trained on WebGPU agrees with the CLI",
   assert.deepEqual(again.attacks, r.attacks);
 });
 
+// Images through the page: a folder of PNGs picked through the directory input, zips through the
+// file inputs, the digits CNN with 2 references trained on WebGPU; the CLI on the same folder
+// and zips (CPU) agrees within the tolerance above (f32 sums in another order); the report shows
+// the images the strongest attack is most sure about; no request leaves the page.
+test("a CNN audited from a picked image folder and zips, references trained on WebGPU, agrees with the CLI", async () => {
+  const D = `${DEMO}digits_images/`;
+  const before = requests.length;
+  await page.$eval("details", (d) => { d.open = true; });
+  await page.$$eval('input[name="attack"]', (boxes) => { for (const b of boxes) b.checked = ["loss", "rmia"].includes(b.value); });
+  const state = await runWithFiles({ model: `${DEMO}digits_cnn.onnx`, membersFolder: `${D}members`, nonmembers: `${D}nonmembers.zip`, population: `${D}population.zip` },
+    { refs: "2", refMode: "offline", seed: "5", epochs: "15", lr: "0.003", batch: "25", scale: "1" });
+  assert.equal(state, "done", await page.$eval("#error", (e) => e.textContent));
+  const got = await reportFromPage();
+  assert.equal(await page.$eval("#summary", (e) => e.dataset.backend), "webgpu");
+  // Thumbnails: the folder's images are shown; the zipped non-members by their paths.
+  assert.equal(await page.$eval("#exposed", (e) => e.hidden), false);
+  const figs = await page.$$eval("#exposed figure", (fs) => fs.map((f) => ({ img: !!f.querySelector("img[alt]"), cap: f.querySelector("figcaption").textContent })));
+  assert.equal(figs.length, 16);
+  assert.ok(figs.every((f) => /^(member|non-member) · \d\/\d{4}\.png · score /.test(f.cap)), JSON.stringify(figs.slice(0, 3)));
+  assert.ok(figs.some((f) => f.img), "the picked folder's images are shown");
+  assert.ok(figs.filter((f) => f.img).every((f) => f.cap.startsWith("member ")), "only the members came as a folder");
+  await page.$eval("#exposed", (e) => e.scrollIntoView());
+  mkdirSync(`${ROOT}docs`, { recursive: true });
+  await page.screenshot({ path: `${ROOT}docs/image-report.png`, fullPage: true });
+  const file = `${ROOT}target/e2e-cli-images.json`;
+  execFileSync(`${ROOT}target/debug/privaudit`, ["audit", "-q", "--backend", "cpu", "--model", `${DEMO}digits_cnn.onnx`,
+    "--members", `${D}members`, "--nonmembers", `${D}nonmembers.zip`, "--population", `${D}population.zip`, "--attacks", "loss,rmia",
+    "--refs", "2", "--mode", "offline", "--seed", "5", "--epochs", "15", "--lr", "0.003", "--batch", "25", "--no-cache", "--out", file]);
+  const cli = JSON.parse(readFileSync(file, "utf8"));
+  assert.deepEqual(cli.data.images.class_names, ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
+  const auc = (n) => cli.attacks.find((a) => a.name === n).auc;
+  console.log(`# images rmia_offline: AUC browser (WebGPU) ${got.rmia_offline.auc.toFixed(4)}, CLI (CPU) ${auc("rmia_offline").toFixed(4)}`);
+  assert.ok(Math.abs(auc("rmia_offline") - got.rmia_offline.auc) <= 0.01, `rmia: CLI ${auc("rmia_offline")} vs browser ${got.rmia_offline.auc}`);
+  assert.ok(Math.abs(auc("loss") - got.loss.auc) <= 2e-3, `loss: CLI ${auc("loss")} vs browser ${got.loss.auc}`);
+  for (const url of requests.slice(before)) assert.ok(url.startsWith(origin) || url.startsWith("blob:") || url.startsWith("data:"), `a request left the page: ${url}`);
+  // Leave the page as the other tests expect it: every default attack, no folder.
+  await page.$$eval('input[name="attack"]', (boxes) => { for (const b of boxes) b.checked = ["loss", "confidence", "entropy", "modified_entropy"].includes(b.value); });
+  await page.$eval("#membersFolder", (e) => { e.value = ""; });
+  await page.setInputFiles("#population", []);
+});
+
 test("a running audit can be cancelled, and the next one runs", async () => {
   await page.evaluate(() => { document.body.dataset.state = "running"; });
   await page.click("#demo-refs");

@@ -5,9 +5,10 @@
 //! BatchNormalization (batch statistics, running averages), must give the same per-epoch losses
 //! (1e-5) and final logits (1e-4); likewise Adam and SGD with weight decay on a CNN with Conv,
 //! BatchNormalization, MaxPool and GlobalAveragePool (cnn_training_expected.json, made by
-//! make_cnn_fixtures.py; 1e-4 and 1e-3: the convolutions sum hundreds of f32 products per value). Then: training learns, on the CPU and on wgpu (Mesa lavapipe in CI), the two
-//! agree after one epoch to 1e-4 (f32 sums in another order), and a whole audit trains its
-//! references.
+//! make_cnn_fixtures.py; 1e-4 and 1e-3: the convolutions sum hundreds of f32 products per value).
+//! Then: training learns, on the CPU and on wgpu (Mesa lavapipe in CI), the two agree after one
+//! epoch to 1e-4 (f32 sums in another order; the CNN's logits to 1e-3), and a whole audit
+//! trains its references (an MLP's, and a CNN's).
 
 use crate::common;
 use common::*;
@@ -113,6 +114,19 @@ fn training_on_the_gpu_learns_and_matches_the_cpu() {
     assert!((lc[0] - lg[0]).abs() <= 1e-5, "epoch loss cpu {} gpu {}", lc[0], lg[0]);
     let worst = zc.iter().zip(&zg).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
     assert!(worst <= 1e-4, "one epoch from the same seed: cpu and gpu logits differ by {worst}");
+    // A CNN (Conv, BatchNormalization, MaxPool, GlobalAveragePool): one epoch of Adam.
+    let m = OnnxModel::parse(&file(fixture("models/cnn_classic_bn.onnx")), None).unwrap();
+    let (_, x) = privaudit::data::read_npy(&file(fixture("models/cnn_train.x.npy"))).unwrap();
+    let y: Vec<usize> = (0..40).map(|i| i % 10).collect();
+    let s = TrainSettings { epochs: 1, batch_size: 8, ..Default::default() };
+    let run = |b: &Backend| {
+        let (p, l) = pollster::block_on(m.train(&b.device, &x, 40, &y, 10, &s, 5, &mut |_, _| {})).unwrap();
+        (l, pollster::block_on(p.logits(&x, 40, |_, _| {})).unwrap().0)
+    };
+    let ((lc, zc), (lg, zg)) = (run(&Backend::cpu()), run(&gpu));
+    assert!((lc[0] - lg[0]).abs() <= 1e-4, "CNN epoch loss cpu {} gpu {}", lc[0], lg[0]);
+    let worst = zc.iter().zip(&zg).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(worst <= 1e-3, "CNN, one epoch from the same seed: cpu and gpu logits differ by {worst}");
 }
 
 #[test]
