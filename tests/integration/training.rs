@@ -245,3 +245,47 @@ fn a_cnn_audit_trains_cnn_references() {
     let again = pollster::block_on(run_audit(input, &opts, &mut |_| {})).unwrap();
     assert_eq!(again.report.attacks, out.report.attacks, "same seed, same result");
 }
+
+#[test]
+fn on_a_leaky_cnn_lira_and_rmia_beat_loss_at_low_fpr() {
+    // The digits CNN (train accuracy 1.0, test 0.91) from its PNG folders, 8 online references
+    // trained natively. Observed TPR at 1 % FPR: LOSS 0.01; LiRA online/offline with a fixed
+    // variance 0.07 / 0.06, RMIA online/offline 0.05 / 0.06 (LiRA with per-record variance
+    // needs more than 8 references: 0.01). Asserted: at least 4× LOSS's.
+    let img = |n: &str| common::folder(root().join(format!("www/demo/digits_images/{n}")));
+    let mut input = AuditInput::model(file(fixture("models/digits_cnn.onnx")), None, img("members"), img("nonmembers"));
+    input.population = Some(img("population"));
+    let opts = AuditOptions {
+        backend: BackendChoice::Cpu,
+        attacks: vec!["loss".into(), "lira".into(), "rmia".into()],
+        references: 8,
+        mode: ReferenceMode::Online,
+        training: TrainSettings { epochs: 30, batch_size: 25, learning_rate: 3e-3, ..Default::default() },
+        ..Default::default()
+    };
+    let r = pollster::block_on(run_audit(input, &opts, &mut |_| {})).unwrap().report;
+    let tpr = |n: &str| r.attacks.iter().find(|a| a.name == n).unwrap_or_else(|| panic!("{n}")).metrics.tpr_at_fpr["0.01"];
+    let loss = tpr("loss");
+    for n in ["lira_online_fixed_variance", "lira_offline_fixed_variance", "rmia_online", "rmia_offline"] {
+        assert!(tpr(n) >= 4.0 * loss && tpr(n) >= 0.04, "{n}: TPR@1% {} vs LOSS {loss}", tpr(n));
+    }
+}
+
+#[test]
+fn mobilenet_and_resnet_style_graphs_train() {
+    // Depthwise and grouped Conv, Clip (ReLU6), HardSwish, HardSigmoid, squeeze-excitation Mul,
+    // residual Add, strided 1×1 shortcuts: gradients flow through all of them (the loss falls
+    // and the net fits 12 records).
+    for name in ["mobilenet_ish", "resnet_ish"] {
+        let m = OnnxModel::parse(&file(fixture(&format!("models/{name}.onnx"))), None).unwrap();
+        let (_, x) = privaudit::data::read_npy(&file(fixture(&format!("models/{name}.x.npy")))).unwrap();
+        let y: Vec<usize> = (0..12).map(|i| i % 10).collect();
+        let s = TrainSettings { epochs: 150, batch_size: 12, learning_rate: 1e-2, ..Default::default() };
+        let (p, losses) = pollster::block_on(m.train(&Backend::cpu().device, &x, 12, &y, 10, &s, 2, &mut |_, _| {})).unwrap();
+        assert!(losses.iter().all(|l| l.is_finite()));
+        assert!(losses[149] < 0.25 * losses[0], "{name}: loss {} → {}", losses[0], losses[149]);
+        let (z, _) = pollster::block_on(p.logits(&x, 12, |_, _| {})).unwrap();
+        let correct = (0..12).filter(|&i| (0..10).fold(0, |b, k| if z[i * 10 + k] > z[i * 10 + b] { k } else { b }) == y[i]).count();
+        assert!(correct >= 10, "{name}: fits {correct} of 12 records");
+    }
+}
