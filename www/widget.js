@@ -49,9 +49,12 @@ const TEMPLATE = `<style>${STYLE}</style>
   <div class="grid">
     <label for="model" class="model">ONNX model</label><input id="model" class="model" type="file" accept=".onnx">
     <label for="modelData" class="model">External weights (optional)</label><input id="modelData" class="model" type="file" accept=".data,.bin">
-    <label for="members">Members (trained on)</label><input id="members" type="file" accept=".csv,.npz">
-    <label for="nonmembers">Non-members (never seen)</label><input id="nonmembers" type="file" accept=".csv,.npz">
-    <label for="population">Population (optional)</label><input id="population" type="file" accept=".csv,.npz">
+    <label for="members">Members (trained on)</label><input id="members" type="file" accept=".csv,.npz,.zip">
+    <label for="membersFolder">…or a folder of images</label><input id="membersFolder" type="file" webkitdirectory>
+    <label for="nonmembers">Non-members (never seen)</label><input id="nonmembers" type="file" accept=".csv,.npz,.zip">
+    <label for="nonmembersFolder">…or a folder of images</label><input id="nonmembersFolder" type="file" webkitdirectory>
+    <label for="population">Population (optional)</label><input id="population" type="file" accept=".csv,.npz,.zip">
+    <label for="populationFolder">…or a folder of images</label><input id="populationFolder" type="file" webkitdirectory>
   </div>
   <fieldset><legend>Attacks</legend>
     <label><input type="checkbox" name="attack" value="threshold" checked> threshold (LOSS, confidence, entropy, modified entropy)</label>
@@ -172,7 +175,9 @@ export class PrivacyAudit extends HTMLElement {
     const $ = (id) => this.#root.getElementById(id);
     const files = {};
     for (const id of ["model", "modelData", "members", "nonmembers", "population"]) {
-      const f = $(id).files?.[0];
+      // A set is a file (CSV, NPZ, a zip of images) or a picked folder of class folders.
+      const folder = $(`${id}Folder`)?.files;
+      const f = $(id).files?.[0] ?? (folder?.length ? folder : undefined);
       if (f) files[id] = f;
     }
     const missing = ["members", "nonmembers"].filter((k) => !files[k]);
