@@ -206,14 +206,9 @@ pub fn resize(img: &Rgb, width: usize, height: usize) -> Rgb {
 pub fn center_crop(img: &Rgb, width: usize, height: usize) -> Rgb {
     let offset = |size: usize, crop: usize| {
         let d = size - crop;
-        // round(d / 2), half to even: d odd → (d ± 1) / 2, whichever is even.
-        if d % 2 == 0 {
-            d / 2
-        } else if (d / 2) % 2 == 0 {
-            d / 2
-        } else {
-            d / 2 + 1
-        }
+        // round(d / 2), half to even: for an odd d, whichever of d / 2 ± ½ is even.
+        let half = d / 2;
+        if d.is_multiple_of(2) || half.is_multiple_of(2) { half } else { half + 1 }
     };
     let (top, left) = (offset(img.height, height), offset(img.width, width));
     let mut pixels = Vec::with_capacity(width * height * 3);
@@ -328,10 +323,10 @@ impl ImageOptions {
     /// without a std (or the reverse), a preset and explicit statistics together.
     pub fn check(&self, g: &Geometry) -> Result<()> {
         for (name, v) in [("image.resize", self.resize), ("image.centerCrop", self.center_crop)] {
-            if let Some([h, w]) = v {
-                if !(1..=MAX_SIDE as u64).contains(&h) || !(1..=MAX_SIDE as u64).contains(&w) {
-                    return Err(AuditError::option(name, format!("[{h}, {w}]: each side must be from 1 to {MAX_SIDE}")));
-                }
+            if let Some([h, w]) = v
+                && (!(1..=MAX_SIDE as u64).contains(&h) || !(1..=MAX_SIDE as u64).contains(&w))
+            {
+                return Err(AuditError::option(name, format!("[{h}, {w}]: each side must be from 1 to {MAX_SIDE}")));
             }
         }
         match (&self.mean, &self.std) {
@@ -355,10 +350,10 @@ impl ImageOptions {
         if self.normalize == Normalize::Imagenet && g.channels != 3 {
             return Err(AuditError::option("image.normalize", "the ImageNet statistics are for 3-channel models"));
         }
-        if let Some(c) = &self.classes {
-            if c.is_empty() || c.len() > crate::limits::MAX_CLASSES {
-                return Err(AuditError::option("image.classes", format!("must name 1 to {} classes", crate::limits::MAX_CLASSES)));
-            }
+        if let Some(c) = &self.classes
+            && (c.is_empty() || c.len() > crate::limits::MAX_CLASSES)
+        {
+            return Err(AuditError::option("image.classes", format!("must name 1 to {} classes", crate::limits::MAX_CLASSES)));
         }
         Ok(())
     }

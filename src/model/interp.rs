@@ -585,52 +585,32 @@ fn eval(
         }
         Node::Conv1d(n) => {
             let c = &n.config;
-            let (p0, p1) = c.padding.as_tuple();
-            let geometry =
-                Geometry { kernel: [1, c.kernel_size], stride: [1, c.stride], dilation: [1, c.dilation], pads: [(0, 0), (p0, p1)], auto_pad: &c.auto_pad };
+            let geometry = Geometry::d1(c.kernel_size, c.stride, c.dilation, c.padding.as_tuple(), &c.auto_pad);
             conv_node(need(0)?, need(1)?, get(2)?, &geometry, c.groups, 1, &bad, &fl)
         }
         Node::Conv2d(n) => {
             let c = &n.config;
-            let (top, left, bottom, right) = c.padding.as_tuple();
-            let geometry =
-                Geometry { kernel: c.kernel_size, stride: c.stride, dilation: c.dilation, pads: [(top, bottom), (left, right)], auto_pad: &c.auto_pad };
+            let geometry = Geometry::d2(c.kernel_size, c.stride, c.dilation, c.padding.as_tuple(), &c.auto_pad);
             conv_node(need(0)?, need(1)?, get(2)?, &geometry, c.groups, 2, &bad, &fl)
         }
         Node::MaxPool1d(n) => {
             let c = &n.config;
-            let geometry = Geometry {
-                kernel: [1, c.kernel_size],
-                stride: [1, c.stride],
-                dilation: [1, c.dilation],
-                pads: [(0, 0), c.padding.as_tuple()],
-                auto_pad: &c.auto_pad,
-            };
+            let geometry = Geometry::d1(c.kernel_size, c.stride, c.dilation, c.padding.as_tuple(), &c.auto_pad);
             pool_node(need(0)?, &geometry, c.ceil_mode, 1, None, &bad, &fl)
         }
         Node::MaxPool2d(n) => {
             let c = &n.config;
-            let (top, left, bottom, right) = c.padding.as_tuple();
-            let geometry =
-                Geometry { kernel: c.kernel_size, stride: c.strides, dilation: c.dilation, pads: [(top, bottom), (left, right)], auto_pad: &c.auto_pad };
+            let geometry = Geometry::d2(c.kernel_size, c.strides, c.dilation, c.padding.as_tuple(), &c.auto_pad);
             pool_node(need(0)?, &geometry, c.ceil_mode, 2, None, &bad, &fl)
         }
         Node::AveragePool1d(n) => {
             let c = &n.config;
-            let geometry = Geometry {
-                kernel: [1, c.kernel_size],
-                stride: [1, c.stride],
-                dilation: [1, c.dilation],
-                pads: [(0, 0), c.padding.as_tuple()],
-                auto_pad: &c.auto_pad,
-            };
+            let geometry = Geometry::d1(c.kernel_size, c.stride, c.dilation, c.padding.as_tuple(), &c.auto_pad);
             pool_node(need(0)?, &geometry, c.ceil_mode, 1, Some(c.count_include_pad), &bad, &fl)
         }
         Node::AveragePool2d(n) => {
             let c = &n.config;
-            let (top, left, bottom, right) = c.padding.as_tuple();
-            let geometry =
-                Geometry { kernel: c.kernel_size, stride: c.strides, dilation: c.dilation, pads: [(top, bottom), (left, right)], auto_pad: &c.auto_pad };
+            let geometry = Geometry::d2(c.kernel_size, c.strides, c.dilation, c.padding.as_tuple(), &c.auto_pad);
             pool_node(need(0)?, &geometry, c.ceil_mode, 2, Some(c.count_include_pad), &bad, &fl)
         }
         Node::GlobalAveragePool(_) | Node::GlobalMaxPool(_) => {
@@ -785,6 +765,19 @@ struct Geometry<'a> {
     dilation: [usize; 2],
     pads: [(usize, usize); 2],
     auto_pad: &'a onnx_ir::padding::AutoPad,
+}
+
+impl<'a> Geometry<'a> {
+    /// A 1-D operation as 2-D over a unit first axis; `pads` (begin, end).
+    fn d1(kernel: usize, stride: usize, dilation: usize, pads: (usize, usize), auto_pad: &'a onnx_ir::padding::AutoPad) -> Self {
+        Geometry { kernel: [1, kernel], stride: [1, stride], dilation: [1, dilation], pads: [(0, 0), pads], auto_pad }
+    }
+
+    /// A 2-D operation; `pads` as onnx-ir gives them: (top, left, bottom, right).
+    fn d2(kernel: [usize; 2], stride: [usize; 2], dilation: [usize; 2], pads: (usize, usize, usize, usize), auto_pad: &'a onnx_ir::padding::AutoPad) -> Self {
+        let (top, left, bottom, right) = pads;
+        Geometry { kernel, stride, dilation, pads: [(top, bottom), (left, right)], auto_pad }
+    }
 }
 
 /// A `[N, C, L]` (1-D) or `[N, C, H, W]` (2-D) input as `[N, C, H, W]`.

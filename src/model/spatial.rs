@@ -40,6 +40,7 @@ impl Window {
     /// pooling rules (each window must overlap the input); `ceil` is `ceil_mode`: the output
     /// size rounds up, and a window that would start in the end padding is dropped, as torch
     /// and onnxruntime do.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         input: [usize; 2],
         kernel: [usize; 2],
@@ -173,6 +174,7 @@ mod tests {
     use super::Window;
     use onnx_ir::padding::AutoPad;
 
+    #[allow(clippy::too_many_arguments)]
     fn win(n: usize, k: usize, s: usize, d: usize, p: (usize, usize), ap: AutoPad, ceil: bool, pool: bool) -> Result<Window, String> {
         Window::new([1, n], [1, k], [1, s], [1, d], [(0, 0), p], &ap, ceil, pool)
     }
