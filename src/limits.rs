@@ -56,6 +56,21 @@ pub fn quote(s: &str) -> String {
     if it.next().is_some() { format!("{head}…") } else { head }
 }
 
+/// The largest width or height of an image decoded.
+pub const MAX_IMAGE_SIDE: usize = 8192;
+
+/// The most pixels one image may have (8192 × 8192 / 4).
+pub const MAX_IMAGE_PIXELS: usize = 1 << 24;
+
+/// The most files an image folder or zip may hold.
+pub const MAX_IMAGES: usize = 1 << 20;
+
+/// The largest image file read (a zip entry is read no further, whatever its header declares).
+pub const MAX_IMAGE_FILE_BYTES: usize = 64 << 20;
+
+/// The largest convolution or pooling kernel size, stride, dilation, group or pad.
+pub const MAX_WINDOW: usize = 65_536;
+
 /// The first [`LIST_NAMES`] names, quoted and comma-separated, then how many more there are.
 pub fn list<S: AsRef<str>>(names: &[S]) -> String {
     let shown: Vec<String> = names.iter().take(LIST_NAMES).map(|n| quote(n.as_ref())).collect();

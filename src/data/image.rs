@@ -17,10 +17,7 @@
 use crate::error::{AuditError, Result};
 use serde::{Deserialize, Serialize};
 
-/// The largest width or height decoded.
-pub const MAX_SIDE: usize = 8192;
-/// The most pixels one image may have (8192 × 8192 / 4).
-pub const MAX_PIXELS: usize = 1 << 24;
+use crate::limits::{MAX_IMAGE_PIXELS as MAX_PIXELS, MAX_IMAGE_SIDE as MAX_SIDE};
 
 /// An 8-bit RGB image, row-major, 3 bytes per pixel.
 #[derive(Clone, Debug, PartialEq)]

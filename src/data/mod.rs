@@ -63,10 +63,7 @@ fn zip_names(bytes: &[u8]) -> Option<Vec<String>> {
     Some(z.file_names().map(str::to_string).collect())
 }
 
-/// The most files an image folder or zip may hold.
-pub const MAX_IMAGES: usize = 1 << 20;
-/// The largest image file read (a zip entry is read no further, whatever its header declares).
-pub const MAX_IMAGE_FILE_BYTES: usize = 64 << 20;
+pub use crate::limits::{MAX_IMAGE_FILE_BYTES, MAX_IMAGES};
 
 /// How CSV files are read.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -237,12 +234,17 @@ pub fn read_images(src: &DataSource, opts: &image::ImageOptions, g: &image::Geom
     let mut folders: Vec<&str> = Vec::new();
     for f in files {
         let path = f.name.trim_start_matches('/');
+        // macOS zips carry `__MACOSX/` resource forks and `.DS_Store`s: neither are records
+        // (nor counted as skipped, as the CLI does not list hidden files).
+        if is_hidden(path) {
+            continue;
+        }
         match path.split_once('/') {
             Some((class, rest)) if !class.is_empty() && !rest.is_empty() => {
                 if !folders.contains(&class) {
                     folders.push(class);
                 }
-                if image::is_image_name(rest) && !rest.rsplit('/').next().unwrap_or("").starts_with('.') {
+                if image::is_image_name(rest) {
                     entries.push((class, f));
                 } else {
                     skipped += 1;
@@ -290,6 +292,11 @@ pub fn read_images(src: &DataSource, opts: &image::ImageOptions, g: &image::Geom
     Ok((Table { file: set, values, rows, cols: per, labels, ids, classes }, skipped))
 }
 
+/// A path with a hidden component (`.DS_Store`, `.git/…`) or macOS's `__MACOSX/` resource forks.
+fn is_hidden(path: &str) -> bool {
+    path.split('/').any(|c| c.starts_with('.') || c == "__MACOSX")
+}
+
 /// The files of an image zip, named by their paths inside it (from the one top folder when
 /// every entry sits in one that holds the class folders).
 fn unzip_images(f: &InputFile) -> Result<Vec<InputFile>> {
@@ -326,6 +333,7 @@ fn unzip_images(f: &InputFile) -> Result<Vec<InputFile>> {
         }
         out.push(InputFile::new(name, buf));
     }
+    out.retain(|x| !is_hidden(&x.name));
     // One top folder around the class folders (a zipped `train/`): read from inside it.
     let top = |n: &str| n.split('/').next().unwrap_or("").to_string();
     let first = out.iter().find(|x| !x.bytes.is_empty()).map(|x| top(&x.name));

@@ -298,7 +298,7 @@ fn check_window_attributes(file: &str, op_type: &str, node: &str, nf: &[Field<'_
 }
 
 /// The largest kernel size, stride, dilation, group or pad read.
-const WINDOW_MAX: i64 = 65_536;
+const WINDOW_MAX: i64 = crate::limits::MAX_WINDOW as i64;
 
 /// The number of elements of a TensorProto's `dims`; `None` for a negative dimension or more
 /// than [`MAX_DECLARED_ELEMENTS`].

@@ -31,7 +31,7 @@ pub(crate) struct Window {
 
 /// The largest kernel, stride, dilation or pad accepted (also checked on the file's attributes
 /// before onnx-ir reads them).
-pub(crate) const MAX_WINDOW: usize = 65_536;
+pub(crate) use crate::limits::MAX_WINDOW;
 
 impl Window {
     /// The geometry of a window operation, or a message saying what is wrong with it.

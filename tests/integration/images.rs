@@ -91,6 +91,22 @@ fn bad_image_folders_are_clear_errors() {
         let e = err(files, &opts);
         assert!(e.contains(want), "{e:?} should contain {want:?}");
     }
+    // A zip made by macOS's Finder: one top folder, `__MACOSX/` resource forks and `.DS_Store`s
+    // beside the class folders; they are skipped, not read as a class.
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut buf);
+        let o = zip::write::SimpleFileOptions::default();
+        for (name, bytes) in [("set/a/x.png", &png[..]), ("set/.DS_Store", b"\0\0"), ("__MACOSX/set/a/._x.png", b"\0\x05\x16\x07"), ("set/b/y.png", &png[..])] {
+            z.start_file(name, o).unwrap();
+            std::io::Write::write_all(&mut z, bytes).unwrap();
+        }
+        z.finish().unwrap();
+    }
+    let mac = DataSource { file: InputFile::new("mac.zip", buf.into_inner()), labels: None, images: Vec::new() };
+    assert!(mac.is_images());
+    let (t, skipped) = read_images(&mac, &ImageOptions::default(), &g).unwrap();
+    assert_eq!((t.classes.clone(), t.ids.clone(), skipped), (vec!["a".to_string(), "b".to_string()], vec!["a/x.png".to_string(), "b/y.png".to_string()], 0));
     // A crop larger than the image (no resize), a final size that is not the model's.
     let crop = ImageOptions { center_crop: Some([40, 40]), ..Default::default() };
     assert!(err(vec![("a/x.png", png.clone())], &crop).contains("the centre crop 40×40 is larger than the image (30×40"));
