@@ -119,8 +119,9 @@ pub(crate) fn read_records(input: &AuditInput, plan: &Plan, model: Option<&OnnxM
                 all
             }
         };
+        let index: std::collections::HashMap<&str, usize> = classes.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
         for t in &mut tables {
-            let map: Vec<usize> = t.classes.iter().map(|c| classes.iter().position(|x| x == c).unwrap_or(0)).collect();
+            let map: Vec<usize> = t.classes.iter().map(|c| index.get(c.as_str()).copied().unwrap_or(0)).collect();
             for l in &mut t.labels {
                 *l = map.get(*l).copied().unwrap_or(0);
             }

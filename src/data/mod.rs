@@ -231,7 +231,8 @@ pub fn read_images(src: &DataSource, opts: &image::ImageOptions, g: &image::Geom
     // (class folder, file) for every image; everything else is skipped.
     let mut entries: Vec<(&str, &InputFile)> = Vec::new();
     let mut skipped = 0;
-    let mut folders: Vec<&str> = Vec::new();
+    // Sets, not lists: a folder may hold a million files in a thousand classes.
+    let mut folders: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
     for f in files {
         let path = f.name.trim_start_matches('/');
         // macOS zips carry `__MACOSX/` resource forks and `.DS_Store`s: neither are records
@@ -241,9 +242,7 @@ pub fn read_images(src: &DataSource, opts: &image::ImageOptions, g: &image::Geom
         }
         match path.split_once('/') {
             Some((class, rest)) if !class.is_empty() && !rest.is_empty() => {
-                if !folders.contains(&class) {
-                    folders.push(class);
-                }
+                folders.insert(class);
                 if image::is_image_name(rest) {
                     entries.push((class, f));
                 } else {
@@ -253,7 +252,6 @@ pub fn read_images(src: &DataSource, opts: &image::ImageOptions, g: &image::Geom
             _ => skipped += 1,
         }
     }
-    folders.sort_unstable();
     let classes: Vec<String> = match &opts.classes {
         Some(c) => {
             if let Some(extra) = folders.iter().find(|f| !c.iter().any(|n| n == *f)) {
@@ -266,7 +264,8 @@ pub fn read_images(src: &DataSource, opts: &image::ImageOptions, g: &image::Geom
     if entries.is_empty() {
         return Err(AuditError::file(&set, "no PNG or JPEG images in class folders (expected <class>/<image>.png)"));
     }
-    if let Some(empty) = folders.iter().find(|f| !entries.iter().any(|(c, _)| c == *f)) {
+    let with_images: std::collections::BTreeSet<&str> = entries.iter().map(|(c, _)| *c).collect();
+    if let Some(empty) = folders.iter().find(|f| !with_images.contains(*f)) {
         return Err(AuditError::file(&set, format!("the class folder '{}' holds no PNG or JPEG image", limits::quote(empty))));
     }
     // Records in a stable order: by class, then by path (ImageFolder's order).
@@ -275,6 +274,7 @@ pub fn read_images(src: &DataSource, opts: &image::ImageOptions, g: &image::Geom
     if entries.len().checked_mul(per).is_none_or(|n| n > limits::MAX_VALUES) {
         return Err(AuditError::file(&set, format!("{} images × {per} values are more than the {} values privaudit keeps", entries.len(), limits::MAX_VALUES)));
     }
+    let index: std::collections::HashMap<&str, usize> = classes.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
     let mut values = Vec::with_capacity(entries.len() * per);
     let mut labels = Vec::with_capacity(entries.len());
     let mut ids = Vec::with_capacity(entries.len());
@@ -285,7 +285,7 @@ pub fn read_images(src: &DataSource, opts: &image::ImageOptions, g: &image::Geom
         }
         let img = image::decode(&name, &f.bytes)?;
         values.extend(opts.tensor(&name, &img, g)?);
-        labels.push(classes.iter().position(|c| c == class).unwrap_or(0));
+        labels.push(index.get(class).copied().unwrap_or(0));
         ids.push(f.name.trim_start_matches('/').to_string());
     }
     let rows = labels.len();
