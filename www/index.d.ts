@@ -1,5 +1,5 @@
 // Types of privaudit's JavaScript API (www/api.js) and of the <privacy-audit> element
-// (www/widget.js). The report types follow schema/report.schema.json (schema_version 3).
+// (www/widget.js). The report types follow schema/report.schema.json (schema_version 4).
 
 /** A file the engine reads: bytes, or a Blob/File (its name is used in error messages). */
 export type FileLike = Uint8Array | ArrayBuffer | Blob | File | { name?: string; bytes: Uint8Array };
@@ -22,6 +22,8 @@ export interface TrainingOptions {
   batchSize?: number;
   /** L2 penalty added to the gradient. Default 0. */
   weightDecay?: number;
+  /** Augment image inputs while training: "none" (default), "flip" (left–right, p = ½), "flip-crop" (then a crop from the image zero-padded by 4). */
+  augment?: "none" | "flip" | "flip-crop";
 }
 
 /** Options; an unknown key is an error. */
@@ -145,7 +147,7 @@ export interface ReferenceInfo {
 }
 
 export interface AuditReport {
-  schema_version: 3;
+  schema_version: 4;
   tool: { name: "privaudit"; version: string };
   backend: "webgpu" | "wgpu" | "cpu";
   backend_note: string | null;

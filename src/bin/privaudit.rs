@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use privaudit::data::image::{ImageOptions, Layout, Normalize, PixelRange};
 use privaudit::data::{DataSource, InputFile};
-use privaudit::model::{Optimizer, TrainSettings};
+use privaudit::model::{Augment, Optimizer, TrainSettings};
 use privaudit::signals::OutputKind;
 use privaudit::{AuditInput, AuditOptions, BackendChoice, ReferenceMode, RmiaA, report};
 use std::path::{Path, PathBuf};
@@ -127,6 +127,10 @@ struct AuditArgs {
     /// Reference training: weight decay (L2 added to the gradient).
     #[arg(long, default_value_t = TrainSettings::default().weight_decay)]
     weight_decay: f64,
+    /// Reference training: augment image inputs (flip: left–right with probability ½;
+    /// flip-crop: then a crop from the image zero-padded by 4), seeded.
+    #[arg(long, value_enum, default_value = "none")]
+    augment: AugmentArg,
     /// Offline RMIA's a in [0, 1], or "tune".
     #[arg(long, default_value = "tune")]
     rmia_a: String,
@@ -184,6 +188,13 @@ enum ModeArg {
 enum OptimizerArg {
     Adam,
     Sgd,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AugmentArg {
+    None,
+    Flip,
+    FlipCrop,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -328,6 +339,11 @@ fn audit(a: AuditArgs) -> Result<(), String> {
             epochs: a.epochs,
             batch_size: a.batch,
             weight_decay: a.weight_decay,
+            augment: match a.augment {
+                AugmentArg::None => Augment::None,
+                AugmentArg::Flip => Augment::Flip,
+                AugmentArg::FlipCrop => Augment::FlipCrop,
+            },
         },
         rmia_a,
         rmia_gamma: a.rmia_gamma,

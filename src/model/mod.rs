@@ -16,7 +16,7 @@ use burn::tensor::{Device, TensorData};
 use onnx_ir::{ArgType, Node, OnnxGraph};
 
 pub use interp::{Init, OPS, OpSpec, supported_ops};
-pub use train::{Optimizer, ReferenceParameter, Rng, TrainSettings};
+pub use train::{Augment, Optimizer, ReferenceParameter, Rng, TrainSettings};
 
 /// A parsed ONNX classifier, ready to be prepared on a device.
 pub struct OnnxModel {

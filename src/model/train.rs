@@ -30,6 +30,21 @@ pub enum Optimizer {
     Sgd,
 }
 
+/// Data augmentation while training references, as image models are trained (torchvision's
+/// `RandomHorizontalFlip()`, and `RandomCrop(size, padding=4)` after it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Augment {
+    /// None (default).
+    #[default]
+    None,
+    /// Each record flipped left–right with probability ½, drawn per record and step.
+    Flip,
+    /// The flip, then a crop of the original size from the image zero-padded by 4 on every
+    /// side, at an offset drawn uniformly from 0..=8 on each axis.
+    FlipCrop,
+}
+
 /// How the reference models are trained.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
@@ -44,11 +59,15 @@ pub struct TrainSettings {
     pub batch_size: u64,
     /// L2 penalty added to the gradient. Default: 0.
     pub weight_decay: f64,
+    /// Augmentation of image inputs. Default: none. Draws come from the training seed's
+    /// generator, after each epoch's shuffle: per batch, per record, a flip (uniform < ½) and,
+    /// for flip-crop, the row then the column offset.
+    pub augment: Augment,
 }
 
 impl Default for TrainSettings {
     fn default() -> Self {
-        Self { optimizer: Optimizer::Adam, learning_rate: 1e-3, epochs: 100, batch_size: 32, weight_decay: 0.0 }
+        Self { optimizer: Optimizer::Adam, learning_rate: 1e-3, epochs: 100, batch_size: 32, weight_decay: 0.0, augment: Augment::None }
     }
 }
 
@@ -177,6 +196,47 @@ fn param_init(graph: &onnx_ir::OnnxGraph, base: &Consts, idx: usize, k: usize, s
     None
 }
 
+/// Flip (and crop) the records of a `[n, …]` image batch, drawing from `rng` per record: a flip
+/// with probability ½, then for flip-crop the row and column offsets into the image padded by 4.
+/// Only operations the interpreter already uses: a reversed `select`, a padded copy, slices.
+fn augment(x: Tensor<4>, g: &crate::data::image::Geometry, how: Augment, rng: &mut Rng, device: &Device) -> Tensor<4> {
+    let n = x.dims()[0];
+    let (h_axis, w_axis) = if g.nchw { (2, 3) } else { (1, 2) };
+    let mut flips = Vec::with_capacity(n);
+    let mut offsets = Vec::with_capacity(n);
+    for _ in 0..n {
+        flips.push(rng.uniform() < 0.5);
+        if how == Augment::FlipCrop {
+            offsets.push((rng.below(9), rng.below(9)));
+        }
+    }
+    let reversed: Vec<i64> = (0..g.width as i64).rev().collect();
+    let flipped = x.clone().select(w_axis, Tensor::<1, Int>::from_data(TensorData::new(reversed, [g.width]), device));
+    let mask: Vec<f32> = flips.iter().map(|&f| f32::from(u8::from(f))).collect();
+    let m = Tensor::<4>::from_data(TensorData::new(mask, [n, 1, 1, 1]), device);
+    let x = x.mul(m.clone().neg().add_scalar(1.0)).add(flipped.mul(m));
+    if how != Augment::FlipCrop {
+        return x;
+    }
+    let mut pad = [(0usize, 0usize); 4];
+    pad[h_axis] = (4, 4);
+    pad[w_axis] = (4, 4);
+    let padded = x.pad(pad, burn::tensor::ops::PadMode::Constant(0.0));
+    let dims = padded.dims();
+    let rows: Vec<Tensor<4>> = offsets
+        .iter()
+        .enumerate()
+        .map(|(i, &(dy, dx))| {
+            let mut r: [burn::tensor::Slice; 4] = std::array::from_fn(|a| burn::tensor::Slice::new(0, Some(dims[a] as isize), 1));
+            r[0] = burn::tensor::Slice::new(i as isize, Some(i as isize + 1), 1);
+            r[h_axis] = burn::tensor::Slice::new(dy as isize, Some((dy + g.height) as isize), 1);
+            r[w_axis] = burn::tensor::Slice::new(dx as isize, Some((dx + g.width) as isize), 1);
+            padded.clone().slice(r)
+        })
+        .collect();
+    Tensor::cat(rows, 0)
+}
+
 impl OnnxModel {
     /// Reject a graph that cannot be trained here, before any work.
     ///
@@ -213,6 +273,13 @@ impl OnnxModel {
             return Err(AuditError::option("references", "a reference model got no training records"));
         }
         let mut rng = Rng::new(seed);
+        // Augmentation needs an image input ([C, H, W] or [H, W, C]).
+        let image = match settings.augment {
+            Augment::None => None,
+            _ => Some(crate::data::image::Geometry::of(&self.file, &self.input_shape, crate::data::image::Layout::Auto).map_err(|_| {
+                AuditError::option("training.augment", format!("augmentation is for image models; {}'s input is {:?} per record", self.file, self.input_shape))
+            })?),
+        };
         let mut base = interp::load_constants(&self.file, &self.graph, device)?;
         let (params, initial) = init_params(self, &base, &mut rng);
         // BatchNormalization: running statistics start as torch's (mean 0, variance 1) and
@@ -287,7 +354,12 @@ impl OnnxModel {
                 let yb = y_all.clone().select(0, idx);
                 let mut shape = vec![n];
                 shape.extend_from_slice(&self.input_shape);
-                let x = Value::F { t: xb.reshape(interp::pad4(&shape)), rank: shape.len() };
+                let xb = xb.reshape(interp::pad4(&shape));
+                let xb = match &image {
+                    Some(g) => augment(xb, g, settings.augment, &mut rng, device),
+                    None => xb,
+                };
+                let x = Value::F { t: xb, rank: shape.len() };
                 let mut consts = base.clone();
                 let tracked = flat.clone().autodiff().require_grad();
                 for p in &params {

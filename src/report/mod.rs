@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 /// Version of the report's JSON layout. 3: `best_threshold` is null when no threshold beats
 /// flagging nobody (it was +∞, written as null against the schema).
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The whole audit result.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

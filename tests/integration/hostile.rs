@@ -77,6 +77,7 @@ fn option_flags(opts: &Value) -> Vec<String> {
                     "learningRate" => "--lr",
                     "weightDecay" => "--weight-decay",
                     "optimizer" => "--optimizer",
+                    "augment" => "--augment",
                     other => panic!("training.{other}"),
                 };
                 a.push(format!("{flag}={}", text(tv)));

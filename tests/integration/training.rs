@@ -52,6 +52,7 @@ fn training_matches_torch() {
             epochs: c["epochs"].as_u64().unwrap(),
             batch_size: c["batch_size"].as_u64().unwrap(),
             weight_decay: c["weight_decay"].as_f64().unwrap(),
+            augment: serde_json::from_value(c.get("augment").cloned().unwrap_or(serde_json::json!("none"))).unwrap(),
         };
         let (seed, n) = (c["seed"].as_u64().unwrap(), c["rows"].as_u64().unwrap() as usize);
         let (losses, z) = if c["model"] == "demo" {
