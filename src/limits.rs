@@ -71,6 +71,9 @@ pub const MAX_IMAGE_FILE_BYTES: usize = 64 << 20;
 /// The largest convolution or pooling kernel size, stride, dilation, group or pad.
 pub const MAX_WINDOW: usize = 65_536;
 
+/// The most places in one convolution or pooling kernel (kH · kW): each is one strided slice.
+pub const MAX_KERNEL_PLACES: usize = 1 << 14;
+
 /// The first [`LIST_NAMES`] names, quoted and comma-separated, then how many more there are.
 pub fn list<S: AsRef<str>>(names: &[S]) -> String {
     let shown: Vec<String> = names.iter().take(LIST_NAMES).map(|n| quote(n.as_ref())).collect();

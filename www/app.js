@@ -180,7 +180,11 @@ function renderExposed(result) {
   const box = $("#exposed");
   const report = result.report;
   box.hidden = !report.data.images;
-  if (box.hidden) return;
+  if (box.hidden) {
+    // The previous image audit's thumbnails: release their object URLs.
+    for (const img of box.querySelectorAll("img")) URL.revokeObjectURL(img.src);
+    return;
+  }
   const best = report.attacks.reduce((b, a) => (a.auc > b.auc ? a : b));
   const rows = parseScores(result.scoresCsv).map((r) => ({ ...r, score: Number(r[best.name]) }));
   rows.sort((a, b) => b.score - a.score);
@@ -203,6 +207,7 @@ function renderExposed(result) {
     fig.append(cap);
     return fig;
   };
+  for (const img of box.querySelectorAll("img")) URL.revokeObjectURL(img.src);
   $("#exposed-members").replaceChildren(...rows.slice(0, 8).map(figure));
   $("#exposed-nonmembers").replaceChildren(...rows.slice(-8).reverse().map(figure));
 }

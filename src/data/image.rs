@@ -325,6 +325,11 @@ impl ImageOptions {
             {
                 return Err(AuditError::option(name, format!("[{h}, {w}]: each side must be from 1 to {MAX_SIDE}")));
             }
+            if let Some([h, w]) = v
+                && h * w > MAX_PIXELS as u64
+            {
+                return Err(AuditError::option(name, format!("[{h}, {w}]: at most {MAX_PIXELS} pixels")));
+            }
         }
         match (&self.mean, &self.std) {
             (None, None) => {}

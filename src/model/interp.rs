@@ -818,6 +818,18 @@ fn conv_node(x: Value, w: Value, b: Option<Value>, g: &Geometry<'_>, groups: usi
         return Err(bad(format!("{c} input channels and a weight of shape {ws:?} do not fit group = {groups}")));
     }
     let win = window(g, &xs, false, false, bad)?;
+    // im2col holds, per record, every input channel at every kernel place and output position.
+    let unfolded = [c, win.kernel[0], win.kernel[1], win.out[0], win.out[1]].iter().try_fold(1usize, |p, &d| p.checked_mul(d));
+    if unfolded.is_none_or(|u| u > crate::limits::MAX_VALUES) {
+        return Err(bad(format!(
+            "{c} channels × a {}×{} kernel × {}×{} outputs are more values per record than the {} privaudit computes with",
+            win.kernel[0],
+            win.kernel[1],
+            win.out[0],
+            win.out[1],
+            crate::limits::MAX_VALUES
+        )));
+    }
     let wt = fl(w)?.0;
     let wt = if dims == 1 { wt.reshape([o, cg, 1, ws[2]]) } else { wt };
     let bias = match b {

@@ -51,14 +51,17 @@ impl Window {
         ceil: bool,
         pool: bool,
     ) -> Result<Self, String> {
+        if kernel[0].saturating_mul(kernel[1]) > crate::limits::MAX_KERNEL_PLACES {
+            return Err(format!("a kernel of {}×{} places; at most {} are supported", kernel[0], kernel[1], crate::limits::MAX_KERNEL_PLACES));
+        }
         let mut w = Window { input, kernel, stride, dilation, pads, extra: [0; 2], out: [0; 2] };
         for a in 0..2 {
             let (k, s, d) = (kernel[a], stride[a], dilation[a]);
             if !(1..=MAX_WINDOW).contains(&k) || !(1..=MAX_WINDOW).contains(&s) || !(1..=MAX_WINDOW).contains(&d) {
                 return Err(format!("kernel {kernel:?}, strides {stride:?} and dilations {dilation:?} must be from 1 to {MAX_WINDOW}"));
             }
-            // Both factors ≤ 2^16: no overflow.
-            let eff = d * (k - 1) + 1;
+            // ≤ 2^32: computed in u64, so a wasm32 usize cannot overflow.
+            let eff = usize::try_from(d as u64 * (k as u64 - 1) + 1).map_err(|_| format!("dilation {d} × kernel {k} is too large"))?;
             let n = input[a];
             w.pads[a] = match auto_pad {
                 AutoPad::NotSet => pads[a],
@@ -77,7 +80,7 @@ impl Window {
             if pool && (b >= eff || e >= eff) {
                 return Err(format!("pads {:?} must be smaller than the kernel's extent {eff} (a window would hold only padding)", w.pads));
             }
-            let span = n + b + e;
+            let span = n.checked_add(b + e).ok_or_else(|| "the padded input is too large".to_string())?;
             if span < eff {
                 return Err(format!("the kernel (extent {eff}) is larger than the padded input ({span}) on spatial axis {a}"));
             }
