@@ -2,12 +2,10 @@
 // the engine through api.js; this file only reads the form and writes the DOM.
 import init, { runAudit } from "./api.js";
 import { download, renderReport } from "./render.js";
+import { FileSet, fromDataTransfer, fromDirectoryInput, renderFileSet, roleLabel } from "./files.js";
 
 const $ = (sel) => document.querySelector(sel);
-const FILE_IDS = ["model", "modelData", "members", "membersLabels", "nonmembers", "nonmembersLabels", "population", "populationLabels", "memberOutputs", "nonmemberOutputs", "populationOutputs", "referenceMembership"];
-const MULTI_IDS = ["referenceModels", "referenceOutputs"];
-const FOLDER_IDS = { members: "membersFolder", nonmembers: "nonmembersFolder", population: "populationFolder" };
-const dropped = {}; // id -> File, or {name, files: [File]} for a dropped folder
+const fileset = new FileSet(); // everything the user dropped or picked, with its role
 let shown = {}; // members/nonmembers/population -> {path -> File}, for the thumbnails
 let last = null; // the last result, for the save buttons
 let abort = null; // the running audit's AbortController
@@ -27,13 +25,6 @@ const DEMO_REFS = {
   title: "Demo with reference models: the same overfit digits MLP; 4 references of its architecture are trained here (offline: on 250 held-out non-members), then LiRA, RMIA and Attack-P run next to the threshold attacks.",
   options: { scale: 1 / 16, attacks: ["threshold", "attack_p", "lira", "rmia"], references: 4, mode: "offline", training: { epochs: 100 } },
 };
-
-function fileFor(id) {
-  if (dropped[id]) return dropped[id];
-  // A picked folder (a directory input's FileList) stands for the set when no file is picked.
-  const folder = FOLDER_IDS[id] && $(`#${FOLDER_IDS[id]}`).files;
-  return $(`#${id}`).files?.[0] ?? (folder?.length ? folder : undefined);
-}
 
 /** `H×W`, `H,W` or `N` as [H, W]; empty as null. */
 function size(id) {
@@ -235,31 +226,8 @@ async function runDemo(demo = DEMO) {
 }
 
 function runUser() {
-  const files = {};
-  for (const id of FILE_IDS) {
-    const f = fileFor(id);
-    if (f) files[id] = f;
-  }
-  // A label file belongs to an NPY data file: one picked earlier for an NPY that has since been
-  // replaced by a CSV or NPZ is not sent.
-  for (const [data, labels] of [["members", "membersLabels"], ["nonmembers", "nonmembersLabels"], ["population", "populationLabels"]]) {
-    if (!files[data]?.name?.toLowerCase().endsWith(".npy")) delete files[labels];
-  }
-  for (const id of MULTI_IDS) {
-    const list = [...($(`#${id}`).files ?? [])];
-    if (list.length) files[id] = list;
-  }
-  if (mode() === "model") {
-    delete files.memberOutputs;
-    delete files.nonmemberOutputs;
-    delete files.populationOutputs;
-    const missing = ["model", "members", "nonmembers"].filter((k) => !files[k]);
-    if (missing.length) return refuse(`Pick ${missing.join(", ")} first.`);
-  } else {
-    for (const k of ["model", "modelData", "members", "nonmembers", "population", "populationLabels", "referenceModels"]) delete files[k];
-    const missing = ["memberOutputs", "nonmemberOutputs"].filter((k) => !files[k]);
-    if (missing.length) return refuse(`Pick ${missing.join(", ")} first.`);
-  }
+  const files = fileset.request(mode());
+  if (files instanceof Error) return refuse(files.message);
   let opts;
   try {
     opts = options();
@@ -267,80 +235,52 @@ function runUser() {
     return refuse(e.message);
   }
   shown = {};
-  for (const set of Object.keys(FOLDER_IDS)) if (files[set] && !(files[set] instanceof File)) shown[set] = folderIndex(files[set]);
-  const names = Object.entries(files).map(([k, f]) => (f instanceof File ? f.name : Array.isArray(f) ? f.map((x) => x.name).join(", ") : `${k} folder`)).join(", ");
+  for (const set of ["members", "nonmembers", "population"]) if (files[set]?.files) shown[set] = folderIndex(files[set]);
+  const names = fileset.items.filter((i) => i.role !== "ignore").map((i) => i.name).join(", ");
   return run(files, opts, `Your files: ${names}`);
 }
 
-// A dropped folder, read through the entries API: every file with its path inside the folder.
-async function readFolder(entry) {
-  const files = [];
-  const walk = async (dir, prefix) => {
-    const reader = dir.createReader();
-    for (;;) {
-      const batch = await new Promise((res, rej) => reader.readEntries(res, rej));
-      if (!batch.length) break;
-      for (const e of batch) {
-        if (e.name.startsWith(".")) continue;
-        if (e.isDirectory) await walk(e, `${prefix}${e.name}/`);
-        else {
-          const f = await new Promise((res, rej) => e.file(res, rej));
-          files.push(new File([f], `${prefix}${e.name}`, { type: f.type }));
-        }
-      }
-    }
-  };
-  await walk(entry, "");
-  return { name: entry.name, files };
+/** Redraw the file table; `message` goes to the live region (and the drop zone's status). */
+function refreshFiles(message) {
+  renderFileSet($("#files"), fileset, mode(), announce);
+  announce(message);
 }
 
-function roleFor(name) {
-  const n = name.toLowerCase();
-  const non = /non[-_ ]?member|nonmember|test|unseen|holdout/.test(n);
-  const pop = /pop(ulation)?|reference|shadow/.test(n);
-  return non ? "nonmembers" : pop ? "population" : "members";
+function announce(message) {
+  if (message) $("#files-status").textContent = message;
 }
 
-async function dropItems(dataTransfer) {
-  const entries = [...dataTransfer.items ?? []].map((i) => i.webkitGetAsEntry?.()).filter(Boolean);
-  const folders = entries.filter((e) => e.isDirectory);
-  for (const e of folders) dropped[roleFor(e.name)] = await readFolder(e);
-  assignDropped([...dataTransfer.files].filter((f) => !folders.some((e) => e.name === f.name)));
-}
-
-function assignDropped(fileList) {
-  for (const f of fileList) {
-    const n = f.name.toLowerCase();
-    const non = /non[-_ ]?member|nonmember|test|unseen|holdout/.test(n);
-    let id;
-    if (n.endsWith(".onnx")) id = "model";
-    else if (n.endsWith(".zip")) id = roleFor(n);
-    else if (n.endsWith(".data") || n.endsWith(".bin")) id = "modelData";
-    else if (/label|_y\.npy$/.test(n) && n.endsWith(".npy")) id = non ? "nonmembersLabels" : "membersLabels";
-    else id = non ? "nonmembers" : "members";
-    if (mode() === "outputs" && (id === "members" || id === "nonmembers")) id = id === "members" ? "memberOutputs" : "nonmemberOutputs";
-    dropped[id] = f;
-  }
-  $("#drop-help").textContent = "Using: " + Object.entries(dropped).map(([k, f]) => `${k} = ${f.name}${f.files ? ` (folder, ${f.files.length} files)` : ""}`).join("; ");
+async function addFiles(items) {
+  const added = await fileset.add(items);
+  refreshFiles(added.length ? `Added ${added.map((i) => `${i.name} as ${roleLabel(i.role, mode())}`).join("; ")}.` : "Nothing to add.");
 }
 
 function wire() {
-  for (const id of FILE_IDS) $(`#${id}`).addEventListener("change", () => delete dropped[id]);
   for (const r of document.querySelectorAll('input[name="mode"]')) {
     r.addEventListener("change", () => {
-      $("#model-inputs").hidden = mode() !== "model";
       $("#outputs-inputs").hidden = mode() !== "outputs";
+      refreshFiles(`Auditing ${mode() === "model" ? "a model and its records" : "the model's outputs only"}.`);
     });
   }
   const drop = $("#drop");
   drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
-  drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); dropItems(e.dataTransfer).catch((err) => showError(err.message)); });
-  for (const [id, folderId] of Object.entries(FOLDER_IDS)) {
-    // Picking a folder replaces a picked file for that set, and the other way round.
-    $(`#${folderId}`).addEventListener("change", () => { $(`#${id}`).value = ""; delete dropped[id]; });
-    $(`#${id}`).addEventListener("change", () => { $(`#${folderId}`).value = ""; });
-  }
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    fromDataTransfer(e.dataTransfer).then(addFiles).catch((err) => showError(err.message));
+  });
+  $("#pick-files").addEventListener("change", (e) => {
+    const files = [...e.target.files];
+    e.target.value = "";
+    addFiles({ files }).catch((err) => showError(err.message));
+  });
+  $("#pick-folder").addEventListener("change", (e) => {
+    const items = fromDirectoryInput(e.target.files);
+    e.target.value = "";
+    addFiles(items).catch((err) => showError(err.message));
+  });
+  $("#clear-files").addEventListener("click", () => { fileset.clear(); refreshFiles("All files removed."); });
   $("#run").addEventListener("click", runUser);
   $("#demo").addEventListener("click", () => runDemo().catch((e) => showError(e.message)));
   $("#demo-refs").addEventListener("click", () => runDemo(DEMO_REFS).catch((e) => showError(e.message)));
@@ -351,5 +291,6 @@ function wire() {
 }
 
 wire();
+refreshFiles();
 init().catch((e) => showError(e.message));
 runDemo().catch((e) => showError(e.message));

@@ -9,14 +9,17 @@
 // id-column, scale, shift, references, mode, seed, epochs, learning-rate, batch-size, optimizer.
 // Methods: audit({ model?, members, nonmembers, population?, ...options }) runs an audit with
 // these files (the preset model when none is given); cancel().
-// Property `model` (File | Blob | Uint8Array | {name, bytes}) presets the model: the picker is
-// hidden and users only pick their data.
+// Files: one drop zone (and "Add files…"/"Add a folder…" buttons) for everything; each item
+// gets a role from its name and contents, shown in an editable table (www/files.js).
+// Property `model` (File | Blob | Uint8Array | {name, bytes}) presets the model: the model role
+// reads "set by this page" and users only add their data (a model they add wins).
 // Events: "progress" (detail {stage, fraction, message}), "report" (detail: the report),
 // "error" (detail {message}). Theme with --privaudit-accent, --privaudit-bad, --privaudit-muted,
 // --privaudit-font and ::part(form | run | cancel | progress | error | report | metrics | roc |
 // histograms | references | save-json | save-csv).
 import init, { runAudit } from "./api.js";
 import { download, renderReport, METRIC_HEADERS, REFERENCE_HEADERS } from "./render.js";
+import { FileSet, fromDataTransfer, fromDirectoryInput, renderFileSet, roleLabel } from "./files.js";
 
 const STYLE = `
 :host { display: block; color-scheme: light dark; font: 15px/1.45 var(--privaudit-font, system-ui, sans-serif);
@@ -40,21 +43,38 @@ th:first-child, td:first-child { text-align: left; }
 .hists { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: .5rem; }
 .hists svg { width: 100%; }
 .warnings li { color: var(--muted); }
+.drop { border: 2px dashed var(--muted); border-radius: 8px; padding: .3rem 1rem; }
+.drop.over { border-color: var(--accent); background: color-mix(in srgb, var(--accent) 10%, transparent); }
+.sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
+.pick-input { position: absolute; width: 1px; height: 1px; opacity: 0; }
+label.pick { padding: .45rem 1rem; border-radius: 6px; border: 1px solid var(--accent); background: var(--accent); color: white; cursor: pointer; }
+label.pick:has(+ .pick-input:focus-visible) { outline: 3px solid var(--accent); outline-offset: 2px; }
+#roles td, #roles th { text-align: left; }
+ul.roles { font-size: .9em; padding-left: 1.2rem; }
+ul.roles .missing { color: var(--bad); font-weight: 600; }
+button.remove { padding: .2rem .6rem; }
 `;
 
 const headerRow = (names) => `<tr>${names.map((n) => `<th scope="col">${n}</th>`).join("")}</tr>`;
 
 const TEMPLATE = `<style>${STYLE}</style>
 <form part="form">
-  <div class="grid">
-    <label for="model" class="model">ONNX model</label><input id="model" class="model" type="file" accept=".onnx">
-    <label for="modelData" class="model">External weights (optional)</label><input id="modelData" class="model" type="file" accept=".data,.bin">
-    <label for="members">Members (trained on)</label><input id="members" type="file" accept=".csv,.npz,.zip">
-    <label for="membersFolder">…or a folder of images</label><input id="membersFolder" type="file" webkitdirectory>
-    <label for="nonmembers">Non-members (never seen)</label><input id="nonmembers" type="file" accept=".csv,.npz,.zip">
-    <label for="nonmembersFolder">…or a folder of images</label><input id="nonmembersFolder" type="file" webkitdirectory>
-    <label for="population">Population (optional)</label><input id="population" type="file" accept=".csv,.npz,.zip">
-    <label for="populationFolder">…or a folder of images</label><input id="populationFolder" type="file" webkitdirectory>
+  <div id="files" class="files" part="files">
+    <div id="drop" class="drop">
+      <p>Drop your files here all at once — the <code>.onnx</code> model, its <code>.onnx.data</code>, members and non-members as CSV/NPY/NPZ, image folders (one sub-folder per class) or zips of them — or add them with the buttons. Each gets a role from its name and contents; change any role in the table.</p>
+      <div class="actions">
+        <label class="pick" for="pick-files">Add files…</label><input id="pick-files" class="pick-input" type="file" multiple>
+        <label class="pick" for="pick-folder">Add a folder…</label><input id="pick-folder" class="pick-input" type="file" webkitdirectory>
+        <button id="clear-files" type="button" class="secondary">Remove all files</button>
+      </div>
+    </div>
+    <table id="roles" hidden>
+      <caption>Your files and the role each plays in the audit.</caption>
+      <thead><tr><th scope="col">file</th><th scope="col">what it holds</th><th scope="col">role</th><th scope="col"><span class="sr">remove</span></th></tr></thead>
+      <tbody></tbody>
+    </table>
+    <ul class="roles" aria-label="the roles, what each means and which are needed"></ul>
+    <p id="files-status" class="sr" aria-live="polite"></p>
   </div>
   <fieldset><legend>Attacks</legend>
     <label><input type="checkbox" name="attack" value="threshold" checked> threshold (LOSS, confidence, entropy, modified entropy)</label>
@@ -99,6 +119,7 @@ export class PrivacyAudit extends HTMLElement {
   #model = null;
   #abort = null;
   #last = null;
+  #files = new FileSet();
 
   constructor() {
     super();
@@ -109,6 +130,27 @@ export class PrivacyAudit extends HTMLElement {
     $("cancel").addEventListener("click", () => this.cancel());
     $("save-json").addEventListener("click", () => this.#last && download("privaudit-report.json", this.#last.reportJson, "application/json"));
     $("save-csv").addEventListener("click", () => this.#last && download("privaudit-scores.csv", this.#last.scoresCsv, "text/csv"));
+    const add = (items) => this.#addFiles(items).catch((e) => this.#fail(e));
+    $("pick-files").addEventListener("change", (e) => { const files = [...e.target.files]; e.target.value = ""; add({ files }); });
+    $("pick-folder").addEventListener("change", (e) => { const items = fromDirectoryInput(e.target.files); e.target.value = ""; add(items); });
+    $("clear-files").addEventListener("click", () => { this.#files.clear(); this.#drawFiles("All files removed."); });
+    const drop = $("drop");
+    drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+    drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+    drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); fromDataTransfer(e.dataTransfer).then(add, (err) => this.#fail(err)); });
+    this.#drawFiles();
+  }
+
+  async #addFiles(items) {
+    const added = await this.#files.add(items);
+    this.#drawFiles(added.length ? `Added ${added.map((i) => `${i.name} as ${roleLabel(i.role, "model")}`).join("; ")}.` : "Nothing to add.");
+  }
+
+  #drawFiles(message) {
+    const $ = (id) => this.#root.getElementById(id);
+    const announce = (m) => { if (m) $("files-status").textContent = m; };
+    renderFileSet($("files"), this.#files, "model", announce, this.#model != null ? { model: "set by this page" } : {});
+    announce(message);
   }
 
   connectedCallback() {
@@ -124,7 +166,7 @@ export class PrivacyAudit extends HTMLElement {
   get model() { return this.#model; }
   set model(m) {
     this.#model = m ?? null;
-    for (const e of this.#root.querySelectorAll(".model")) e.hidden = this.#model != null;
+    this.#drawFiles();
   }
 
   /** The last report, or null. */
@@ -172,17 +214,8 @@ export class PrivacyAudit extends HTMLElement {
   }
 
   #runFromForm() {
-    const $ = (id) => this.#root.getElementById(id);
-    const files = {};
-    for (const id of ["model", "modelData", "members", "nonmembers", "population"]) {
-      // A set is a file (CSV, NPZ, a zip of images) or a picked folder of class folders.
-      const folder = $(`${id}Folder`)?.files;
-      const f = $(id).files?.[0] ?? (folder?.length ? folder : undefined);
-      if (f) files[id] = f;
-    }
-    const missing = ["members", "nonmembers"].filter((k) => !files[k]);
-    if (!files.model && this.#model == null) missing.unshift("model");
-    if (missing.length) return this.#fail(new Error(`Pick ${missing.join(", ")} first.`));
+    const files = this.#files.request("model", this.#model != null ? ["model"] : []);
+    if (files instanceof Error) return this.#fail(files);
     let opts;
     try {
       opts = this.#formOptions();

@@ -17,7 +17,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, readFileSync, mkdirSync, cpSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { chromium } from "playwright-core";
 import { serve } from "../../scripts/serve.mjs";
 import { unlabelledControls } from "./a11y.mjs";
@@ -48,7 +48,7 @@ after(async () => {
 test("the tarball ships only the package files", () => {
   const files = execFileSync("find", ["node_modules/privaudit", "-type", "f"], { cwd: dir, encoding: "utf8" }).trim().split("\n").map((f) => f.replace("node_modules/privaudit/", "")).sort();
   assert.deepEqual(files.filter((f) => !/^(README\.md|LICENSE.*|package\.json)$/.test(f)), [
-    "www/api.js", "www/index.d.ts", "www/pkg/privaudit.js", "www/pkg/privaudit_bg.wasm", "www/render.js", "www/widget.d.ts", "www/widget.js", "www/worker.js",
+    "www/api.js", "www/files.js", "www/index.d.ts", "www/pkg/privaudit.js", "www/pkg/privaudit_bg.wasm", "www/render.js", "www/widget.d.ts", "www/widget.js", "www/worker.js",
   ]);
 });
 
@@ -119,9 +119,12 @@ for (const t of ["progress", "report", "error"]) el.addEventListener(t, (e) => w
     assert.deepEqual(await page.evaluate(`(${unlabelledControls})(document.querySelector("privacy-audit").shadowRoot)`), [], "every control in the element has a label");
     const runOnce = async (members) => {
       await page.evaluate(() => { window.events = []; });
-      await page.setInputFiles("privacy-audit #model", `${DEMO}digits_mlp.onnx`);
-      await page.setInputFiles("privacy-audit #members", members);
-      await page.setInputFiles("privacy-audit #nonmembers", `${DEMO}digits_nonmembers.csv`);
+      // All three at once into the one picker; the data file's role is then set in the table.
+      await page.click("privacy-audit #clear-files");
+      await page.setInputFiles("privacy-audit #pick-files", [`${DEMO}digits_mlp.onnx`, members, `${DEMO}digits_nonmembers.csv`]);
+      await page.locator(`privacy-audit #roles tr[data-name="${basename(members)}"] select`).selectOption("members");
+      const roles = await page.$$eval("privacy-audit >> #roles tbody tr", (rows) => Object.fromEntries(rows.map((r) => [r.dataset.name, r.dataset.role])));
+      assert.deepEqual(roles, { "digits_mlp.onnx": "model", [basename(members)]: "members", "digits_nonmembers.csv": "nonmembers" });
       // Keyboard only: Tab to the Audit button, Enter.
       await page.evaluate(() => document.activeElement?.blur());
       for (let i = 0; i < 30 && await page.evaluate(() => document.querySelector("privacy-audit").shadowRoot.activeElement?.id) !== "run"; i++) {
@@ -153,14 +156,15 @@ for (const t of ["progress", "report", "error"]) el.addEventListener(t, (e) => w
     const bytes = (p) => [...readFileSync(p)];
     const fromCode = await page.evaluate(async ([m, a, b]) => {
       const el = document.querySelector("privacy-audit");
+      el.shadowRoot.getElementById("clear-files").click();
       el.model = new Blob([new Uint8Array(m)]);
-      const hidden = [...el.shadowRoot.querySelectorAll(".model")].every((e) => e.hidden);
+      const hidden = el.shadowRoot.querySelector('ul.roles li[data-role="model"] span').textContent === "Given: set by this page.";
       const report = await el.audit({ members: new Uint8Array(a), nonmembers: new Uint8Array(b) });
       const shown = el.shadowRoot.querySelector("tbody#metrics tr") !== null && el.report === report;
       el.model = null;
       return { hidden, shown, aucs: Object.fromEntries(report.attacks.map((x) => [x.name, x.auc])) };
     }, [bytes(`${DEMO}digits_mlp.onnx`), bytes(`${DEMO}digits_members.csv`), bytes(`${DEMO}digits_nonmembers.csv`)]);
-    assert.ok(fromCode.hidden, "a preset model hides the model picker");
+    assert.ok(fromCode.hidden, "a preset model fills the model role");
     assert.ok(fromCode.shown, "el.audit() shows its report and keeps it as el.report");
     checkAucs(fromCode.aucs, "el.audit() with a preset model");
 

@@ -7,9 +7,9 @@
 // logits from another runtime can swap near-tied records (documented in the README).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, mkdirSync, writeFileSync, mkdtempSync, cpSync, rmSync } from "node:fs";
+import { readFileSync, mkdirSync, writeFileSync, mkdtempSync, cpSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { execFileSync, spawn } from "node:child_process";
 import { chromium } from "playwright-core";
 import { serve } from "../../scripts/serve.mjs";
@@ -61,9 +61,17 @@ function compareWithReference(got, label) {
   }
 }
 
+/** Add a file (or folder) through the page's pickers, then give it `role` in the table. */
+async function addFile(role, path, p = page) {
+  await p.$eval("#files-status", (e) => { e.textContent = ""; });
+  await p.setInputFiles(statSync(path).isDirectory() ? "#pick-folder" : "#pick-files", path);
+  await p.waitForFunction(() => document.querySelector("#files-status").textContent !== "");
+  await p.locator(`#roles tr[data-name="${basename(path)}"] select`).selectOption(role);
+}
+
 async function runWithFiles(files, opts = {}, p = page) {
   await p.$eval("details", (d) => { d.open = true; });
-  for (const [id, path] of Object.entries(files)) await p.setInputFiles(`#${id}`, path);
+  for (const [role, path] of Object.entries(files)) await addFile(role, path, p);
   for (const [id, value] of Object.entries(opts)) {
     const tag = await p.$eval(`#${id}`, (e) => e.tagName);
     if (tag === "SELECT") await p.selectOption(`#${id}`, value); else await p.fill(`#${id}`, value);
@@ -224,6 +232,63 @@ test("an offline audit with 2 references trained on WebGPU agrees with the CLI",
   assert.deepEqual(again.attacks, r.attacks);
 });
 
+// The one place for files: a folder holding a model, a class-folder set and two zips is picked
+// at once; each item gets its role from its name (no role chosen by hand), the role list says
+// what is given and what is missing, a role changes from the keyboard, and a missing required
+// role is a clear refusal naming it. Then the audit runs on what the table shows.
+test("everything picked at once gets its roles in the table, editable by keyboard, and is audited", async () => {
+  const bundle = `${ROOT}target/e2e-bundle`;
+  rmSync(bundle, { recursive: true, force: true });
+  mkdirSync(bundle, { recursive: true });
+  cpSync(`${DEMO}digits_cnn.onnx`, `${bundle}/digits_cnn.onnx`);
+  cpSync(`${DEMO}digits_images/members`, `${bundle}/members`, { recursive: true });
+  cpSync(`${DEMO}digits_images/nonmembers.zip`, `${bundle}/nonmembers.zip`);
+  cpSync(`${DEMO}digits_images/population.zip`, `${bundle}/population.zip`);
+  await page.click("#clear-files");
+  await page.$eval("#files-status", (e) => { e.textContent = ""; });
+  await page.setInputFiles("#pick-folder", bundle);
+  await page.waitForFunction(() => /^Added /.test(document.querySelector("#files-status").textContent));
+  const table = () => page.$$eval("#roles tbody tr", (rows) => Object.fromEntries(rows.map((r) => [r.dataset.name, [r.dataset.role, r.querySelector("td").textContent]])));
+  let rows = await table();
+  assert.deepEqual(Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, v[0]])),
+    { members: "members", "digits_cnn.onnx": "model", "nonmembers.zip": "nonmembers", "population.zip": "population" });
+  assert.match(rows.members[1], /^folder: 100 images in 10 class folders$/);
+  assert.match(rows["nonmembers.zip"][1], /^zip, /);
+  const given = await page.$$eval("ul.roles li", (lis) => Object.fromEntries(lis.map((l) => [l.dataset.role, l.querySelector("span").textContent])));
+  assert.equal(given.members, "Given: members.");
+  assert.equal(given.modelData, "", "an optional role left empty says nothing");
+  assert.equal(await page.$eval("#files-status", (e) => e.textContent), "Added digits_cnn.onnx as ONNX model; members as members; nonmembers.zip as non-members; population.zip as population.");
+  assert.deepEqual(await page.evaluate(`(${unlabelledControls})(document)`), [], "every control, the role menus too, has a label");
+
+  // Keyboard: focus the population zip's menu and choose "not used" with the arrow keys.
+  await page.focus('#roles tr[data-name="population.zip"] select');
+  await page.keyboard.press("End");
+  await page.waitForFunction(() => document.querySelector('#roles tr[data-name="population.zip"]').dataset.role === "ignore");
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("aria-label")), "role of population.zip", "focus stays on the edited menu");
+  assert.match(await page.$eval("#files-status", (e) => e.textContent), /^population\.zip is now not used/);
+  // Taking the members' role from the folder leaves no members: a refusal that names the role.
+  await page.selectOption('#roles tr[data-name="members"] select', "ignore");
+  await page.evaluate(() => { document.body.dataset.state = "running"; });
+  await page.click("#run");
+  await page.waitForSelector('body[data-state="error"]');
+  assert.match(await page.$eval("#error", (e) => e.textContent), /^Give a file the role of members \(drop or pick it/);
+  assert.equal(await page.$eval('ul.roles li[data-role="members"] span', (e) => e.textContent), "Missing.");
+  await page.selectOption('#roles tr[data-name="members"] select', "members");
+  // The audit of what the table shows: the CNN on the folder and the zip, threshold attacks only.
+  await page.evaluate(() => { document.body.dataset.state = "running"; });
+  await page.click("#run");
+  await page.waitForSelector('body[data-state="done"], body[data-state="error"]', { timeout: AUDIT_TIMEOUT });
+  assert.equal(await page.$eval("body", (b) => b.dataset.state), "done", await page.$eval("#error", (e) => e.textContent));
+  assert.match(await page.$eval("#report-title", (e) => e.textContent), /^Your files: digits_cnn\.onnx, members, nonmembers\.zip$/);
+  execFileSync(`${ROOT}target/debug/privaudit`, ["audit", "-q", "--backend", "cpu", "--model", `${bundle}/digits_cnn.onnx`,
+    "--members", `${bundle}/members`, "--nonmembers", `${bundle}/nonmembers.zip`, "--out", `${bundle}.json`]);
+  const cli = JSON.parse(readFileSync(`${bundle}.json`, "utf8"));
+  const got = await reportFromPage();
+  for (const a of cli.attacks) assert.ok(Math.abs(a.auc - got[a.name].auc) <= 2e-3, `${a.name}: CLI ${a.auc} vs page ${got[a.name].auc}`);
+  await page.click("#clear-files");
+  assert.equal(await page.$eval("#roles", (t) => t.hidden), true);
+});
+
 // Images through the page: a folder of PNGs picked through the directory input, zips through the
 // file inputs, the digits CNN with 2 references trained on WebGPU; the CLI on the same folder
 // and zips (CPU) agrees within the tolerance above (f32 sums in another order); the report shows
@@ -233,7 +298,7 @@ test("a CNN audited from a picked image folder and zips, references trained on W
   const before = requests.length;
   await page.$eval("details", (d) => { d.open = true; });
   await page.$$eval('input[name="attack"]', (boxes) => { for (const b of boxes) b.checked = ["loss", "rmia"].includes(b.value); });
-  const state = await runWithFiles({ model: `${DEMO}digits_cnn.onnx`, membersFolder: `${D}members`, nonmembers: `${D}nonmembers.zip`, population: `${D}population.zip` },
+  const state = await runWithFiles({ model: `${DEMO}digits_cnn.onnx`, members: `${D}members`, nonmembers: `${D}nonmembers.zip`, population: `${D}population.zip` },
     { refs: "2", refMode: "offline", seed: "5", epochs: "15", lr: "0.003", batch: "25", scale: "1" });
   assert.equal(state, "done", await page.$eval("#error", (e) => e.textContent));
   const got = await reportFromPage();
@@ -261,8 +326,7 @@ test("a CNN audited from a picked image folder and zips, references trained on W
   for (const url of requests.slice(before)) assert.ok(url.startsWith(origin) || url.startsWith("blob:") || url.startsWith("data:"), `a request left the page: ${url}`);
   // Leave the page as the other tests expect it: every default attack, no folder.
   await page.$$eval('input[name="attack"]', (boxes) => { for (const b of boxes) b.checked = ["loss", "confidence", "entropy", "modified_entropy"].includes(b.value); });
-  await page.$eval("#membersFolder", (e) => { e.value = ""; });
-  await page.setInputFiles("#population", []);
+  await page.click("#clear-files");
 });
 
 test("a running audit can be cancelled, and the next one runs", async () => {
