@@ -2,7 +2,7 @@
 // the engine through api.js; this file only reads the form and writes the DOM.
 import init, { runAudit } from "./api.js";
 import { download, renderReport } from "./render.js";
-import { FileSet, fromDataTransfer, fromDirectoryInput, renderFileSet, roleLabel } from "./files.js";
+import { FileSet, filesMarkup, fromDataTransfer, fromDirectoryInput, renderFileSet, roleLabel } from "./files.js";
 
 const $ = (sel) => document.querySelector(sel);
 const fileset = new FileSet(); // everything the user dropped or picked, with its role
@@ -256,6 +256,7 @@ async function addFiles(items) {
 }
 
 function wire() {
+  $("#files").innerHTML = filesMarkup();
   for (const r of document.querySelectorAll('input[name="mode"]')) {
     r.addEventListener("change", () => {
       $("#outputs-inputs").hidden = mode() !== "outputs";

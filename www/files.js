@@ -285,6 +285,28 @@ export function guess(it, all) {
   return setHint(n);
 }
 
+/**
+ * The drop zone, pick buttons, role table and role list that renderFileSet fills: one markup
+ * for the page and the widget (ids are unique within a document or a shadow root).
+ */
+export function filesMarkup() {
+  return `<div id="drop" class="drop">
+  <p id="drop-help">Drop everything here at once — the <code>.onnx</code> model, its <code>.onnx.data</code>, members and non-members as CSV/NPY/NPZ, image folders (one sub-folder per class) or zips of them, or one folder holding all of these — or add them with the buttons. Each gets a role from its name and contents (a name containing “non”, “test” or “holdout” marks non-members, “pop” or “shadow” the population); change any role in the table before running.</p>
+  <p class="actions">
+    <label class="pick" for="pick-files">Add files…</label><input id="pick-files" class="pick-input" type="file" multiple>
+    <label class="pick" for="pick-folder">Add a folder…</label><input id="pick-folder" class="pick-input" type="file" webkitdirectory>
+    <button id="clear-files" type="button" class="secondary">Remove all files</button>
+  </p>
+</div>
+<table id="roles" hidden>
+  <caption>Your files and the role each plays in the audit (change a role with its menu).</caption>
+  <thead><tr><th scope="col">file</th><th scope="col">what it holds</th><th scope="col">role</th><th scope="col"><span class="sr">remove</span></th></tr></thead>
+  <tbody></tbody>
+</table>
+<ul class="roles" aria-label="the roles, what each means and which are needed"></ul>
+<p id="files-status" class="sr" aria-live="polite"></p>`;
+}
+
 const el = (tag, props = {}, ...children) => {
   const e = Object.assign(document.createElement(tag), props);
   e.append(...children);

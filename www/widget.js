@@ -19,7 +19,7 @@
 // histograms | references | save-json | save-csv).
 import init, { runAudit } from "./api.js";
 import { download, renderReport, METRIC_HEADERS, REFERENCE_HEADERS } from "./render.js";
-import { FileSet, fromDataTransfer, fromDirectoryInput, renderFileSet, roleLabel } from "./files.js";
+import { FileSet, filesMarkup, fromDataTransfer, fromDirectoryInput, renderFileSet, roleLabel } from "./files.js";
 
 const STYLE = `
 :host { display: block; color-scheme: light dark; font: 15px/1.45 var(--privaudit-font, system-ui, sans-serif);
@@ -59,23 +59,7 @@ const headerRow = (names) => `<tr>${names.map((n) => `<th scope="col">${n}</th>`
 
 const TEMPLATE = `<style>${STYLE}</style>
 <form part="form">
-  <div id="files" class="files" part="files">
-    <div id="drop" class="drop">
-      <p>Drop your files here all at once — the <code>.onnx</code> model, its <code>.onnx.data</code>, members and non-members as CSV/NPY/NPZ, image folders (one sub-folder per class) or zips of them — or add them with the buttons. Each gets a role from its name and contents; change any role in the table.</p>
-      <div class="actions">
-        <label class="pick" for="pick-files">Add files…</label><input id="pick-files" class="pick-input" type="file" multiple>
-        <label class="pick" for="pick-folder">Add a folder…</label><input id="pick-folder" class="pick-input" type="file" webkitdirectory>
-        <button id="clear-files" type="button" class="secondary">Remove all files</button>
-      </div>
-    </div>
-    <table id="roles" hidden>
-      <caption>Your files and the role each plays in the audit.</caption>
-      <thead><tr><th scope="col">file</th><th scope="col">what it holds</th><th scope="col">role</th><th scope="col"><span class="sr">remove</span></th></tr></thead>
-      <tbody></tbody>
-    </table>
-    <ul class="roles" aria-label="the roles, what each means and which are needed"></ul>
-    <p id="files-status" class="sr" aria-live="polite"></p>
-  </div>
+  <div id="files" class="files" part="files">${filesMarkup()}</div>
   <fieldset><legend>Attacks</legend>
     <label><input type="checkbox" name="attack" value="threshold" checked> threshold (LOSS, confidence, entropy, modified entropy)</label>
     <label><input type="checkbox" name="attack" value="attack_p"> Attack-P</label>

@@ -245,6 +245,10 @@ test("everything picked at once gets its roles in the table, editable by keyboar
   cpSync(`${DEMO}digits_images/nonmembers.zip`, `${bundle}/nonmembers.zip`);
   cpSync(`${DEMO}digits_images/population.zip`, `${bundle}/population.zip`);
   await page.click("#clear-files");
+  // Options other tests left behind: the images are fed as the CLI below reads them.
+  await page.$eval("details", (d) => { d.open = true; });
+  await page.fill("#scale", "1");
+  await page.fill("#shift", "0");
   await page.$eval("#files-status", (e) => { e.textContent = ""; });
   await page.setInputFiles("#pick-folder", bundle);
   await page.waitForFunction(() => /^Added /.test(document.querySelector("#files-status").textContent));
