@@ -2,7 +2,7 @@
 // the engine through api.js; this file only reads the form and writes the DOM.
 import init, { runAudit } from "./api.js";
 import { download, renderReport } from "./render.js";
-import { FileSet, filesMarkup, fromDataTransfer, fromDirectoryInput, renderFileSet, roleLabel } from "./files.js";
+import { FileSet, filesMarkup, wireFileSet } from "./files.js";
 
 const $ = (sel) => document.querySelector(sel);
 const fileset = new FileSet(); // everything the user dropped or picked, with its role
@@ -240,48 +240,17 @@ function runUser() {
   return run(files, opts, `Your files: ${names}`);
 }
 
-/** Redraw the file table; `message` goes to the live region (and the drop zone's status). */
-function refreshFiles(message) {
-  renderFileSet($("#files"), fileset, mode(), announce);
-  announce(message);
-}
-
-function announce(message) {
-  if (message) $("#files-status").textContent = message;
-}
-
-async function addFiles(items) {
-  const added = await fileset.add(items);
-  refreshFiles(added.length ? `Added ${added.map((i) => `${i.name} as ${roleLabel(i.role, mode())}`).join("; ")}.` : "Nothing to add.");
-}
+let drawFiles = () => {}; // redraws the file table (wired in wire())
 
 function wire() {
   $("#files").innerHTML = filesMarkup();
+  drawFiles = wireFileSet(document, fileset, { mode, announce: (m) => { $("#files-status").textContent = m; }, onError: (e) => showError(e.message) });
   for (const r of document.querySelectorAll('input[name="mode"]')) {
     r.addEventListener("change", () => {
       $("#outputs-inputs").hidden = mode() !== "outputs";
-      refreshFiles(`Auditing ${mode() === "model" ? "a model and its records" : "the model's outputs only"}.`);
+      drawFiles(`Auditing ${mode() === "model" ? "a model and its records" : "the model's outputs only"}.`);
     });
   }
-  const drop = $("#drop");
-  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
-  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
-  drop.addEventListener("drop", (e) => {
-    e.preventDefault();
-    drop.classList.remove("over");
-    fromDataTransfer(e.dataTransfer).then(addFiles).catch((err) => showError(err.message));
-  });
-  $("#pick-files").addEventListener("change", (e) => {
-    const files = [...e.target.files];
-    e.target.value = "";
-    addFiles({ files }).catch((err) => showError(err.message));
-  });
-  $("#pick-folder").addEventListener("change", (e) => {
-    const items = fromDirectoryInput(e.target.files);
-    e.target.value = "";
-    addFiles(items).catch((err) => showError(err.message));
-  });
-  $("#clear-files").addEventListener("click", () => { fileset.clear(); refreshFiles("All files removed."); });
   $("#run").addEventListener("click", runUser);
   $("#demo").addEventListener("click", () => runDemo().catch((e) => showError(e.message)));
   $("#demo-refs").addEventListener("click", () => runDemo(DEMO_REFS).catch((e) => showError(e.message)));
@@ -292,6 +261,5 @@ function wire() {
 }
 
 wire();
-refreshFiles();
 init().catch((e) => showError(e.message));
 runDemo().catch((e) => showError(e.message));

@@ -126,8 +126,7 @@ export function splitFolder(name, entries) {
 // A File under another name (its path inside a folder), without copying its bytes.
 function named(file, path) {
   if (file.name === path && !file.webkitRelativePath) return file;
-  const f = new File([file], path, { type: file.type, lastModified: file.lastModified });
-  return f;
+  return new File([file], path, { type: file.type, lastModified: file.lastModified });
 }
 
 /** Files from a directory input (webkitRelativePath "picked/a/b.png") as split items. */
@@ -238,11 +237,10 @@ export class FileSet {
     for (const s of SETS) {
       const labels = this.holder(LABELS[s]);
       const data = this.holder(s);
+      if (data?.folder && mode === "outputs") problems.push(`${data.name} is a folder of images; in outputs-only mode each set is a file of the model's outputs.`);
       if (labels && (!data || data.kind !== "npy")) {
         problems.push(`${labels.name} is ${ROLES[LABELS[s]].label}, which go with ${roleLabel(s, mode)} given as NPY; ${data ? `${data.name} is ${data.folder ? "a folder (its class folders are the labels)" : "not NPY (it carries its own labels)"}` : "there are none"}.`);
       }
-      const d = this.holder(s);
-      if (d?.folder && mode === "outputs") problems.push(`${d.name} is a folder of images; in outputs-only mode each set is a file of the model's outputs.`);
     }
     if (problems.length) return new Error(problems.join("\n"));
     return out;
@@ -273,7 +271,7 @@ export function guess(it, all) {
   if (it.kind === "other") return "ignore";
   if (/membership/.test(n)) return "referenceMembership";
   if (/(^|[^a-z])ref(erence)?s?[-_ ]?\d*[-_ ]?(out(puts?)?|logits?|probs?)/.test(n)) return "referenceOutputs";
-  const isLabels = it.kind === "npy" && it.shape?.length === 1 && /int|uint|bool/.test(it.dtype ?? "") || /labels?|(^|[-_])y\.npy$/.test(n);
+  const isLabels = (it.kind === "npy" && it.shape?.length === 1 && /int|uint|bool/.test(it.dtype ?? "")) || /labels?|(^|[-_])y\.npy$/.test(n);
   if (isLabels) {
     const hint = setHint(n.replace(/labels?/, ""));
     if (hint) return LABELS[hint];
@@ -365,6 +363,36 @@ export function renderFileSet(box, set, mode, onChange, given = {}) {
     li.dataset.role = r;
     return li;
   }));
+}
+
+/**
+ * Wire the controls of filesMarkup() inside `root` (a document or a shadow root) to `set`: the
+ * drop zone, both pickers and "Remove all files". `mode()` gives the current mode; `announce`
+ * takes a sentence for the live region; `onError` a failure. Returns `draw(message)`, which
+ * redraws the table (call it when the mode or the host's `given()` roles change).
+ */
+export function wireFileSet(root, set, { mode, announce, onError, given = () => ({}) }) {
+  const $ = (id) => root.getElementById(id);
+  const draw = (message) => {
+    renderFileSet($("files"), set, mode(), announce, given());
+    if (message) announce(message);
+  };
+  const add = (items) => set.add(items).then((added) => {
+    draw(added.length ? `Added ${added.map((i) => `${i.name} as ${roleLabel(i.role, mode())}`).join("; ")}.` : "Nothing to add.");
+  }, onError);
+  $("pick-files").addEventListener("change", (e) => { const files = [...e.target.files]; e.target.value = ""; add({ files }); });
+  $("pick-folder").addEventListener("change", (e) => { const items = fromDirectoryInput(e.target.files); e.target.value = ""; add(items); });
+  $("clear-files").addEventListener("click", () => { set.clear(); draw("All files removed."); });
+  const drop = $("drop");
+  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    fromDataTransfer(e.dataTransfer).then(add, onError);
+  });
+  draw();
+  return draw;
 }
 
 /** Items from a drop: folders through the entries API, files as they are. */

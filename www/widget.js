@@ -19,7 +19,7 @@
 // histograms | references | save-json | save-csv).
 import init, { runAudit } from "./api.js";
 import { download, renderReport, METRIC_HEADERS, REFERENCE_HEADERS } from "./render.js";
-import { FileSet, filesMarkup, fromDataTransfer, fromDirectoryInput, renderFileSet, roleLabel } from "./files.js";
+import { FileSet, filesMarkup, wireFileSet } from "./files.js";
 
 const STYLE = `
 :host { display: block; color-scheme: light dark; font: 15px/1.45 var(--privaudit-font, system-ui, sans-serif);
@@ -104,6 +104,7 @@ export class PrivacyAudit extends HTMLElement {
   #abort = null;
   #last = null;
   #files = new FileSet();
+  #drawFiles = () => {};
 
   constructor() {
     super();
@@ -114,27 +115,12 @@ export class PrivacyAudit extends HTMLElement {
     $("cancel").addEventListener("click", () => this.cancel());
     $("save-json").addEventListener("click", () => this.#last && download("privaudit-report.json", this.#last.reportJson, "application/json"));
     $("save-csv").addEventListener("click", () => this.#last && download("privaudit-scores.csv", this.#last.scoresCsv, "text/csv"));
-    const add = (items) => this.#addFiles(items).catch((e) => this.#fail(e));
-    $("pick-files").addEventListener("change", (e) => { const files = [...e.target.files]; e.target.value = ""; add({ files }); });
-    $("pick-folder").addEventListener("change", (e) => { const items = fromDirectoryInput(e.target.files); e.target.value = ""; add(items); });
-    $("clear-files").addEventListener("click", () => { this.#files.clear(); this.#drawFiles("All files removed."); });
-    const drop = $("drop");
-    drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
-    drop.addEventListener("dragleave", () => drop.classList.remove("over"));
-    drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); fromDataTransfer(e.dataTransfer).then(add, (err) => this.#fail(err)); });
-    this.#drawFiles();
-  }
-
-  async #addFiles(items) {
-    const added = await this.#files.add(items);
-    this.#drawFiles(added.length ? `Added ${added.map((i) => `${i.name} as ${roleLabel(i.role, "model")}`).join("; ")}.` : "Nothing to add.");
-  }
-
-  #drawFiles(message) {
-    const $ = (id) => this.#root.getElementById(id);
-    const announce = (m) => { if (m) $("files-status").textContent = m; };
-    renderFileSet($("files"), this.#files, "model", announce, this.#model != null ? { model: "set by this page" } : {});
-    announce(message);
+    this.#drawFiles = wireFileSet(this.#root, this.#files, {
+      mode: () => "model",
+      announce: (m) => { $("files-status").textContent = m; },
+      onError: (e) => this.#fail(e),
+      given: () => (this.#model != null ? { model: "set by this page" } : {}),
+    });
   }
 
   connectedCallback() {
@@ -146,7 +132,7 @@ export class PrivacyAudit extends HTMLElement {
     this.#syncForm();
   }
 
-  /** A preset model: its picker is hidden. */
+  /** A preset model: the model role reads "set by this page". */
   get model() { return this.#model; }
   set model(m) {
     this.#model = m ?? null;
