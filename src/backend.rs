@@ -27,28 +27,46 @@ pub struct Backend {
     pub name: &'static str,
     /// Why the CPU runs although a GPU was wanted.
     pub note: Option<String>,
+    /// The most bytes one tensor may span on this device: for a GPU, its storage-binding limit
+    /// as the device reports it (`maxStorageBufferBindingSize`, and at most `maxBufferSize`),
+    /// queried when it is created; for the CPU, [`CPU_BINDING_BYTES`]. Batches are sized from it.
+    pub max_binding_bytes: u64,
 }
+
+/// The CPU's stand-in for a binding limit: WebGPU's default 128 MiB, so that the CPU runs the
+/// batches a default WebGPU device runs (and a batch's working set stays bounded).
+pub const CPU_BINDING_BYTES: u64 = 128 * 1024 * 1024;
 
 impl Backend {
     /// The CPU backend.
     pub fn cpu() -> Self {
-        Backend { device: Device::flex(), name: "cpu", note: None }
+        Backend { device: Device::flex(), name: "cpu", note: None, max_binding_bytes: CPU_BINDING_BYTES }
     }
 }
+
+/// The limit [`Backend::max_binding_bytes`] reads off a wgpu device.
+#[cfg(any(target_family = "wasm", feature = "gpu"))]
+fn binding_bytes(setup: &burn::tensor::wgpu::WgpuSetup) -> u64 {
+    let l = setup.device.limits();
+    let (binding, buffer): (u64, u64) = (l.max_storage_buffer_binding_size, l.max_buffer_size);
+    binding.min(buffer)
+}
+
+type Gpu = std::result::Result<(Device, u64), String>;
 
 /// Name of the GPU backend on this platform.
 pub const GPU_NAME: &str = if cfg!(target_family = "wasm") { "webgpu" } else { "wgpu" };
 
 /// The browser's GPU device, created once per thread (the worker has one).
 #[cfg(target_family = "wasm")]
-async fn gpu_device() -> std::result::Result<Device, String> {
+async fn gpu_device() -> Gpu {
     thread_local! {
-        static GPU: std::cell::RefCell<Option<std::result::Result<Device, String>>> = const { std::cell::RefCell::new(None) };
+        static GPU: std::cell::RefCell<Option<Gpu>> = const { std::cell::RefCell::new(None) };
     }
     if let Some(d) = GPU.with(|g| g.borrow().clone()) {
         return d;
     }
-    let made = Device::wgpu_options().init_async().await.map_err(|e| format!("{e}"));
+    let made = Device::wgpu_options().init_with_setup_async().await.map(|(d, setup)| (d, binding_bytes(&setup))).map_err(|e| format!("{e}"));
     GPU.with(|g| *g.borrow_mut() = Some(made.clone()));
     made
 }
@@ -56,14 +74,14 @@ async fn gpu_device() -> std::result::Result<Device, String> {
 /// The native GPU device, created once per process: wgpu's runtime can be registered only once,
 /// so threads (the test harness runs tests on several) share it.
 #[cfg(all(not(target_family = "wasm"), feature = "gpu"))]
-async fn gpu_device() -> std::result::Result<Device, String> {
-    static GPU: std::sync::Mutex<Option<std::result::Result<Device, String>>> = std::sync::Mutex::new(None);
+async fn gpu_device() -> Gpu {
+    static GPU: std::sync::Mutex<Option<Gpu>> = std::sync::Mutex::new(None);
     let mut g = GPU.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    g.get_or_insert_with(|| Device::wgpu_options().init().map_err(|e| format!("{e}"))).clone()
+    g.get_or_insert_with(|| Device::wgpu_options().init_with_setup().map(|(d, setup)| (d, binding_bytes(&setup))).map_err(|e| format!("{e}"))).clone()
 }
 
 #[cfg(not(any(target_family = "wasm", feature = "gpu")))]
-async fn gpu_device() -> std::result::Result<Device, String> {
+async fn gpu_device() -> Gpu {
     Err("this build has no GPU support (built without the `gpu` feature)".into())
 }
 
@@ -76,10 +94,10 @@ pub async fn select(choice: BackendChoice) -> Result<Backend> {
         BackendChoice::Cpu => Ok(Backend::cpu()),
         BackendChoice::Gpu => gpu_device()
             .await
-            .map(|device| Backend { device, name: GPU_NAME, note: None })
+            .map(|(device, max_binding_bytes)| Backend { device, name: GPU_NAME, note: None, max_binding_bytes })
             .map_err(|e| AuditError::Device { backend: GPU_NAME.into(), message: format!("no usable GPU: {e}") }),
         BackendChoice::Auto => Ok(match gpu_device().await {
-            Ok(device) => Backend { device, name: GPU_NAME, note: None },
+            Ok((device, max_binding_bytes)) => Backend { device, name: GPU_NAME, note: None, max_binding_bytes },
             Err(e) => Backend { note: Some(format!("GPU unavailable ({e}); ran on the CPU")), ..Backend::cpu() },
         }),
     }

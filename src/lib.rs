@@ -17,5 +17,5 @@ pub mod signals;
 mod wasm;
 
 pub use audit::{AuditInput, AuditOptions, AuditOutput, Progress, ReferenceInput, ReferenceMode, RmiaA, Target, Tune, reference_cache_key, run as run_audit};
-pub use backend::{Backend, BackendChoice, select as select_backend};
+pub use backend::{Backend, BackendChoice, CPU_BINDING_BYTES, select as select_backend};
 pub use error::{AuditError, Result};

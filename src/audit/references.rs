@@ -193,7 +193,7 @@ pub(crate) async fn build(cx: Inputs<'_>, source: RefSource, say: &mut Say<'_>, 
                     let seed_j = Rng::new(plan.opts.seed.wrapping_add(1 + j as u64)).next_u64();
                     let span = |e: usize| 0.15 + 0.7 * (j * epochs + e) as f64 / (k * epochs) as f64;
                     let mut on_epoch = |e: usize, loss: f64| say("train", span(e), format!("reference {}/{k}: epoch {e}/{epochs}, loss {loss:.4}", j + 1));
-                    let (prepared, losses) = onnx.train(&be.device, &x, train_rows.len(), &y, classes, &plan.opts.training, seed_j, &mut on_epoch).await?;
+                    let (prepared, losses) = onnx.train(be, &x, train_rows.len(), &y, classes, &plan.opts.training, seed_j, &mut on_epoch).await?;
                     let (z, c) = prepared.logits(&values, total, |_, _| {}).await?;
                     logits.push(Logits::from_outputs(onnx.file(), z, total, c, OutputKind::Logits)?.0);
                     model_infos.push(ReferenceModelInfo { index: j, train_records: train_rows.len(), accuracy_train: None, accuracy_test: None, loss: losses });

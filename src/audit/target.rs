@@ -156,7 +156,7 @@ pub(crate) async fn model_logits(
     (from, to): (f64, f64),
     what: &str,
 ) -> Result<Logits> {
-    let prepared = onnx.prepare(&be.device)?;
+    let prepared = onnx.prepare(be)?;
     let (z, classes) =
         prepared.logits(values, rows, |d, n| say("inference", from + (to - from) * d as f64 / n as f64, format!("{what}: {d} of {n} records"))).await?;
     Ok(Logits::from_outputs(onnx.file(), z, rows, classes, OutputKind::Logits)?.0)

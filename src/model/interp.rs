@@ -283,8 +283,8 @@ fn value_from_data(file: &str, name: &str, data: TensorData, device: &Device) ->
 
 /// The largest per-record intermediate, in values, to size batches: every node's output, and a
 /// convolution's unfolded input (input channels × kernel offsets × output positions; see
-/// [`spatial`]).
-pub(crate) fn widest_activation(graph: &OnnxGraph) -> usize {
+/// [`spatial`]); with the index of the node that makes it.
+pub(crate) fn widest_activation(graph: &OnnxGraph) -> (usize, Option<usize>) {
     let per_record = |a: &Argument| a.ty.static_shape().map(|s| s.iter().skip(1).map(|d| d.unwrap_or(1)).fold(1usize, |p, d| p.saturating_mul(d)));
     let unfolded = |n: &Node| -> Option<usize> {
         let k: usize = match n {
@@ -297,7 +297,15 @@ pub(crate) fn widest_activation(graph: &OnnxGraph) -> usize {
         let positions = out.iter().skip(2).map(|d| d.unwrap_or(1)).fold(1usize, |p, d| p.saturating_mul(d));
         Some(channels.saturating_mul(k).saturating_mul(positions))
     };
-    graph.nodes.iter().flat_map(|n| n.outputs().iter().filter_map(per_record).chain(unfolded(n))).max().unwrap_or(1)
+    let mut widest = (1, None);
+    for (i, n) in graph.nodes.iter().enumerate() {
+        for v in n.outputs().iter().filter_map(per_record).chain(unfolded(n)) {
+            if v > widest.0 {
+                widest = (v, Some(i));
+            }
+        }
+    }
+    widest
 }
 
 /// The file's own name of every node of `graph` (onnx-ir renames them `conv2d1`, `linear2` …),

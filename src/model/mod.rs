@@ -1,15 +1,19 @@
 //! Model: an ONNX classifier parsed at run time by onnx-ir and interpreted on burn tensors.
 //!
 //! The graph runs on whatever [`Device`] the caller picked (WebGPU, wgpu or the CPU) in f32.
-//! Weights are uploaded once per device; records are fed in batches sized to stay far below
-//! WebGPU's 128 MiB storage-binding limit, and results are read back with `into_data_async`
-//! only, which is the one read that works on wasm.
+//! Weights are uploaded once per device; records are fed in batches sized so that the widest
+//! intermediate stays within a quarter of the device's storage-binding limit (queried from the
+//! device: [`Backend::max_binding_bytes`]), and results are read back with `into_data_async`
+//! only, which is the one read that works on wasm. A model whose one record is already too wide
+//! for the device is refused by name (on wasm an over-limit dispatch would be skipped, not
+//! failed: cubecl#1641).
 
 mod interp;
 pub(crate) mod proto;
 mod spatial;
 mod train;
 
+use crate::backend::Backend;
 use crate::data::InputFile;
 use crate::error::{AuditError, Result};
 use burn::tensor::{Device, TensorData};
@@ -177,13 +181,54 @@ impl OnnxModel {
         &self.file
     }
 
-    /// Upload the weights to `device`.
+    /// Upload the weights to `backend`'s device.
     ///
     /// # Errors
-    /// Weight tensors of unsupported type or rank.
-    pub fn prepare(&self, device: &Device) -> Result<PreparedModel<'_>> {
-        let consts = interp::load_constants(&self.file, &self.graph, device)?;
-        Ok(PreparedModel { model: self, consts, device: device.clone() })
+    /// Weight tensors of unsupported type or rank; one record wider than the device can hold
+    /// ([`OnnxModel::records_per_batch`]).
+    pub fn prepare(&self, backend: &Backend) -> Result<PreparedModel<'_>> {
+        let batch = self.records_per_batch(backend)?;
+        let consts = interp::load_constants(&self.file, &self.graph, &backend.device)?;
+        Ok(PreparedModel { model: self, consts, device: backend.device.clone(), batch })
+    }
+
+    /// The widest per-record intermediate, in values, and where it is ("node 'conv1'", "the
+    /// input 'x'"): what sizes batches.
+    pub fn widest_record(&self) -> (usize, String) {
+        let (widest, node) = interp::widest_activation(&self.graph);
+        if self.features() >= widest {
+            (self.features().max(1), format!("the input '{}'", self.input_name))
+        } else {
+            (widest, node.and_then(|i| self.node_names.get(i)).map_or_else(|| "a node".to_string(), |n| format!("node '{n}'")))
+        }
+    }
+
+    /// Records per batch on `backend`: at most 4096, and few enough that the widest per-record
+    /// intermediate (a node's output, a convolution's unfolded input, the input itself) times
+    /// the batch stays within a quarter of the device's storage-binding limit — the rest is
+    /// headroom for the kernels' own temporaries and, in training, the gradients.
+    ///
+    /// On the CPU, whose limit is only a budget, such a model runs one record at a time.
+    ///
+    /// # Errors
+    /// On a GPU, one record's widest intermediate is already over that quarter: the error names
+    /// the node and the device's limit, and points to the CPU backend.
+    pub fn records_per_batch(&self, backend: &Backend) -> Result<usize> {
+        let (widest, what) = self.widest_record();
+        let budget = backend.max_binding_bytes / 4 / 4; // a quarter of the limit, in f32 values
+        let fits = (budget / widest as u64).min(4096) as usize;
+        if fits == 0 && backend.name != "cpu" {
+            return Err(AuditError::model(
+                &self.file,
+                format!(
+                    "one record needs {widest} values ({:.1} MiB of f32) at {what}, more than a quarter of this GPU's storage-binding limit of {} MiB ({}); a record cannot be split across bindings, so audit it on the CPU (backend \"cpu\", --backend cpu)",
+                    widest as f64 * 4.0 / (1024.0 * 1024.0),
+                    backend.max_binding_bytes / (1024 * 1024),
+                    backend.name,
+                ),
+            ));
+        }
+        Ok(fits.max(1))
     }
 }
 
@@ -192,14 +237,13 @@ pub struct PreparedModel<'m> {
     model: &'m OnnxModel,
     consts: interp::Consts,
     device: Device,
+    batch: usize,
 }
 
 impl PreparedModel<'_> {
-    /// Rows per batch: at most 4096, and few enough that the widest activation stays under
-    /// 32 MiB of f32 (a quarter of WebGPU's default storage-binding limit).
+    /// Records per batch ([`OnnxModel::records_per_batch`] on the device it was prepared on).
     pub fn batch_size(&self) -> usize {
-        let widest = interp::widest_activation(&self.model.graph).max(self.model.features()).max(1);
-        (32 * 1024 * 1024 / 4 / widest).clamp(1, 4096)
+        self.batch
     }
 
     /// Run the model on `rows` records of `values` (row-major f64, converted to f32) and return

@@ -258,7 +258,7 @@ impl OnnxModel {
     #[allow(clippy::too_many_arguments)]
     pub async fn train(
         &self,
-        device: &Device,
+        backend: &crate::backend::Backend,
         values: &[f64],
         rows: usize,
         labels: &[usize],
@@ -271,6 +271,22 @@ impl OnnxModel {
         self.check_trainable()?;
         if rows == 0 {
             return Err(AuditError::option("references", "a reference model got no training records"));
+        }
+        let device = &backend.device;
+        // A batch, like inference's, stays within a quarter of the device's binding limit; a
+        // larger one is refused rather than shrunk (the batch size is part of the recipe).
+        let fits = self.records_per_batch(backend)?;
+        if settings.batch_size as usize > fits && backend.name != "cpu" {
+            return Err(AuditError::option(
+                "training.batchSize",
+                format!(
+                    "{} records per batch do not fit this GPU's storage-binding limit of {} MiB ({}) for {}; at most {fits} do",
+                    settings.batch_size,
+                    backend.max_binding_bytes / (1024 * 1024),
+                    backend.name,
+                    self.file
+                ),
+            ));
         }
         let mut rng = Rng::new(seed);
         // Augmentation needs an image input ([C, H, W] or [H, W, C]).
@@ -319,7 +335,10 @@ impl OnnxModel {
                 actual: format!("{} values", values.len()),
             });
         }
-        let x_all = Tensor::<2>::from_data(TensorData::new(values.iter().map(|&v| v as f32).collect::<Vec<f32>>(), [rows, f]), device);
+        // The training records stay on the device when they fit a quarter of its binding
+        // limit; otherwise each batch is uploaded from here (the same f32 values either way).
+        let resident = (rows as u64).saturating_mul(f.max(classes) as u64) <= backend.max_binding_bytes / 16;
+        let x_all = resident.then(|| Tensor::<2>::from_data(TensorData::new(values.iter().map(|&v| v as f32).collect::<Vec<f32>>(), [rows, f]), device));
         if rows.checked_mul(classes).is_none_or(|n| n > crate::limits::MAX_VALUES) || labels.len() != rows || labels.iter().any(|&y| y >= classes) {
             return Err(AuditError::option(
                 "references",
@@ -330,7 +349,7 @@ impl OnnxModel {
         for (r, &y) in labels.iter().enumerate() {
             onehot[r * classes + y] = 1.0;
         }
-        let y_all = Tensor::<2>::from_data(TensorData::new(onehot, [rows, classes]), device);
+        let y_all = resident.then(|| Tensor::<2>::from_data(TensorData::new(onehot.clone(), [rows, classes]), device));
         // Both fit usize: `check` bounded them.
         let (bs, epochs) = ((settings.batch_size as usize).min(rows), settings.epochs as usize);
         let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8f64);
@@ -349,9 +368,17 @@ impl OnnxModel {
                 }
                 step += 1;
                 seen += n;
-                let idx = Tensor::<1, Int>::from_data(TensorData::new(chunk.iter().map(|&i| i as i64).collect::<Vec<i64>>(), [n]), device);
-                let xb = x_all.clone().select(0, idx.clone());
-                let yb = y_all.clone().select(0, idx);
+                let (xb, yb) = match (&x_all, &y_all) {
+                    (Some(x_all), Some(y_all)) => {
+                        let idx = Tensor::<1, Int>::from_data(TensorData::new(chunk.iter().map(|&i| i as i64).collect::<Vec<i64>>(), [n]), device);
+                        (x_all.clone().select(0, idx.clone()), y_all.clone().select(0, idx))
+                    }
+                    _ => {
+                        let xs: Vec<f32> = chunk.iter().flat_map(|&i| values[i * f..(i + 1) * f].iter().map(|&v| v as f32)).collect();
+                        let ys: Vec<f32> = chunk.iter().flat_map(|&i| onehot[i * classes..(i + 1) * classes].iter().copied()).collect();
+                        (Tensor::<2>::from_data(TensorData::new(xs, [n, f]), device), Tensor::<2>::from_data(TensorData::new(ys, [n, classes]), device))
+                    }
+                };
                 let mut shape = vec![n];
                 shape.extend_from_slice(&self.input_shape);
                 let xb = xb.reshape(interp::pad4(&shape));
@@ -433,7 +460,7 @@ impl OnnxModel {
                 consts.insert(*key, v.clone());
             }
         }
-        Ok((PreparedModel { model: self, consts, device: device.clone() }, losses))
+        Ok((PreparedModel { model: self, consts, device: device.clone(), batch: fits }, losses))
     }
 }
 

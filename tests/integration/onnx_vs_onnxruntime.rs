@@ -34,7 +34,7 @@ fn check_all(backend: &Backend) {
         let m = OnnxModel::parse(&model, data.as_ref()).unwrap_or_else(|e| panic!("{name}: {e}"));
         let (shape, x) = read_npy(&file(fixture(&format!("models/{}", c["input"].as_str().unwrap())))).unwrap();
         let (_, want) = read_npy(&file(fixture(&format!("models/{name}.expected.npy")))).unwrap();
-        let p = m.prepare(&backend.device).unwrap();
+        let p = m.prepare(&backend).unwrap();
         let (z, classes) = pollster::block_on(p.logits(&x, shape[0], |_, _| {})).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(z.len(), want.len(), "{name}: output size");
         // A final Softmax is skipped (we read the logits before it); compare probabilities then.

@@ -29,7 +29,7 @@ fn records(n: usize) -> (Vec<f64>, Vec<usize>) {
 fn train(backend: &Backend, s: &TrainSettings, seed: u64, n: usize) -> (Vec<f64>, Vec<f64>, usize) {
     let m = demo();
     let (x, y) = records(n);
-    let (p, losses) = pollster::block_on(m.train(&backend.device, &x, n, &y, 10, s, seed, &mut |_, _| {})).unwrap();
+    let (p, losses) = pollster::block_on(m.train(backend, &x, n, &y, 10, s, seed, &mut |_, _| {})).unwrap();
     let (z, _) = pollster::block_on(p.logits(&x, n, |_, _| {})).unwrap();
     let correct = (0..n)
         .filter(|&i| {
@@ -65,7 +65,7 @@ fn training_matches_torch() {
             let (_, x) = privaudit::data::read_npy(&file(fixture(c["data"].as_str().unwrap()))).unwrap();
             let k: usize = c["labels"].as_str().unwrap().trim_start_matches("row % ").parse().unwrap();
             let y: Vec<usize> = (0..n).map(|i| i % k).collect();
-            let (p, losses) = pollster::block_on(m.train(&Backend::cpu().device, &x, n, &y, k, &s, seed, &mut |_, _| {})).unwrap();
+            let (p, losses) = pollster::block_on(m.train(&Backend::cpu(), &x, n, &y, k, &s, seed, &mut |_, _| {})).unwrap();
             (losses, pollster::block_on(p.logits(&x, n, |_, _| {})).unwrap().0)
         };
         let name = format!("{} on {}", c["optimizer"], c["model"]);
@@ -109,6 +109,8 @@ fn training_on_the_gpu_learns_and_matches_the_cpu() {
         Err(e) => panic!("PRIVAUDIT_REQUIRE_GPU=1 but {e}"),
     };
     learns(&gpu);
+    // The limit was queried from the device: at least WebGPU's guaranteed 128 MiB.
+    assert!(gpu.max_binding_bytes >= 128 << 20, "binding limit {}", gpu.max_binding_bytes);
     let s = TrainSettings { epochs: 1, ..Default::default() };
     let (lc, zc, _) = train(&Backend::cpu(), &s, 9, 256);
     let (lg, zg, _) = train(&gpu, &s, 9, 256);
@@ -121,13 +123,56 @@ fn training_on_the_gpu_learns_and_matches_the_cpu() {
     let y: Vec<usize> = (0..40).map(|i| i % 10).collect();
     let s = TrainSettings { epochs: 1, batch_size: 8, ..Default::default() };
     let run = |b: &Backend| {
-        let (p, l) = pollster::block_on(m.train(&b.device, &x, 40, &y, 10, &s, 5, &mut |_, _| {})).unwrap();
+        let (p, l) = pollster::block_on(m.train(b, &x, 40, &y, 10, &s, 5, &mut |_, _| {})).unwrap();
         (l, pollster::block_on(p.logits(&x, 40, |_, _| {})).unwrap().0)
     };
     let ((lc, zc), (lg, zg)) = (run(&Backend::cpu()), run(&gpu));
     assert!((lc[0] - lg[0]).abs() <= 1e-4, "CNN epoch loss cpu {} gpu {}", lc[0], lg[0]);
     let worst = zc.iter().zip(&zg).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
     assert!(worst <= 1e-3, "CNN, one epoch from the same seed: cpu and gpu logits differ by {worst}");
+}
+
+#[test]
+fn batches_follow_the_devices_binding_limit() {
+    // The CNN fixture on CPU "devices" whose binding limit is set: a quarter of the limit holds
+    // 3 records' widest intermediate -> batches of 3, the same logits as one batch of 40.
+    let m = OnnxModel::parse(&file(fixture("models/cnn_classic_bn.onnx")), None).unwrap();
+    let (_, x) = privaudit::data::read_npy(&file(fixture("models/cnn_train.x.npy"))).unwrap();
+    let (widest, at) = m.widest_record();
+    assert!(widest > m.features() && at.starts_with("node '"), "{widest} at {at}");
+    let limited = |bytes: u64, name: &'static str| Backend { max_binding_bytes: bytes, name, ..Backend::cpu() };
+    let whole = m.prepare(&Backend::cpu()).unwrap();
+    assert_eq!(whole.batch_size(), (privaudit::CPU_BINDING_BYTES as usize / 16 / widest).min(4096));
+    let small = m.prepare(&limited(16 * widest as u64 * 3 + 15, "cpu")).unwrap();
+    assert_eq!(small.batch_size(), 3);
+    let mut batches = Vec::new();
+    let (z3, _) = pollster::block_on(small.logits(&x, 40, |done, _| batches.push(done))).unwrap();
+    assert_eq!(batches, (1..=14).map(|b| (3 * b).min(40)).collect::<Vec<_>>());
+    let (z40, _) = pollster::block_on(whole.logits(&x, 40, |_, _| {})).unwrap();
+    let worst = z3.iter().zip(&z40).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(worst <= 1e-6, "batches of 3 vs 40: logits differ by {worst}");
+    // One record over a GPU's quarter: refused by name, pointing to the CPU; the CPU (whose
+    // limit is only a budget) runs it one record at a time.
+    let e = m.prepare(&limited(16 * widest as u64 - 1, "webgpu")).err().unwrap().to_string();
+    assert!(e.contains(&format!("one record needs {widest} values")) && e.contains(&at) && e.contains("limit of 0 MiB (webgpu)") && e.contains("--backend cpu"), "{e}");
+    assert_eq!(m.prepare(&limited(16 * widest as u64 - 1, "cpu")).unwrap().batch_size(), 1);
+    // Training: a batch over a GPU's quarter is refused, not shrunk; training records over it
+    // are uploaded batch by batch, with the very same losses and weights as when resident.
+    let y: Vec<usize> = (0..40).map(|i| i % 10).collect();
+    let s = TrainSettings { epochs: 2, batch_size: 8, ..Default::default() };
+    let e = pollster::block_on(m.train(&limited(16 * widest as u64 * 4, "webgpu"), &x, 40, &y, 10, &s, 5, &mut |_, _| {})).err().unwrap().to_string();
+    assert!(e.contains("training.batchSize") && e.contains("8 records per batch do not fit") && e.contains("at most 4 do"), "{e}");
+    let s = TrainSettings { batch_size: 4, ..s };
+    let streamed = limited(16 * widest as u64 * 4, "webgpu");
+    assert!((40 * m.features()) as u64 > streamed.max_binding_bytes / 16, "the records must not be resident");
+    let run = |b: &Backend| {
+        let (p, l) = pollster::block_on(m.train(b, &x, 40, &y, 10, &s, 5, &mut |_, _| {})).unwrap();
+        (l, pollster::block_on(p.logits(&x, 40, |_, _| {})).unwrap().0)
+    };
+    let (resident, by_batch) = (run(&Backend::cpu()), run(&streamed));
+    assert_eq!(resident.0, by_batch.0, "losses");
+    let worst = resident.1.iter().zip(&by_batch.1).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(worst <= 1e-6, "logits after training differ by {worst}");
 }
 
 #[test]
@@ -140,14 +185,14 @@ fn a_matmul_add_graph_trains_too() {
     let classes = m.classes.unwrap();
     let y: Vec<usize> = (0..n).map(|i| i % classes).collect();
     let s = TrainSettings { epochs: 200, batch_size: n as u64, learning_rate: 0.01, ..Default::default() };
-    let (_, losses) = pollster::block_on(m.train(&Backend::cpu().device, &x, n, &y, classes, &s, 1, &mut |_, _| {})).unwrap();
+    let (_, losses) = pollster::block_on(m.train(&Backend::cpu(), &x, n, &y, classes, &s, 1, &mut |_, _| {})).unwrap();
     assert!(losses[199] < 0.2 * losses[0], "memorising {n} records: loss {} → {}", losses[0], losses[199]);
 }
 
 #[test]
 fn bad_training_settings_and_untrainable_graphs_are_clear_errors() {
     let (x, y) = records(8);
-    let run = |s: TrainSettings| pollster::block_on(demo().train(&Backend::cpu().device, &x, 8, &y, 10, &s, 0, &mut |_, _| {})).err().unwrap().to_string();
+    let run = |s: TrainSettings| pollster::block_on(demo().train(&Backend::cpu(), &x, 8, &y, 10, &s, 0, &mut |_, _| {})).err().unwrap().to_string();
     assert!(run(TrainSettings { epochs: 0, ..Default::default() }).contains("training.epochs"));
     assert!(run(TrainSettings { learning_rate: -1.0, ..Default::default() }).contains("training.learningRate"));
     // An odd number of references cannot put each record in exactly half.
@@ -282,7 +327,7 @@ fn mobilenet_and_resnet_style_graphs_train() {
         let (_, x) = privaudit::data::read_npy(&file(fixture(&format!("models/{name}.x.npy")))).unwrap();
         let y: Vec<usize> = (0..12).map(|i| i % 10).collect();
         let s = TrainSettings { epochs: 150, batch_size: 12, learning_rate: 1e-2, ..Default::default() };
-        let (p, losses) = pollster::block_on(m.train(&Backend::cpu().device, &x, 12, &y, 10, &s, 2, &mut |_, _| {})).unwrap();
+        let (p, losses) = pollster::block_on(m.train(&Backend::cpu(), &x, 12, &y, 10, &s, 2, &mut |_, _| {})).unwrap();
         assert!(losses.iter().all(|l| l.is_finite()));
         assert!(losses[149] < 0.25 * losses[0], "{name}: loss {} → {}", losses[0], losses[149]);
         let (z, _) = pollster::block_on(p.logits(&x, 12, |_, _| {})).unwrap();
