@@ -200,6 +200,19 @@ pub async fn run_audit(request: JsValue, on_progress: Option<Function>) -> Resul
     Ok(result.into())
 }
 
+/// The images named `ids` (the `id` column of the scores CSV) in the image zip `zip`, read with
+/// the audit's own zip reader so the paths match: `[Uint8Array | null]`, one per id. The page
+/// shows them as thumbnails of a zipped set.
+#[wasm_bindgen(js_name = zipImages)]
+pub fn zip_images(name: String, zip: Uint8Array, ids: Vec<String>) -> Result<js_sys::Array, JsError> {
+    let found = crate::data::zip_images(&InputFile::new(name, zip.to_vec()), &ids).map_err(|e| JsError::new(&e.to_string()))?;
+    let out = js_sys::Array::new();
+    for f in found {
+        out.push(&f.map_or(JsValue::NULL, |b| Uint8Array::from(b.as_slice()).into()));
+    }
+    Ok(out)
+}
+
 /// Run only the model: logits of the records in an NPY array (`[records, …features]`), for
 /// checking a backend against a reference. Resolves to `{ logits: Float64Array, classes,
 /// backend, skippedFinalSoftmax }`.

@@ -200,12 +200,17 @@ export async function runAudit(args) {
     request[key] = own(f);
   }
   request.options = rest;
+  return send("audit", request, { signal, onProgress });
+}
+
+/** Send one request to the worker; its promise settles with the worker's answer. */
+async function send(type, request, { signal, onProgress } = {}) {
   await init();
   const id = nextId++;
   return new Promise((resolve, reject) => {
     // Aborted while the files were being read: never sent.
     if (signal?.aborted) return reject(signal.reason ?? new DOMException("The audit was cancelled.", "AbortError"));
-    const message = { type: "audit", id, request };
+    const message = { type, id, request };
     const entry = { resolve, reject, onProgress, message, started: false };
     pending.set(id, entry);
     if (signal) {
@@ -220,6 +225,21 @@ export async function runAudit(args) {
     }
     worker.postMessage(message);
   });
+}
+
+const IMAGE_TYPES = { png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg" };
+
+/**
+ * The images named `ids` (the `id` column of the scores CSV) in an image zip (a File, Blob,
+ * Uint8Array or {name, bytes}), read with the engine's own zip reader so that the paths are the
+ * audit's: resolves to one Blob (typed by its extension) or null per id. For thumbnails of a
+ * zipped set; the zip is read in the worker, like an audit's files.
+ */
+export async function zipImages(zip, ids) {
+  if (!Array.isArray(ids) || !ids.every((i) => typeof i === "string")) throw new TypeError("ids: expected an array of strings");
+  const f = await toFile(zip, "zip");
+  const found = await send("zipImages", { name: f.name ?? "zip", bytes: f.bytes.slice(), ids });
+  return found.map((b, i) => (b ? new Blob([b], { type: IMAGE_TYPES[ids[i].split(".").pop().toLowerCase()] ?? "application/octet-stream" }) : null));
 }
 
 /** Run an audit; resolves to the report (the same fields as the CLI's JSON). */

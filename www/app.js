@@ -1,12 +1,12 @@
 // The page: file pickers, drag-and-drop, options, progress and the report. All work is done by
 // the engine through api.js; this file only reads the form and writes the DOM.
-import init, { runAudit } from "./api.js";
+import init, { runAudit, zipImages } from "./api.js";
 import { download, renderReport } from "./render.js";
 import { FileSet, filesMarkup, wireFileSet } from "./files.js";
 
 const $ = (sel) => document.querySelector(sel);
 const fileset = new FileSet(); // everything the user dropped or picked, with its role
-let shown = {}; // members/nonmembers/population -> {path -> File}, for the thumbnails
+let shown = {}; // members/nonmembers/population -> {path -> File} of a folder, or {zip} of a zip: for the thumbnails
 let last = null; // the last result, for the save buttons
 let abort = null; // the running audit's AbortController
 let running = null; // the running audit's promise
@@ -166,7 +166,7 @@ function parseScores(csv) {
 
 // Thumbnails of the records the strongest attack (highest AUC) scores as most and least
 // likely members, with what they really are: which images leak. Images come from the picked
-// folders (zipped sets show their paths).
+// folders, or out of a zipped set by the engine's own zip reader (so the paths are the audit's).
 function renderExposed(result) {
   const box = $("#exposed");
   const report = result.report;
@@ -180,19 +180,22 @@ function renderExposed(result) {
   const rows = parseScores(result.scoresCsv).map((r) => ({ ...r, score: Number(r[best.name]) }));
   rows.sort((a, b) => b.score - a.score);
   $("#exposed-note").textContent = `${best.name} (AUC ${best.auc.toFixed(3)}): the 8 records it scores most likely to be training members, then the 8 least likely. A border marks what each really is.`;
+  const zipped = { members: [], nonmembers: [] }; // [row, figure] still waiting for a zip's image
+  const picture = (fig, r, blob) => {
+    const img = document.createElement("img");
+    img.src = URL.createObjectURL(blob);
+    img.alt = `${r.id}, class ${report.data.images.class_names[Number(r.label)] ?? r.label}`;
+    img.style.borderColor = r.member === "1" ? "var(--bad)" : "var(--accent)";
+    fig.prepend(img);
+  };
   const figure = (r) => {
     const set = r.set === "members" ? "members" : "nonmembers";
-    const f = shown[set]?.[r.id];
     const fig = document.createElement("figure");
     fig.setAttribute("role", "listitem");
     fig.dataset.member = r.member;
-    if (f) {
-      const img = document.createElement("img");
-      img.src = URL.createObjectURL(f);
-      img.alt = `${r.id}, class ${report.data.images.class_names[Number(r.label)] ?? r.label}`;
-      img.style.borderColor = r.member === "1" ? "var(--bad)" : "var(--accent)";
-      fig.append(img);
-    }
+    const f = shown[set]?.zip ? null : shown[set]?.[r.id];
+    if (f) picture(fig, r, f);
+    else if (shown[set]?.zip) zipped[set].push([r, fig]);
     const cap = document.createElement("figcaption");
     cap.textContent = `${r.member === "1" ? "member" : "non-member"} · ${r.id} · score ${r.score.toPrecision(3)}`;
     fig.append(cap);
@@ -201,6 +204,24 @@ function renderExposed(result) {
   for (const img of box.querySelectorAll("img")) URL.revokeObjectURL(img.src);
   $("#exposed-members").replaceChildren(...rows.slice(0, 8).map(figure));
   $("#exposed-nonmembers").replaceChildren(...rows.slice(-8).reverse().map(figure));
+  const forResult = result;
+  for (const [set, waiting] of Object.entries(zipped)) {
+    if (!waiting.length) continue;
+    zipImages(shown[set].zip, waiting.map(([r]) => r.id)).then(
+      (blobs) => {
+        if (last !== forResult) return; // a newer report is shown
+        waiting.forEach(([r, fig], i) => blobs[i] && picture(fig, r, blobs[i]));
+      },
+      (e) => showError(`cannot show the images of ${set}: ${e.message}`),
+    );
+  }
+}
+
+/** What the thumbnails are taken from: a zip (File or {name, bytes}), or a folder's path -> File. */
+function thumbnailSource(value) {
+  const name = value?.name ?? "";
+  if (!value?.files && /\.zip$/i.test(name)) return { zip: value };
+  return value?.files || value instanceof FileList || Array.isArray(value) ? folderIndex(value) : undefined;
 }
 
 /** path inside its folder -> File, for a picked or dropped folder. */
@@ -221,6 +242,7 @@ async function runDemo(demo = DEMO) {
     const res = await fetch(new URL(`./demo/${name}`, import.meta.url));
     if (!res.ok) throw new Error(`cannot load the demo file ${name}`);
     files[key] = { name, bytes: new Uint8Array(await res.arrayBuffer()) };
+    if (["members", "nonmembers", "population"].includes(key)) shown[key] = thumbnailSource(files[key]);
   }
   await run(files, demo.options, demo.title);
 }
@@ -235,7 +257,7 @@ function runUser() {
     return refuse(e.message);
   }
   shown = {};
-  for (const set of ["members", "nonmembers", "population"]) if (files[set]?.files) shown[set] = folderIndex(files[set]);
+  for (const set of ["members", "nonmembers", "population"]) shown[set] = thumbnailSource(files[set]);
   const names = fileset.items.filter((i) => i.role !== "ignore").map((i) => i.name).join(", ");
   return run(files, opts, `Your files: ${names}`);
 }

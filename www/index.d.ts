@@ -191,6 +191,12 @@ export function audit(request: AuditRequest): Promise<AuditReport>;
 /** Run an audit and get the report with its renderings. */
 export function runAudit(request: AuditRequest): Promise<AuditResult>;
 
+/**
+ * The images named `ids` (the scores CSV's `id` column) in an image zip, read with the engine's
+ * own zip reader so the paths are the audit's: one Blob (typed by its extension) or null per id.
+ */
+export function zipImages(zip: FileLike, ids: string[]): Promise<(Blob | null)[]>;
+
 /** The <privacy-audit> element (registered by importing "privaudit/widget"). */
 export interface PrivacyAuditElement extends HTMLElement {
   /** A preset model: its picker is hidden. */

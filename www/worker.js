@@ -1,9 +1,10 @@
-// The worker owns the wasm engine. Messages in: {type:"audit", id, request} and
-// {type:"cancel", id} (a queued audit is skipped). Messages out: {type:"ready"} once (or
+// The worker owns the wasm engine. Messages in: {type:"audit", id, request},
+// {type:"zipImages", id, request: {name, bytes, ids}} (images of a zipped set, by the audit's
+// paths) and {type:"cancel", id} (a queued request is skipped). Messages out: {type:"ready"} once (or
 // {type:"fatal", message} if the engine cannot load), then per audit {type:"started", id},
 // {type:"progress", id, stage, fraction, message}, and one {type:"result", id, result} or
 // {type:"error", id, message, fatal}.
-import initWasm, { runAudit, referenceCacheKey } from "./pkg/privaudit.js";
+import initWasm, { runAudit, referenceCacheKey, zipImages } from "./pkg/privaudit.js";
 
 const ready = initWasm({ module_or_path: new URL("./pkg/privaudit_bg.wasm", import.meta.url) });
 ready.then(
@@ -61,6 +62,10 @@ self.onmessage = (ev) => {
     try {
       await ready;
       postMessage({ type: "started", id });
+      if (type === "zipImages") {
+        postMessage({ type: "result", id, result: zipImages(request.name, request.bytes, request.ids) });
+        return;
+      }
       const useCache = request.options?.cache !== false;
       if (request.options) delete request.options.cache;
       const key = useCache ? referenceCacheKey(request) : undefined;

@@ -292,6 +292,27 @@ pub fn read_images(src: &DataSource, opts: &image::ImageOptions, g: &image::Geom
     Ok((Table { file: set, values, rows, cols: per, labels, ids, classes }, skipped))
 }
 
+/// At most this many images are asked of [`zip_images`] at once (the page shows 16).
+pub const MAX_ZIP_IMAGES_ASKED: usize = 1000;
+
+/// The bytes of the images named `ids` in an image zip, as the per-record scores name them (the
+/// paths [`read_images`] gives the records, so after the same top-folder rule): what the page
+/// shows as thumbnails of a zipped set. `None` for an id the zip does not hold.
+///
+/// # Errors
+/// What [`read_images`] refuses of the zip itself (unreadable, too many entries, an entry that
+/// unpacks past the bounds), or more than [`MAX_ZIP_IMAGES_ASKED`] ids.
+pub fn zip_images(f: &InputFile, ids: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+    if ids.len() > MAX_ZIP_IMAGES_ASKED {
+        return Err(AuditError::file(&f.name, format!("{} images asked for; at most {MAX_ZIP_IMAGES_ASKED} at once", ids.len())));
+    }
+    check_size(f)?;
+    let files = unzip_images(f)?;
+    let by_path: std::collections::HashMap<&str, &[u8]> =
+        files.iter().filter(|x| !x.bytes.is_empty()).map(|x| (x.name.trim_start_matches('/'), x.bytes.as_slice())).collect();
+    Ok(ids.iter().map(|id| by_path.get(id.as_str()).map(|b| b.to_vec())).collect())
+}
+
 /// A path with a hidden component (`.DS_Store`, `.git/…`) or macOS's `__MACOSX/` resource forks.
 fn is_hidden(path: &str) -> bool {
     path.split('/').any(|c| c.starts_with('.') || c == "__MACOSX")

@@ -11,7 +11,7 @@
 use crate::common;
 use common::*;
 use privaudit::data::image::{Geometry, ImageOptions, Layout};
-use privaudit::data::{DataSource, InputFile, read_images, read_npy};
+use privaudit::data::{DataSource, InputFile, read_images, read_npy, zip_images};
 use privaudit::{AuditInput, AuditOptions, BackendChoice, ReferenceMode, run_audit};
 
 fn options(v: &serde_json::Value) -> ImageOptions {
@@ -66,6 +66,19 @@ fn image_folders_match_torchvision() {
         let (tz, _) = read_images(&zipped, &opts, &g).unwrap();
         assert_eq!((&tz.ids, &tz.labels, &tz.values), (&t.ids, &t.labels, &t.values), "{name}: zip vs folder");
     }
+    // The page's thumbnails of a zipped set: every record's id finds the very file the folder
+    // holds under that path; an id the zip lacks is None.
+    let (t, _) = read_images(&zipped, &ImageOptions { resize: Some([8, 8]), ..Default::default() }, &Geometry::of("m", &[3, 8, 8], Layout::Auto).unwrap()).unwrap();
+    let mut ids = t.ids.clone();
+    ids.push("cat/none.png".into());
+    let got = zip_images(&zipped.file, &ids).unwrap();
+    for (id, bytes) in t.ids.iter().zip(&got) {
+        assert_eq!(bytes.as_deref(), Some(std::fs::read(fixture(&format!("images/set/{id}"))).unwrap().as_slice()), "{id}");
+    }
+    assert_eq!(got.last(), Some(&None));
+    let many = vec![String::new(); privaudit::data::MAX_ZIP_IMAGES_ASKED + 1];
+    assert!(zip_images(&zipped.file, &many).unwrap_err().to_string().contains("at most 1000 at once"));
+    assert!(zip_images(&InputFile::new("x.zip", b"PK\x03\x04 not a zip".to_vec()), &ids).unwrap_err().to_string().contains("x.zip: not a readable zip"));
 }
 
 #[test]
@@ -107,6 +120,8 @@ fn bad_image_folders_are_clear_errors() {
     assert!(mac.is_images());
     let (t, skipped) = read_images(&mac, &ImageOptions::default(), &g).unwrap();
     assert_eq!((t.classes.clone(), t.ids.clone(), skipped), (vec!["a".to_string(), "b".to_string()], vec!["a/x.png".to_string(), "b/y.png".to_string()], 0));
+    // Its thumbnails come from inside the top folder, not from the resource forks.
+    assert_eq!(zip_images(&mac.file, &t.ids).unwrap(), vec![Some(png.clone()), Some(png.clone())]);
     // A crop larger than the image (no resize), a final size that is not the model's.
     let crop = ImageOptions { center_crop: Some([40, 40]), ..Default::default() };
     assert!(err(vec![("a/x.png", png.clone())], &crop).contains("the centre crop 40×40 is larger than the image (30×40"));
