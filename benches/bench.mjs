@@ -89,19 +89,42 @@ function torch() {
   }
 }
 
-for (const b of ["cpu", "gpu"]) {
-  try { rows.push(native(b)); } catch (e) { console.error(`native ${b}: ${e.message}`); }
-}
-try { rows.push(...(await browserRuns())); } catch (e) { console.error(`browser: ${e.message}`); }
-const peer = torch();
-if (peer) rows.push(peer);
 const host = execFileSync("sh", ["-c", "nproc; grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], { encoding: "utf8" }).trim().split("\n");
-console.log(`\noffline audit of the demo, K=${K} references × ${EPOCHS} epochs, on ${host[0]} cores (${host[1]?.trim()})`);
-const perEpoch = (r) => r.training / (K * r.epochs);
-console.log("where".padEnd(64) + "ran on".padEnd(8) + "epochs".padStart(7) + "total s".padStart(9) + "training s".padStart(12) + "ms/ref-epoch".padStart(14) + "vs PyTorch".padStart(12) + "RMIA AUC".padStart(10));
-for (const r of rows) {
-  const ratio = peer && r !== peer ? `${(perEpoch(peer) / perEpoch(r)).toFixed(2)}×` : "";
-  console.log(r.where.padEnd(64) + r.backend.padEnd(8) + String(r.epochs).padStart(7) + r.total.toFixed(1).padStart(9) + r.training.toFixed(1).padStart(12) + (1000 * perEpoch(r)).toFixed(1).padStart(14) + ratio.padStart(12) + (r.rmia == null ? "" : r.rmia.toFixed(4)).padStart(10));
+const ONLY = arg("--only", "all"); // mlp | cnn | all
+const perEpoch = (r) => r.training / (r.references * r.epochs);
+const table = (title, rows, peer) => {
+  console.log(`\n${title}, on ${host[0]} cores (${host[1]?.trim()})`);
+  console.log("where".padEnd(64) + "ran on".padEnd(8) + "epochs".padStart(7) + "total s".padStart(9) + "training s".padStart(12) + "ms/ref-epoch".padStart(14) + "vs PyTorch".padStart(12) + "RMIA AUC".padStart(10));
+  for (const r of rows) {
+    const ratio = peer && r !== peer ? `${(perEpoch(peer) / perEpoch(r)).toFixed(2)}×` : "";
+    console.log(r.where.padEnd(64) + r.backend.padEnd(8) + String(r.epochs).padStart(7) + r.total.toFixed(1).padStart(9) + r.training.toFixed(1).padStart(12) + (1000 * perEpoch(r)).toFixed(1).padStart(14) + ratio.padStart(12) + (r.rmia == null ? "" : r.rmia.toFixed(4)).padStart(10));
+  }
+  console.log("vs PyTorch: PyTorch's time per reference-epoch / ours (> 1 means privaudit is faster). Training includes running each reference on all records.");
+};
+const result = { host };
+
+if (ONLY !== "cnn") {
+  for (const b of ["cpu", "gpu"]) {
+    try { rows.push({ references: K, ...native(b) }); } catch (e) { console.error(`native ${b}: ${e.message}`); }
+  }
+  try { rows.push(...(await browserRuns()).map((r) => ({ references: K, ...r }))); } catch (e) { console.error(`browser: ${e.message}`); }
+  const peer = torch();
+  if (peer) rows.push({ references: K, ...peer, peer: true });
+  table(`offline audit of the demo, K=${K} references × ${EPOCHS} epochs`, rows, rows.find((r) => r.peer));
+  Object.assign(result, { epochs: EPOCHS, references: K, rows });
 }
-console.log("vs PyTorch: PyTorch's time per reference-epoch / ours (> 1 means privaudit is faster). Training includes running each reference on all records.");
-writeFileSync(`${ROOT}target/bench.json`, JSON.stringify({ epochs: EPOCHS, references: K, rows }, null, 1));
+if (ONLY !== "mlp") {
+  const { cnn } = await import("./cnn.mjs");
+  const out = await cnn({ arg, env, SOFTWARE_EPOCHS });
+  table(`offline audit of the image demo (digits CNN on PNG zips), K=${out.references} references × ${out.epochs} epochs`, out.training, out.training.find((r) => r.peer));
+  console.log(`\nCNN inference (${out.inference.model}, ${out.inference.records} records of ${out.inference.shape}), after one warm-up run`);
+  console.log("where".padEnd(64) + "threads".padStart(8) + "seconds".padStart(9) + "records/s".padStart(11) + "vs ORT-web wasm".padStart(17) + "max |Δlogit|".padStart(14));
+  const base = out.inference.rows.find((r) => r.peer === "wasm");
+  for (const r of out.inference.rows) {
+    const ratio = base && r !== base && r.seconds ? `${(base.seconds / r.seconds).toFixed(2)}×` : "";
+    console.log(r.where.padEnd(64) + String(r.threads).padStart(8) + r.seconds.toFixed(2).padStart(9) + (out.inference.records / r.seconds).toFixed(0).padStart(11) + ratio.padStart(17) + (r.maxDiff == null ? "" : r.maxDiff.toExponential(1)).padStart(14));
+  }
+  console.log("vs ORT-web wasm: onnxruntime-web's wasm EP time / ours (> 1 means privaudit is faster); Δlogit against onnxruntime-web's wasm EP.");
+  result.cnn = out;
+}
+writeFileSync(`${ROOT}target/bench.json`, JSON.stringify(result, null, 1));
