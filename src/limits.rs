@@ -29,6 +29,10 @@ pub const MAX_NODES: usize = 20_000;
 /// Most reference models (trained or given).
 pub const MAX_REFERENCES: usize = 256;
 
+/// Most bootstrap resamples behind the report's intervals (each costs one pass over every
+/// attack's scores).
+pub const MAX_BOOTSTRAP: usize = 100_000;
+
 /// Most training epochs of a reference model.
 pub const MAX_EPOCHS: usize = 100_000;
 

@@ -1,5 +1,5 @@
 // Types of privaudit's JavaScript API (www/api.js) and of the <privacy-audit> element
-// (www/widget.js). The report types follow schema/report.schema.json (schema_version 4).
+// (www/widget.js). The report types follow schema/report.schema.json (schema_version 5).
 
 /** A file the engine reads: bytes, or a Blob/File (its name is used in error messages). */
 export type FileLike = Uint8Array | ArrayBuffer | Blob | File | { name?: string; bytes: Uint8Array };
@@ -24,6 +24,18 @@ export interface TrainingOptions {
   weightDecay?: number;
   /** Augment image inputs while training: "none" (default), "flip" (left–right, p = ½), "flip-crop" (then a crop from the image zero-padded by 4). */
   augment?: "none" | "flip" | "flip-crop";
+}
+
+/** How the report's intervals and ε lower bounds are computed. */
+export interface StatisticsOptions {
+  /** Bootstrap resamples behind every interval; 0 computes none. Default 1000. */
+  bootstrap?: number;
+  /** Confidence of the intervals and the ε bounds (1 − α), in [0.5, 1). Default 0.95. */
+  confidence?: number;
+  /** δ of the ε lower bounds. Default 1e-5. */
+  delta?: number;
+  /** Each audited record was put in training by an independent fair coin: the ε bounds are a DP audit (with the one-run bound); otherwise they are labelled heuristic. Default false. */
+  randomisedMembership?: boolean;
 }
 
 /** Options; an unknown key is an error. */
@@ -77,6 +89,8 @@ export interface AuditOptions {
   rmiaGamma?: number;
   /** Share of non-members held out as population when none is given. Default 0.5. */
   holdout?: number;
+  /** Intervals and ε bounds. */
+  statistics?: StatisticsOptions;
   /** false: neither reuse nor keep trained references in IndexedDB. Default true. */
   cache?: boolean;
 }
@@ -123,7 +137,48 @@ export interface AttackResult {
   best_threshold: number | null;
   roc: { fpr: number[]; tpr: number[] };
   histogram: { edges: number[]; members: number[]; nonmembers: number[] };
+  /** Bootstrap intervals [lo, hi] at the report's confidence; null with no resamples. */
+  ci: {
+    auc: [number, number];
+    tpr_at_fpr: { "0.1": [number, number]; "0.01": [number, number]; "0.001": [number, number]; "0": [number, number] };
+    advantage: [number, number];
+  } | null;
+  /** A pointwise bootstrap band around the ROC (FPR grid from 1/N to 1); null with `ci`. */
+  roc_band: { fpr: number[]; lo: number[]; hi: number[] } | null;
+  /** Lower bounds on ε, each with the largest value these counts could show. */
+  epsilon: EpsilonBounds;
   parameters: Record<string, number | boolean | string>;
+}
+
+export interface EpsilonBounds {
+  /** Clopper–Pearson bounds at every threshold, Bonferroni-corrected over them. */
+  roc: {
+    epsilon: number;
+    ceiling: number;
+    thresholds: number;
+    threshold: number | null;
+    rule: "tpr" | "tnr" | null;
+    tpr_lb: number | null;
+    fpr_ub: number | null;
+  };
+  /** Gaussian DP μ̂ and the ε it implies at δ (null at δ = 0). */
+  gdp: { mu: number; mu_ceiling: number; epsilon: number | null; epsilon_ceiling: number | null };
+  /** Steinke et al. 2023; only when membership was randomised. */
+  one_run: { epsilon: number; ceiling: number; guesses: number; correct: number; grid: number[] } | null;
+}
+
+export interface StatisticsInfo {
+  confidence: number;
+  delta: number;
+  bootstrap_resamples: number;
+  interval_method: string;
+  /** 1 / non-members: the smallest non-zero FPR these records can show. */
+  min_measurable_fpr: number;
+  /** FPR levels below it (their TPR is the TPR at zero false positives). */
+  unmeasurable_fpr_levels: string[];
+  membership: "randomised" | "fixed";
+  epsilon_basis: "dp_audit" | "heuristic";
+  epsilon_note: string;
 }
 
 export interface ReferenceModelInfo {
@@ -147,7 +202,7 @@ export interface ReferenceInfo {
 }
 
 export interface AuditReport {
-  schema_version: 4;
+  schema_version: 5;
   tool: { name: "privaudit"; version: string };
   backend: "webgpu" | "wgpu" | "cpu";
   backend_note: string | null;
@@ -171,6 +226,7 @@ export interface AuditReport {
     images?: { class_names: string[]; preprocessing: string[]; skipped_files: number };
   };
   references: ReferenceInfo | null;
+  statistics: StatisticsInfo;
   attacks: AttackResult[];
   warnings: string[];
 }

@@ -21,7 +21,7 @@ pub(crate) struct Evaluation {
 pub(crate) fn run(plan: &Plan, signals: &Signals, references: Option<&ReferenceSet>, is_member: &[bool], warnings: &mut Vec<String>) -> Result<Evaluation> {
     let auc = |scores: &[f64], labels: &[bool]| RocCurve::new(scores, labels).map(|r| r.auc()).map_err(|e| e.to_string());
     let cx = Context { signals, references, rmia: plan.rmia, auc: &auc };
-    let mut results = Vec::new();
+    let mut ran = Vec::new();
     let mut columns = Vec::new();
     for chosen in &plan.attacks {
         let name = chosen.kind.name();
@@ -37,15 +37,15 @@ pub(crate) fn run(plan: &Plan, signals: &Signals, references: Option<&ReferenceS
             Err(why) => return Err(AuditError::option("attacks", format!("{name}: {why}"))),
         };
         warnings.extend(outcome.warnings);
-        let metrics = AttackMetrics::compute(&outcome.scores.0, is_member).map_err(|e| match e {
-            AuditError::Metric(m) => AuditError::Metric(format!("{name}: {m}")),
-            other => other,
-        })?;
-        results.push(AttackResult { name: name.into(), metrics, parameters: outcome.parameters });
+        ran.push((name, outcome.parameters));
         columns.push(outcome.scores.0);
     }
-    if results.is_empty() {
+    if ran.is_empty() {
         return Err(AuditError::option("attacks", format!("none of the chosen attacks could run on these inputs: {}", warnings.join("; "))));
     }
+    // Metrics once, for every attack together: the bootstrap draws the same resamples for all.
+    let names: Vec<&str> = ran.iter().map(|(n, _)| *n).collect();
+    let metrics = AttackMetrics::compute_all(&names, &columns, is_member, &plan.opts.statistics, plan.opts.seed)?;
+    let results = ran.into_iter().zip(metrics).map(|((name, parameters), metrics)| AttackResult { name: name.into(), metrics, parameters }).collect();
     Ok(Evaluation { results, columns })
 }

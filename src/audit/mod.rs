@@ -230,11 +230,36 @@ fn assemble(
             images: records.images.clone(),
         },
         references,
+        statistics: statistics_info(&plan.opts.statistics, n_non),
         attacks: evaluation.results,
         warnings,
     };
     let attacks = report.attacks.iter().map(|a| a.name.clone()).collect();
     AuditOutput { report, scores: ScoreTable { attacks, rows }, reference_cache: None }
+}
+
+/// The report's `statistics` section for `nonmembers` non-members.
+fn statistics_info(s: &crate::metrics::StatisticsSettings, nonmembers: usize) -> report::StatisticsInfo {
+    let min = 1.0 / nonmembers as f64;
+    let randomised = s.randomised_membership;
+    report::StatisticsInfo {
+        confidence: s.confidence,
+        delta: s.delta,
+        bootstrap_resamples: s.bootstrap,
+        interval_method: "stratified bootstrap (members and non-members resampled separately), percentile intervals".into(),
+        min_measurable_fpr: min,
+        unmeasurable_fpr_levels: crate::metrics::FPR_LEVELS.iter().filter(|(_, x)| *x < min).map(|(k, _)| k.to_string()).collect(),
+        membership: if randomised { "randomised" } else { "fixed" }.into(),
+        epsilon_basis: if randomised { "dp_audit" } else { "heuristic" }.into(),
+        epsilon_note: if randomised {
+            format!(
+                "Each record was put in training by a fair coin (as stated), so each ε bound is a lower bound on the training's (ε, δ = {}) at confidence {}: the training is not DP with any smaller ε.",
+                s.delta, s.confidence
+            )
+        } else {
+            "Heuristic: members and non-members were a given split, not a randomised one, so a difference between the two sets themselves (not only what the model memorised) can raise these bounds; they are not a DP audit. State --randomised-membership only if each record was put in training by an independent fair coin.".into()
+        },
+    }
 }
 
 /// The fraction of `idx` rows that are correct; `None` for no rows.

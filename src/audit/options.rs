@@ -88,6 +88,9 @@ pub struct AuditOptions {
     /// How image folders become the model's input (resize, crop, range, normalisation, layout,
     /// class names). Default: torchvision's `ToTensor()`.
     pub image: crate::data::image::ImageOptions,
+    /// Intervals and ε bounds: bootstrap resamples, confidence, δ, whether membership was
+    /// randomised.
+    pub statistics: crate::metrics::StatisticsSettings,
 }
 
 impl Default for AuditOptions {
@@ -108,6 +111,7 @@ impl Default for AuditOptions {
             rmia_gamma: 1.0,
             holdout: 0.5,
             image: crate::data::image::ImageOptions::default(),
+            statistics: crate::metrics::StatisticsSettings::default(),
         }
     }
 }

@@ -82,6 +82,7 @@ impl Plan {
             RmiaA::Value(a) => return Err(AuditError::option("rmiaA", format!("must be in [0, 1] or \"tune\", got {a}"))),
             RmiaA::Tune(_) => None,
         };
+        opts.statistics.check()?;
         if opts.label_column.is_empty() {
             return Err(AuditError::option("labelColumn", "must not be empty"));
         }

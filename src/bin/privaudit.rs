@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use privaudit::data::image::{ImageOptions, Layout, Normalize, PixelRange};
 use privaudit::data::{DataSource, InputFile};
+use privaudit::metrics::StatisticsSettings;
 use privaudit::model::{Augment, Optimizer, TrainSettings};
 use privaudit::signals::OutputKind;
 use privaudit::{AuditInput, AuditOptions, BackendChoice, ReferenceMode, RmiaA, report};
@@ -147,6 +148,19 @@ struct AuditArgs {
     /// Which reference trained on which record: CSV (one column per reference) or NPY [records × K] of 0/1.
     #[arg(long)]
     reference_membership: Option<PathBuf>,
+    /// Bootstrap resamples behind every interval (0: no intervals).
+    #[arg(long, default_value_t = StatisticsSettings::default().bootstrap, help_heading = "Statistics")]
+    bootstrap: u64,
+    /// Confidence of the intervals and the ε lower bounds.
+    #[arg(long, default_value_t = StatisticsSettings::default().confidence, help_heading = "Statistics")]
+    confidence: f64,
+    /// δ of the ε lower bounds.
+    #[arg(long, default_value_t = StatisticsSettings::default().delta, help_heading = "Statistics")]
+    delta: f64,
+    /// Each audited record was put in the training set by an independent fair coin: the ε
+    /// bounds are then a DP audit (with the one-run bound); otherwise they are labelled heuristic.
+    #[arg(long, help_heading = "Statistics")]
+    randomised_membership: bool,
     /// Where the model runs.
     #[arg(long, value_enum, default_value = "auto")]
     backend: Backend,
@@ -378,6 +392,7 @@ fn audit(a: AuditArgs) -> Result<(), String> {
             },
             classes: a.classes.as_ref().map(|c| c.split(',').map(|s| s.trim().to_string()).collect()),
         },
+        statistics: StatisticsSettings { bootstrap: a.bootstrap, confidence: a.confidence, delta: a.delta, randomised_membership: a.randomised_membership },
     };
     // Names first: a typo should not wait for the files to be read.
     privaudit::attacks::AttackKind::parse_list(&opts.attacks, opts.mode == ReferenceMode::Online).map_err(|e| format!("--attacks: {e}"))?;

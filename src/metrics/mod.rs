@@ -1,12 +1,70 @@
-//! Metrics: scores + membership → ROC curve → AUC, TPR at low FPR, advantage, PPV.
+//! Metrics: scores + membership → ROC curve → AUC, TPR at low FPR, advantage, PPV, their
+//! bootstrap intervals ([`bootstrap`]) and the ε lower bounds ([`epsilon`]).
 //!
 //! Computed once, in f64, for every attack. The ROC has one point per distinct score (the same
 //! points as scikit-learn's `roc_curve(..., drop_intermediate=False)`), so AUC equals
 //! `roc_auc_score`, ties included (a tie contributes a diagonal segment, i.e. half credit).
 
+pub mod bootstrap;
+pub mod epsilon;
+pub mod special;
+
+pub use bootstrap::{Interval, Intervals, RocBand};
+pub use epsilon::{EpsilonBounds, GdpBound, OneRunBound, RocEpsilon};
+
 use crate::error::{AuditError, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// How the report's uncertainty is computed. Unknown keys are an error.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct StatisticsSettings {
+    /// Bootstrap resamples behind every interval; 0 computes none. Default: 1000.
+    pub bootstrap: u64,
+    /// Confidence of the intervals and of the ε lower bounds (1 − α). Default: 0.95.
+    pub confidence: f64,
+    /// δ of the ε lower bounds. Default: 1e-5.
+    pub delta: f64,
+    /// Each audited record was put in the model's training set by an independent fair coin:
+    /// the ε bounds are then a DP audit (and the one-run bound is computed), otherwise they
+    /// are labelled heuristic. Default: false.
+    pub randomised_membership: bool,
+}
+
+impl Default for StatisticsSettings {
+    fn default() -> Self {
+        Self { bootstrap: 1000, confidence: 0.95, delta: 1e-5, randomised_membership: false }
+    }
+}
+
+impl StatisticsSettings {
+    /// α = 1 − confidence.
+    pub fn alpha(&self) -> f64 {
+        1.0 - self.confidence
+    }
+
+    /// Check the ranges.
+    ///
+    /// # Errors
+    /// A resample count over [`crate::limits::MAX_BOOTSTRAP`], a confidence outside [0.5, 1) or a
+    /// δ outside [0, 1), each naming the option.
+    pub fn check(&self) -> Result<()> {
+        if self.bootstrap > crate::limits::MAX_BOOTSTRAP as u64 {
+            return Err(AuditError::option("statistics.bootstrap", format!("at most {} resamples, got {}", crate::limits::MAX_BOOTSTRAP, self.bootstrap)));
+        }
+        if self.bootstrap == 1 {
+            return Err(AuditError::option("statistics.bootstrap", "one resample gives no interval: use 0 (none) or at least 2"));
+        }
+        if !(self.confidence >= 0.5 && self.confidence < 1.0) {
+            return Err(AuditError::option("statistics.confidence", format!("must be in [0.5, 1), got {}", self.confidence)));
+        }
+        if !(self.delta >= 0.0 && self.delta < 1.0) {
+            return Err(AuditError::option("statistics.delta", format!("must be in [0, 1), got {}", self.delta)));
+        }
+        Ok(())
+    }
+}
 
 /// The FPR levels at which TPR is reported, as they appear as JSON keys.
 pub const FPR_LEVELS: [(&str, f64); 4] = [("0.1", 0.1), ("0.01", 0.01), ("0.001", 0.001), ("0", 0.0)];
@@ -30,6 +88,13 @@ pub struct AttackMetrics {
     pub roc: RocPoints,
     /// Score histograms of members and non-members.
     pub histogram: Histogram,
+    /// Bootstrap intervals of the AUC, the TPRs and the advantage; null when no resamples were
+    /// asked for.
+    pub ci: Option<Intervals>,
+    /// A pointwise bootstrap band around the ROC; null with `ci`.
+    pub roc_band: Option<RocBand>,
+    /// Lower bounds on ε, each with its ceiling.
+    pub epsilon: EpsilonBounds,
 }
 
 /// ROC points kept for plotting.
@@ -42,11 +107,37 @@ pub struct RocPoints {
 }
 
 impl AttackMetrics {
-    /// Every metric of `scores` (higher = member) against `is_member`.
+    /// Every metric of every attack (`columns[a]`: its scores, higher = member) against
+    /// `is_member`, with bootstrap intervals drawn from the stream of `seed` (the audit's seed)
+    /// on the same resamples for every attack.
+    ///
+    /// # Errors
+    /// As [`RocCurve::new`]: different lengths, a non-finite score, an empty class; the
+    /// message starts with the attack's name from `names`.
+    pub fn compute_all(names: &[&str], columns: &[Vec<f64>], is_member: &[bool], stats: &StatisticsSettings, seed: u64) -> Result<Vec<Self>> {
+        let mut out = Vec::with_capacity(columns.len());
+        for (name, scores) in names.iter().zip(columns) {
+            out.push(Self::compute(scores, is_member, stats).map_err(|e| match e {
+                AuditError::Metric(m) => AuditError::Metric(format!("{name}: {m}")),
+                other => other,
+            })?);
+        }
+        if stats.bootstrap > 0 {
+            let ci = bootstrap::intervals(columns, is_member, stats.bootstrap as usize, stats.confidence, bootstrap::resample_seed(seed));
+            for (m, (ci, band)) in out.iter_mut().zip(ci) {
+                m.ci = Some(ci);
+                m.roc_band = Some(band);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every metric of `scores` (higher = member) against `is_member` but the intervals
+    /// (those need every attack: [`AttackMetrics::compute_all`]).
     ///
     /// # Errors
     /// As [`RocCurve::new`]: different lengths, a non-finite score, an empty class.
-    pub fn compute(scores: &[f64], is_member: &[bool]) -> Result<Self> {
+    pub fn compute(scores: &[f64], is_member: &[bool], stats: &StatisticsSettings) -> Result<Self> {
         let roc = RocCurve::new(scores, is_member)?;
         let pts = roc.plot_points(1000);
         let best = roc.best_index();
@@ -59,6 +150,9 @@ impl AttackMetrics {
             best_threshold: (best > 0).then(|| roc.thresholds[best]),
             roc: RocPoints { fpr: pts.iter().map(|p| p.0).collect(), tpr: pts.iter().map(|p| p.1).collect() },
             histogram: Histogram::new(scores, is_member, 30),
+            ci: None,
+            roc_band: None,
+            epsilon: EpsilonBounds::new(&roc, scores, is_member, stats.alpha(), stats.delta, stats.randomised_membership),
         })
     }
 }

@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of the report's JSON layout. 3: `best_threshold` is null when no threshold beats
-/// flagging nobody (it was +∞, written as null against the schema).
-pub const SCHEMA_VERSION: u32 = 4;
+/// flagging nobody (it was +∞, written as null against the schema). 5: `statistics`, and per
+/// attack `ci`, `roc_band` and `epsilon`.
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The whole audit result.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -32,10 +33,37 @@ pub struct AuditReport {
     pub data: DataInfo,
     /// The reference models, when an attack used them.
     pub references: Option<ReferenceInfo>,
+    /// How the intervals and ε bounds were computed, and what they assume.
+    pub statistics: StatisticsInfo,
     /// One entry per attack, in the order run.
     pub attacks: Vec<AttackResult>,
     /// Warnings a reader should see (e.g. a model with 100 % accuracy on both sets).
     pub warnings: Vec<String>,
+}
+
+/// How the report's uncertainty was computed, and what its ε bounds assume.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct StatisticsInfo {
+    /// Confidence of every interval and ε bound (1 − α).
+    pub confidence: f64,
+    /// δ of the ε bounds.
+    pub delta: f64,
+    /// Bootstrap resamples behind the intervals (0: none).
+    pub bootstrap_resamples: u64,
+    /// How the intervals were computed.
+    pub interval_method: String,
+    /// The smallest non-zero FPR these non-members can show: 1/N.
+    pub min_measurable_fpr: f64,
+    /// FPR levels of `tpr_at_fpr` below 1/N: what is reported there is the TPR at zero false
+    /// positives, not a measurement at that level.
+    pub unmeasurable_fpr_levels: Vec<String>,
+    /// "randomised" (each record put in training by a fair coin, as the user stated) or
+    /// "fixed" (a given split).
+    pub membership: String,
+    /// "dp_audit" when membership was randomised, else "heuristic".
+    pub epsilon_basis: String,
+    /// What the ε bounds mean here, in a sentence.
+    pub epsilon_note: String,
 }
 
 /// Engine name and version.

@@ -174,7 +174,7 @@ test("the JS audit() API takes bytes and returns the report", async () => {
     const r = await audit({ model: new Uint8Array(m), members: new Uint8Array(a), nonmembers: new Blob([new Uint8Array(b)]), scale: 1 / 16, onProgress: (p) => stages.push(p.stage) });
     return { r, stages };
   }, [bytes(`${DEMO}digits_mlp.onnx`), bytes(`${DEMO}digits_members.csv`), bytes(`${DEMO}digits_nonmembers.csv`)]);
-  assert.equal(report.r.schema_version, 4);
+  assert.equal(report.r.schema_version, 5);
   assert.equal(report.r.backend, "webgpu");
   assert.ok(report.stages.includes("inference") && report.stages.at(-1) === "done", report.stages.join(","));
   const got = Object.fromEntries(report.r.attacks.map((a) => [a.name, { auc: a.auc, "tpr@0.1": a.tpr_at_fpr["0.1"] }]));

@@ -68,7 +68,8 @@ fn image_folders_match_torchvision() {
     }
     // The page's thumbnails of a zipped set: every record's id finds the very file the folder
     // holds under that path; an id the zip lacks is None.
-    let (t, _) = read_images(&zipped, &ImageOptions { resize: Some([8, 8]), ..Default::default() }, &Geometry::of("m", &[3, 8, 8], Layout::Auto).unwrap()).unwrap();
+    let (t, _) =
+        read_images(&zipped, &ImageOptions { resize: Some([8, 8]), ..Default::default() }, &Geometry::of("m", &[3, 8, 8], Layout::Auto).unwrap()).unwrap();
     let mut ids = t.ids.clone();
     ids.push("cat/none.png".into());
     let got = zip_images(&zipped.file, &ids).unwrap();

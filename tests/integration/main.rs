@@ -12,4 +12,5 @@ mod onnx_vs_onnxruntime;
 mod reference_attacks;
 mod registry;
 mod signals_vs_numpy;
+mod statistics;
 mod training;

@@ -43,7 +43,8 @@ fn all_equal_scores_give_half() {
     assert_eq!(roc.ppv(), None);
     // No threshold beats flagging nobody: the report says null, never +inf (which JSON cannot
     // hold, and which serde would write as null against the schema).
-    let m = privaudit::metrics::AttackMetrics::compute(&[3.0; 10], &[true, false, true, false, true, false, true, false, true, false]).unwrap();
+    let m = privaudit::metrics::AttackMetrics::compute(&[3.0; 10], &[true, false, true, false, true, false, true, false, true, false], &Default::default())
+        .unwrap();
     assert_eq!(m.best_threshold, None);
     assert!(serde_json::to_string(&m).unwrap().contains("\"best_threshold\":null"));
 }

@@ -169,6 +169,9 @@ fn defaults_in_the_page_widget_types_and_cli_are_the_engines() {
         ("--rmia-gamma", d["rmiaGamma"].clone()),
         ("--backend", d["backend"].clone()),
         ("--outputs", d["outputs"].clone()),
+        ("--bootstrap", d["statistics"]["bootstrap"].clone()),
+        ("--confidence", d["statistics"]["confidence"].clone()),
+        ("--delta", d["statistics"]["delta"].clone()),
         ("--attacks", Value::String(AuditOptions::default().attacks.join(" "))),
     ] {
         let at = help.find(&format!("      {flag} ")).unwrap_or_else(|| panic!("--help has no {flag}"));
@@ -196,6 +199,8 @@ fn the_typescript_options_are_the_engines() {
     assert_eq!(ts_fields(&ts, "AuditOptions"), rust, "index.d.ts AuditOptions vs AuditOptions (serde names)");
     let training: BTreeSet<String> = d["training"].as_object().unwrap().keys().cloned().collect();
     assert_eq!(ts_fields(&ts, "TrainingOptions"), training, "index.d.ts TrainingOptions vs TrainSettings");
+    let statistics: BTreeSet<String> = d["statistics"].as_object().unwrap().keys().cloned().collect();
+    assert_eq!(ts_fields(&ts, "StatisticsOptions"), statistics, "index.d.ts StatisticsOptions vs StatisticsSettings");
 }
 
 #[test]

@@ -154,7 +154,10 @@ fn batches_follow_the_devices_binding_limit() {
     // One record over a GPU's quarter: refused by name, pointing to the CPU; the CPU (whose
     // limit is only a budget) runs it one record at a time.
     let e = m.prepare(&limited(16 * widest as u64 - 1, "webgpu")).err().unwrap().to_string();
-    assert!(e.contains(&format!("one record needs {widest} values")) && e.contains(&at) && e.contains("limit of 0 MiB (webgpu)") && e.contains("--backend cpu"), "{e}");
+    assert!(
+        e.contains(&format!("one record needs {widest} values")) && e.contains(&at) && e.contains("limit of 0 MiB (webgpu)") && e.contains("--backend cpu"),
+        "{e}"
+    );
     assert_eq!(m.prepare(&limited(16 * widest as u64 - 1, "cpu")).unwrap().batch_size(), 1);
     // Training: a batch over a GPU's quarter is refused, not shrunk; training records over it
     // are uploaded batch by batch, with the very same losses and weights as when resident.
