@@ -160,7 +160,9 @@ pub fn reference_cache_key(request: JsValue) -> Result<Option<String>, JsError> 
 /// `cachedReferences` (a Uint8Array kept from an earlier result's `referenceCache.bytes`) skips
 /// training when its key matches.
 ///
-/// Resolves to `{ report, reportJson, scoresCsv, rocSvg, histogramSvgs, referenceCache? }`; rejects with an
+/// Resolves to `{ report, reportJson, scoresCsv, rocSvg, histogramSvgs, statisticsNote,
+/// epsilonNote, referenceCache? }` (the notes: the sentences the CLI and the HTML report print
+/// under the tables); rejects with an
 /// `Error` whose message names the file, the place and what was expected.
 #[wasm_bindgen(js_name = runAudit)]
 pub async fn run_audit(request: JsValue, on_progress: Option<Function>) -> Result<JsValue, JsError> {
@@ -187,6 +189,8 @@ pub async fn run_audit(request: JsValue, on_progress: Option<Function>) -> Resul
         .and_then(|_| set("scoresCsv", JsValue::from_str(&report::scores_csv(&out.scores))))
         .and_then(|_| set("rocSvg", JsValue::from_str(&report::roc_svg(&out.report))))
         .and_then(|_| set("histogramSvgs", hists.into()))
+        .and_then(|_| set("statisticsNote", JsValue::from_str(&report::statistics_line(&out.report))))
+        .and_then(|_| set("epsilonNote", JsValue::from_str(&report::epsilon_line(&out.report))))
         .and_then(|_| match &out.reference_cache {
             Some((key, bytes)) => {
                 let kept = js_sys::Object::new();

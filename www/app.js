@@ -62,6 +62,8 @@ function options() {
     shift: num("shift"),
     backend: $("#backend").value,
     attacks: [...document.querySelectorAll('input[name="attack"]:checked')].map((c) => c.value),
+    seed: num("seed"),
+    statistics: { bootstrap: num("bootstrap"), confidence: num("confidence"), delta: num("delta"), randomisedMembership: $("#randomised").checked },
   };
   const id = $("#idColumn").value.trim();
   if (id) o.idColumn = id;
@@ -71,7 +73,6 @@ function options() {
   if (o.attacks.some((a) => ["lira", "rmia", "attack_p"].includes(a))) {
     o.references = num("refs");
     o.mode = $("#refMode").value;
-    o.seed = num("seed");
     o.training = {
       optimizer: $("#optimizer").value,
       learningRate: num("lr"),
@@ -142,7 +143,7 @@ async function audit(files, opts, title) {
 function render(result, title) {
   $("#report").hidden = false;
   $("#report-title").textContent = title;
-  renderReport({ summary: $("#summary"), warnings: $("#warnings"), metrics: $("#metrics tbody"), references: $("#references"), roc: $("#roc"), hists: $("#hists") }, result);
+  renderReport({ summary: $("#summary"), warnings: $("#warnings"), metrics: $("#metrics tbody"), statisticsNote: $("#statistics-note"), epsilon: $("#epsilon tbody"), epsilonNote: $("#epsilon-note"), references: $("#references"), roc: $("#roc"), hists: $("#hists") }, result);
   renderExposed(result);
 }
 

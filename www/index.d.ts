@@ -238,6 +238,10 @@ export interface AuditResult {
   scoresCsv: string;
   rocSvg: string;
   histogramSvgs: string[];
+  /** How the intervals were computed and which FPR levels are below 1/N (the CLI's sentence). */
+  statisticsNote: string;
+  /** What the ε bounds assume here (heuristic or a DP audit) and their ceilings (the CLI's sentence). */
+  epsilonNote: string;
 }
 
 /** Start the engine (its worker and wasm) once; later calls return the same promise. */

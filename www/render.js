@@ -10,18 +10,61 @@ const el = (tag, props = {}, ...children) => {
   return e;
 };
 
-/** One `<tr>` per attack; cells carry `data-metric` and the full-precision `data-value`. */
+const range = (iv) => `${iv[0].toFixed(3)}–${iv[1].toFixed(3)}`;
+
+/**
+ * One `<tr>` per attack; cells carry `data-metric`, the full-precision `data-value` and, with
+ * intervals, `data-lo`/`data-hi` (shown beneath the value). A TPR at a level below 1/N is
+ * greyed (class `unmeasurable`, with a title saying why).
+ */
 export function metricRows(report) {
+  const unmeasurable = new Set(report.statistics?.unmeasurable_fpr_levels ?? []);
+  const why = `below 1/N = ${report.statistics?.min_measurable_fpr}: this is the TPR at zero false positives`;
   return report.attacks.map((a) => {
     const tr = el("tr");
     tr.dataset.attack = a.name;
-    const cells = [["auc", a.auc], ["tpr@0.1", a.tpr_at_fpr["0.1"]], ["tpr@0.01", a.tpr_at_fpr["0.01"]], ["tpr@0.001", a.tpr_at_fpr["0.001"]],
-      ["tpr@0", a.tpr_at_fpr["0"]], ["advantage", a.advantage], ["ppv", a.ppv]];
+    const ci = a.ci;
+    const cells = [["auc", a.auc, ci?.auc], ...["0.1", "0.01", "0.001", "0"].map((k) => [`tpr@${k}`, a.tpr_at_fpr[k], ci?.tpr_at_fpr[k], k]),
+      ["advantage", a.advantage, ci?.advantage], ["ppv", a.ppv]];
     const params = Object.entries(a.parameters ?? {}).map(([k, v]) => `${k} = ${v}`).join(", ");
-    tr.append(el("th", { scope: "row", textContent: a.name, title: params }), ...cells.map(([k, v]) => {
+    tr.append(el("th", { scope: "row", textContent: a.name, title: params }), ...cells.map(([k, v, iv, level]) => {
       const td = el("td", { textContent: fmt(v) });
       td.dataset.metric = k;
       td.dataset.value = String(v);
+      if (iv) {
+        td.append(el("br"), el("small", { className: "ci", textContent: range(iv) }));
+        [td.dataset.lo, td.dataset.hi] = iv.map(String);
+      }
+      if (level != null && unmeasurable.has(level)) {
+        td.className = "unmeasurable";
+        td.title = why;
+      }
+      return td;
+    }));
+    return tr;
+  });
+}
+
+const eps = (v) => (v == null ? "–" : v.toFixed(2));
+
+/** One `<tr>` per attack of the ε table: each bound with its ceiling in brackets. */
+export function epsilonRows(report) {
+  return report.attacks.map((a) => {
+    const e = a.epsilon;
+    const o = e.one_run;
+    const cells = [
+      ["roc", `${eps(e.roc.epsilon)} (≤ ${eps(e.roc.ceiling)})`, e.roc.epsilon],
+      ["gdp-mu", `${eps(e.gdp.mu)} (≤ ${eps(e.gdp.mu_ceiling)})`, e.gdp.mu],
+      ["gdp-epsilon", `${eps(e.gdp.epsilon)} (≤ ${eps(e.gdp.epsilon_ceiling)})`, e.gdp.epsilon],
+      ["one-run", o ? `${eps(o.epsilon)} (≤ ${eps(o.ceiling)})` : "–", o?.epsilon],
+      ["one-run-guesses", o ? `${o.correct} of ${o.guesses} right` : "–"],
+    ];
+    const tr = el("tr");
+    tr.dataset.attack = a.name;
+    tr.append(el("th", { scope: "row", textContent: a.name }), ...cells.map(([k, text, v]) => {
+      const td = el("td", { textContent: text });
+      td.dataset.bound = k;
+      if (v != null) td.dataset.value = String(v);
       return td;
     }));
     return tr;
@@ -55,6 +98,9 @@ export function fillReferences(table, report) {
     ...[String(m.train_records), fmt(m.accuracy_train), fmt(m.accuracy_test), m.loss.length ? fmt(m.loss[m.loss.length - 1]) : "–"].map((v) => el("td", { textContent: v })))));
 }
 
+/** The ε table's header row. */
+export const EPSILON_HEADERS = ["attack", "ε (ROC)", "μ (Gaussian DP)", "ε from μ", "ε (one run)", "one-run guesses"];
+
 /** The table header row and the references table's, for callers that build their own. */
 export const METRIC_HEADERS = ["attack", "AUC", "TPR @ 10 % FPR", "TPR @ 1 %", "TPR @ 0.1 %", "TPR @ 0", "advantage", "PPV"];
 export const REFERENCE_HEADERS = ["reference", "trained on", "accuracy (its training records)", "accuracy (other records)", "final training loss"];
@@ -66,6 +112,12 @@ export function renderReport(els, result) {
   els.summary.dataset.backend = r.backend;
   els.warnings.replaceChildren(...r.warnings.map((w) => el("li", { textContent: w })));
   els.metrics.replaceChildren(...metricRows(r));
+  if (els.statisticsNote) els.statisticsNote.textContent = result.statisticsNote ?? "";
+  if (els.epsilon) els.epsilon.replaceChildren(...epsilonRows(r));
+  if (els.epsilonNote) {
+    els.epsilonNote.textContent = result.epsilonNote ?? "";
+    els.epsilonNote.dataset.basis = r.statistics.epsilon_basis;
+  }
   fillReferences(els.references, r);
   els.roc.querySelector("svg")?.remove();
   els.roc.insertAdjacentHTML("afterbegin", result.rocSvg);

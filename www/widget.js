@@ -16,9 +16,9 @@
 // Events: "progress" (detail {stage, fraction, message}), "report" (detail: the report),
 // "error" (detail {message}). Theme with --privaudit-accent, --privaudit-bad, --privaudit-muted,
 // --privaudit-font and ::part(form | run | cancel | progress | error | report | metrics | roc |
-// histograms | references | save-json | save-csv).
+// histograms | references | epsilon | save-json | save-csv).
 import init, { runAudit } from "./api.js";
-import { download, renderReport, METRIC_HEADERS, REFERENCE_HEADERS } from "./render.js";
+import { download, renderReport, EPSILON_HEADERS, METRIC_HEADERS, REFERENCE_HEADERS } from "./render.js";
 import { FileSet, filesMarkup, wireFileSet } from "./files.js";
 
 const STYLE = `
@@ -39,10 +39,13 @@ table { border-collapse: collapse; margin: 1rem 0; width: 100%; }
 caption { text-align: left; color: var(--muted); font-size: .9em; caption-side: bottom; padding-top: .3rem; }
 th, td { padding: .3rem .6rem; border-bottom: 1px solid color-mix(in srgb, var(--muted) 35%, transparent); text-align: right; font-variant-numeric: tabular-nums; }
 th:first-child, td:first-child { text-align: left; }
-.roc svg { width: 100%; max-width: 560px; }
+.roc svg { width: 100%; max-width: 720px; }
 .hists { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: .5rem; }
 .hists svg { width: 100%; }
 .warnings li { color: var(--muted); }
+td small.ci { color: var(--muted); font-size: .8em; white-space: nowrap; }
+td.unmeasurable { color: color-mix(in srgb, var(--muted) 60%, transparent); }
+.note { color: var(--muted); font-size: .9em; }
 .drop { border: 2px dashed var(--muted); border-radius: 8px; padding: .3rem 1rem; }
 .drop.over { border-color: var(--accent); background: color-mix(in srgb, var(--accent) 10%, transparent); }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
@@ -85,8 +88,12 @@ const TEMPLATE = `<style>${STYLE}</style>
   <ul id="warnings" class="warnings"></ul>
   <table part="metrics"><caption>TPR at FPR ≤ level: the best true-positive rate among thresholds whose false-positive rate does not exceed the level.</caption>
     <thead>${headerRow(METRIC_HEADERS)}</thead><tbody id="metrics"></tbody></table>
+  <p id="statistics-note" class="note"></p>
+  <table part="epsilon"><caption>Lower bounds on ε at the stated confidence; in brackets the largest value these counts of records could show.</caption>
+    <thead>${headerRow(EPSILON_HEADERS)}</thead><tbody id="epsilon"></tbody></table>
+  <p id="epsilon-note" class="note"></p>
   <table id="references" part="references" hidden><caption></caption><thead>${headerRow(REFERENCE_HEADERS)}</thead><tbody></tbody></table>
-  <figure id="roc" class="roc" part="roc"><figcaption>ROC curves, log-log; the dashed line is chance.</figcaption></figure>
+  <figure id="roc" class="roc" part="roc"><figcaption>ROC curves, log-log, from FPR 1/N, as staircases; dashed: chance; shaded: the strongest attack's bootstrap band.</figcaption></figure>
   <div id="hists" class="hists" part="histograms"></div>
   <div class="actions">
     <button id="save-json" part="save-json" type="button" class="secondary">Save report (JSON)</button>
@@ -217,7 +224,7 @@ export class PrivacyAudit extends HTMLElement {
       });
       this.#last = result;
       $("report").hidden = false;
-      renderReport({ summary: $("summary"), warnings: $("warnings"), metrics: $("metrics"), references: $("references"), roc: $("roc"), hists: $("hists") }, result);
+      renderReport({ summary: $("summary"), warnings: $("warnings"), metrics: $("metrics"), statisticsNote: $("statistics-note"), epsilon: $("epsilon"), epsilonNote: $("epsilon-note"), references: $("references"), roc: $("roc"), hists: $("hists") }, result);
       this.#progress(1, "done");
       this.dispatchEvent(new CustomEvent("report", { detail: result.report }));
       return result.report;

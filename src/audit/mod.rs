@@ -198,6 +198,20 @@ fn assemble(
     } else if n_non < 1000 {
         warnings.push(format!("with {n_non} non-members the smallest non-zero FPR is {:.2} %, so TPR at 0.1 % FPR equals TPR at 0 FPR", 100.0 / n_non as f64));
     }
+    if plan.opts.statistics.randomised_membership {
+        // Fair coins give m/2 ± √m/2 members; beyond 3.29 standard deviations (two-sided
+        // p < 0.001) the stated randomisation is implausible.
+        let m = (n_mem + n_non) as f64;
+        let z = (n_mem as f64 - m / 2.0).abs() / (m.sqrt() / 2.0);
+        if z > 3.29 {
+            warnings.push(format!(
+                "membership was said to be randomised, but {n_mem} of the {} audited records are members where independent fair coins give about {:.0} ± {:.0}: check that claim, or the one-run bound and the DP-audit reading of the ε bounds do not hold",
+                n_mem + n_non,
+                m / 2.0,
+                m.sqrt() / 2.0
+            ));
+        }
+    }
     let (backend, backend_note) = match &target.model {
         Some((_, b)) => (b.name, b.note.clone()),
         None => ("cpu", None),
@@ -257,7 +271,7 @@ fn statistics_info(s: &crate::metrics::StatisticsSettings, nonmembers: usize) ->
                 s.delta, s.confidence
             )
         } else {
-            "Heuristic: members and non-members were a given split, not a randomised one, so a difference between the two sets themselves (not only what the model memorised) can raise these bounds; they are not a DP audit. State --randomised-membership only if each record was put in training by an independent fair coin.".into()
+            "Heuristic: members and non-members were a given split, not a randomised one, so a difference between the two sets themselves (not only what the model memorised) can raise these bounds; they are not a DP audit. Say that membership was randomised (--randomised-membership; statistics.randomisedMembership in the page and the JS API) only if each record was put in training by an independent fair coin.".into()
         },
     }
 }

@@ -152,10 +152,10 @@ struct AuditArgs {
     #[arg(long, default_value_t = StatisticsSettings::default().bootstrap, help_heading = "Statistics")]
     bootstrap: u64,
     /// Confidence of the intervals and the ε lower bounds.
-    #[arg(long, default_value_t = StatisticsSettings::default().confidence, help_heading = "Statistics")]
+    #[arg(long, default_value_t = StatisticsSettings::default().confidence, help_heading = "Statistics", allow_negative_numbers = true)]
     confidence: f64,
     /// δ of the ε lower bounds.
-    #[arg(long, default_value_t = StatisticsSettings::default().delta, help_heading = "Statistics")]
+    #[arg(long, default_value_t = StatisticsSettings::default().delta, help_heading = "Statistics", allow_negative_numbers = true)]
     delta: f64,
     /// Each audited record was put in the training set by an independent fair coin: the ε
     /// bounds are then a DP audit (with the one-run bound); otherwise they are labelled heuristic.

@@ -285,10 +285,14 @@ impl RocCurve {
     }
 }
 
-/// A histogram of member and non-member scores over shared, equal-width bins.
+/// A histogram of member and non-member scores over shared bins whose edges are quantiles of
+/// the pooled scores (numpy's `np.quantile`, method "linear"; a repeated edge, from ties, is
+/// kept once): about equally many records per bin, so that members and non-members can both be
+/// seen whatever the score's scale (a loss piles up at 0, a likelihood ratio spans decades).
+/// Counting is numpy's `np.histogram` on those edges: bins are half-open, the last closed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Histogram {
-    /// `bins + 1` bin edges, increasing.
+    /// Bin edges, increasing (at most `bins + 1`; at least 2).
     pub edges: Vec<f64>,
     /// Members per bin.
     pub members: Vec<usize>,
@@ -297,18 +301,24 @@ pub struct Histogram {
 }
 
 impl Histogram {
-    /// Bin finite scores into `bins` equal-width bins between their minimum and maximum
-    /// (the last bin is closed on the right, as numpy's `histogram`).
+    /// Bin finite `scores` into at most `bins` pooled-quantile bins (one bin of width 1 around
+    /// the value when every score is the same).
     pub fn new(scores: &[f64], is_member: &[bool], bins: usize) -> Self {
         let bins = bins.max(1);
-        let lo = scores.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let (lo, hi) = if lo < hi { (lo, hi) } else { (lo - 0.5, lo + 0.5) };
-        let w = (hi - lo) / bins as f64;
-        let edges: Vec<f64> = (0..=bins).map(|i| if i == bins { hi } else { lo + w * i as f64 }).collect();
-        let (mut members, mut nonmembers) = (vec![0; bins], vec![0; bins]);
+        let mut sorted = scores.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let mut edges: Vec<f64> =
+            if sorted.is_empty() { Vec::new() } else { (0..=bins).map(|i| bootstrap::quantile(&sorted, i as f64 / bins as f64)).collect() };
+        edges.dedup();
+        if edges.len() < 2 {
+            let v = edges.first().copied().unwrap_or(0.0);
+            edges = vec![v - 0.5, v + 0.5];
+        }
+        let nb = edges.len() - 1;
+        let (mut members, mut nonmembers) = (vec![0; nb], vec![0; nb]);
         for (&s, &m) in scores.iter().zip(is_member) {
-            let b = (((s - lo) / w) as usize).min(bins - 1);
+            // The last edge ≤ s opens its bin; the top edge closes the last one.
+            let b = edges.partition_point(|&e| e <= s).saturating_sub(1).min(nb - 1);
             if m { members[b] += 1 } else { nonmembers[b] += 1 }
         }
         Self { edges, members, nonmembers }

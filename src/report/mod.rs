@@ -7,7 +7,7 @@ mod svg;
 
 pub use svg::{escape, histogram_svg, roc_svg};
 
-pub use crate::metrics::{AttackMetrics, FPR_LEVELS, RocPoints};
+pub use crate::metrics::{AttackMetrics, EpsilonBounds, FPR_LEVELS, Interval, RocPoints};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -224,17 +224,19 @@ pub fn scores_csv(t: &ScoreTable) -> String {
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
-/// The metric columns of the text and HTML tables: a header and the value, if any.
-fn metric_cells(m: &AttackMetrics) -> [(&'static str, Option<f64>); 7] {
-    let t = |k: &str| m.tpr_at_fpr.get(k).copied();
+/// The metric columns of the text and HTML tables: a header, the value (if any), its interval
+/// (if computed) and the `tpr_at_fpr` key it reads (for the measurability of its level).
+fn metric_cells(m: &AttackMetrics) -> [(&'static str, Option<f64>, Option<Interval>, Option<&'static str>); 7] {
+    let t = |k: &'static str| (m.tpr_at_fpr.get(k).copied(), m.ci.as_ref().and_then(|c| c.tpr_at_fpr.get(k).copied()), Some(k));
+    let (t1, t2, t3, t0) = (t("0.1"), t("0.01"), t("0.001"), t("0"));
     [
-        ("AUC", Some(m.auc)),
-        ("TPR@10%", t("0.1")),
-        ("TPR@1%", t("0.01")),
-        ("TPR@0.1%", t("0.001")),
-        ("TPR@0", t("0")),
-        ("advantage", Some(m.advantage)),
-        ("PPV", m.ppv),
+        ("AUC", Some(m.auc), m.ci.as_ref().map(|c| c.auc), None),
+        ("TPR@10%", t1.0, t1.1, t1.2),
+        ("TPR@1%", t2.0, t2.1, t2.2),
+        ("TPR@0.1%", t3.0, t3.1, t3.2),
+        ("TPR@0", t0.0, t0.1, t0.2),
+        ("advantage", Some(m.advantage), m.ci.as_ref().map(|c| c.advantage), None),
+        ("PPV", m.ppv, None, None),
     ]
 }
 
@@ -242,7 +244,64 @@ fn cell(v: Option<f64>) -> String {
     v.map_or_else(|| "–".to_string(), |v| format!("{v:.4}"))
 }
 
-/// A short text table for terminals.
+/// `lo–hi` to 3 places.
+fn range(iv: Interval) -> String {
+    format!("{:.3}–{:.3}", iv[0], iv[1])
+}
+
+/// Whether `tpr_at_fpr[key]` is measured at its level with these non-members.
+fn measurable(r: &AuditReport, key: Option<&str>) -> bool {
+    key.is_none_or(|k| !r.statistics.unmeasurable_fpr_levels.iter().any(|u| u == k))
+}
+
+/// An ε value to 2 places, or "–".
+fn eps(v: Option<f64>) -> String {
+    v.map_or_else(|| "–".to_string(), |v| format!("{v:.2}"))
+}
+
+/// The ε table's columns for one attack: header and text.
+fn epsilon_cells(e: &EpsilonBounds) -> [(&'static str, String); 5] {
+    [
+        ("ε (ROC)", format!("{} (≤ {})", eps(Some(e.roc.epsilon)), eps(Some(e.roc.ceiling)))),
+        ("μ (GDP)", format!("{} (≤ {})", eps(Some(e.gdp.mu)), eps(Some(e.gdp.mu_ceiling)))),
+        ("ε from μ", format!("{} (≤ {})", eps(e.gdp.epsilon), eps(e.gdp.epsilon_ceiling))),
+        ("ε (one run)", e.one_run.as_ref().map_or_else(|| "–".to_string(), |o| format!("{} (≤ {})", eps(Some(o.epsilon)), eps(Some(o.ceiling))))),
+        ("one-run guesses", e.one_run.as_ref().map_or_else(|| "–".to_string(), |o| format!("{} of {} right", o.correct, o.guesses))),
+    ]
+}
+
+/// The sentence on how the intervals were computed, and on 1/N.
+pub fn statistics_line(r: &AuditReport) -> String {
+    let s = &r.statistics;
+    let pct = |x: f64| format!("{}", 100.0 * x);
+    let ci = if s.bootstrap_resamples > 0 {
+        format!("Intervals: {} % from {} bootstrap resamples ({}).", pct(s.confidence), s.bootstrap_resamples, s.interval_method)
+    } else {
+        "No intervals (0 bootstrap resamples).".to_string()
+    };
+    let levels = if s.unmeasurable_fpr_levels.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " With {} non-members the smallest FPR that can be measured is {:.3} %; the levels {} are below it (greyed, or marked *): they show the TPR at zero false positives.",
+            r.data.nonmembers,
+            100.0 * s.min_measurable_fpr,
+            s.unmeasurable_fpr_levels.iter().map(|k| format!("{} %", pct(k.parse::<f64>().unwrap_or(0.0)))).collect::<Vec<_>>().join(", ")
+        )
+    };
+    format!("{ci}{levels}")
+}
+
+/// The sentence on what the ε bounds mean here.
+pub fn epsilon_line(r: &AuditReport) -> String {
+    let s = &r.statistics;
+    format!(
+        "ε lower bounds at confidence {} with δ = {}; in brackets the largest value these {} members and {} non-members could show at all. {}",
+        s.confidence, s.delta, r.data.members, r.data.nonmembers, s.epsilon_note
+    )
+}
+
+/// A short text table for terminals: the metrics, their intervals, the ε bounds.
 pub fn summary_text(r: &AuditReport) -> String {
     let mut s = format!(
         "backend {}   members {}   non-members {}   accuracy {:.3} / {:.3} (gap {:+.3})\n",
@@ -254,17 +313,50 @@ pub fn summary_text(r: &AuditReport) -> String {
     }
     let Some(first) = r.attacks.first() else { return s };
     s.push_str(&format!("{:<28}", "attack"));
-    for (h, _) in metric_cells(&first.metrics) {
+    for (h, _, _, key) in metric_cells(&first.metrics) {
+        // An asterisk marks a level below 1/N.
+        let h = if measurable(r, key) { h.to_string() } else { format!("{h}*") };
         s.push_str(&format!("{h:>11}"));
     }
     s.push('\n');
     for a in &r.attacks {
         s.push_str(&format!("{:<28}", a.name));
-        for (_, v) in metric_cells(&a.metrics) {
+        for (_, v, _, _) in metric_cells(&a.metrics) {
             s.push_str(&format!("{:>11}", cell(v)));
         }
         s.push('\n');
     }
+    if first.metrics.ci.is_some() {
+        s.push_str(&format!("\n{:<28}", format!("{} % interval", 100.0 * r.statistics.confidence)));
+        for (h, _, iv, _) in metric_cells(&first.metrics) {
+            if iv.is_some() {
+                s.push_str(&format!("{h:>14}"));
+            }
+        }
+        s.push('\n');
+        for a in &r.attacks {
+            s.push_str(&format!("{:<28}", a.name));
+            for (_, _, iv, _) in metric_cells(&a.metrics) {
+                if let Some(iv) = iv {
+                    s.push_str(&format!("{:>14}", range(iv)));
+                }
+            }
+            s.push('\n');
+        }
+    }
+    s.push_str(&format!("\n{:<28}", format!("ε lower bounds ({})", r.statistics.epsilon_basis.replace('_', " "))));
+    for (h, _) in epsilon_cells(&first.metrics.epsilon) {
+        s.push_str(&format!("{h:>18}"));
+    }
+    s.push('\n');
+    for a in &r.attacks {
+        s.push_str(&format!("{:<28}", a.name));
+        for (_, v) in epsilon_cells(&a.metrics.epsilon) {
+            s.push_str(&format!("{v:>18}"));
+        }
+        s.push('\n');
+    }
+    s.push_str(&format!("{}\n{}\n", statistics_line(r), epsilon_line(r)));
     for w in &r.warnings {
         s.push_str(&format!("warning: {w}\n"));
     }
@@ -296,13 +388,27 @@ pub fn html(r: &AuditReport) -> String {
     let mut head = String::new();
     for (i, a) in r.attacks.iter().enumerate() {
         rows.push_str(&format!("<tr><th scope=\"row\">{}</th>", escape(&a.name)));
-        for (h, v) in metric_cells(&a.metrics) {
+        for (h, v, iv, key) in metric_cells(&a.metrics) {
+            let grey = if measurable(r, key) { "" } else { " class=\"unmeasurable\"" };
             if i == 0 {
-                head.push_str(&format!("<th>{h}</th>"));
+                head.push_str(&format!("<th{grey}>{h}</th>"));
             }
-            rows.push_str(&format!("<td>{}</td>", cell(v)));
+            let iv = iv.map(|iv| format!("<br><small>{}</small>", range(iv))).unwrap_or_default();
+            rows.push_str(&format!("<td{grey}>{}{iv}</td>", cell(v)));
         }
         rows.push_str("</tr>");
+    }
+    let mut eps_head = String::new();
+    let mut eps_rows = String::new();
+    for (i, a) in r.attacks.iter().enumerate() {
+        eps_rows.push_str(&format!("<tr><th scope=\"row\">{}</th>", escape(&a.name)));
+        for (h, v) in epsilon_cells(&a.metrics.epsilon) {
+            if i == 0 {
+                eps_head.push_str(&format!("<th>{}</th>", escape(h)));
+            }
+            eps_rows.push_str(&format!("<td>{}</td>", escape(&v)));
+        }
+        eps_rows.push_str("</tr>");
     }
     let hists: String = r.attacks.iter().map(histogram_svg).collect();
     let mut warnings: String = r.warnings.iter().map(|w| format!("<li>{}</li>", escape(w))).collect();
@@ -312,9 +418,10 @@ pub fn html(r: &AuditReport) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>privaudit report</title>\
 <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
-<style>body{{font:14px system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em}}table{{border-collapse:collapse}}td,th{{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}}th[scope=row]{{text-align:left}}svg{{max-width:100%}}.h svg{{width:300px}}</style></head><body>\
+<style>body{{font:14px system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}}table{{border-collapse:collapse;margin:1em 0}}td,th{{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}}th[scope=row]{{text-align:left}}small{{color:#555}}.unmeasurable{{color:#999}}caption{{text-align:left}}svg{{max-width:100%}}.h svg{{width:300px}}</style></head><body>\
 <h1>Membership-inference audit</h1><p>Backend <b>{}</b> · {} members · {} non-members · accuracy {:.3} (members) / {:.3} (non-members), gap {:+.3}</p>\
-<table><caption>Attack metrics (TPR at FPR ≤ level)</caption><thead><tr><th>attack</th>{head}</tr></thead><tbody>{rows}</tbody></table>\
+<table><caption>Attack metrics (TPR at FPR ≤ level), with their intervals beneath. {}</caption><thead><tr><th>attack</th>{head}</tr></thead><tbody>{rows}</tbody></table>\
+<table><caption>{}</caption><thead><tr><th>attack</th>{eps_head}</tr></thead><tbody>{eps_rows}</tbody></table>\
 <ul>{warnings}</ul>{}<div class=\"h\">{hists}</div><p>privaudit {} · report schema {}</p></body></html>",
         r.backend,
         r.data.members,
@@ -322,6 +429,8 @@ pub fn html(r: &AuditReport) -> String {
         r.model.accuracy_members,
         r.model.accuracy_nonmembers,
         r.model.generalization_gap,
+        escape(&statistics_line(r)),
+        escape(&epsilon_line(r)),
         roc_svg(r),
         r.tool.version,
         r.schema_version

@@ -114,6 +114,41 @@ test("the CPU fallback in the browser gives the same numbers", async () => {
   await page.selectOption("#backend", "auto");
 });
 
+test("the report shows each metric's interval, greys FPR levels below 1/N, and lists the ε bounds with their ceilings as the CLI computes them", async () => {
+  // The page now shows the CPU audit of the picked demo files; the CLI audited the same files
+  // (e2e-cli-report.json, two tests up): same resamples, same bounds.
+  const cli = JSON.parse(readFileSync(`${ROOT}target/e2e-cli-report.json`, "utf8"));
+  const cells = await page.$$eval("#metrics tbody tr", (rows) => rows.map((r) => ({
+    attack: r.dataset.attack,
+    cells: [...r.querySelectorAll("td")].map((td) => ({ metric: td.dataset.metric, value: Number(td.dataset.value), lo: td.dataset.lo, hi: td.dataset.hi, grey: td.classList.contains("unmeasurable"), text: td.textContent })),
+  })));
+  assert.equal(cells.length, cli.attacks.length);
+  for (const { attack, cells: row } of cells) {
+    const want = cli.attacks.find((a) => a.name === attack);
+    const auc = row.find((c) => c.metric === "auc");
+    assert.ok(Number(auc.lo) <= auc.value && auc.value <= Number(auc.hi), `${attack}: AUC ${auc.value} outside [${auc.lo}, ${auc.hi}]`);
+    assert.ok(Math.abs(Number(auc.lo) - want.ci.auc[0]) <= 3e-3 && Math.abs(Number(auc.hi) - want.ci.auc[1]) <= 3e-3, `${attack}: AUC interval vs the CLI's`);
+    assert.match(auc.text, /^\d\.\d{4}\d\.\d{3}–\d\.\d{3}$/, "the interval is shown beneath the value");
+    // 500 non-members: 1/N = 0.2 %, so the 0.1 % and 0 levels are greyed, the others not.
+    assert.deepEqual(row.filter((c) => c.grey).map((c) => c.metric), ["tpr@0.001", "tpr@0"], attack);
+  }
+  const eps = await page.$$eval("#epsilon tbody tr", (rows) => rows.map((r) => ({ attack: r.dataset.attack, ...Object.fromEntries([...r.querySelectorAll("td")].map((td) => [td.dataset.bound, { value: td.dataset.value, text: td.textContent }])) })));
+  assert.equal(eps.length, cli.attacks.length);
+  for (const row of eps) {
+    const want = cli.attacks.find((a) => a.name === row.attack).epsilon;
+    assert.ok(Math.abs(Number(row.roc.value) - want.roc.epsilon) <= 0.05, `${row.attack}: ε ${row.roc.value} vs the CLI's ${want.roc.epsilon}`);
+    assert.ok(row.roc.text.endsWith(`(≤ ${want.roc.ceiling.toFixed(2)})`), `${row.attack}: the ceiling is shown: ${row.roc.text}`);
+    assert.equal(row["one-run"].text, "–", "no one-run bound without randomised membership");
+  }
+  const note = await page.$eval("#epsilon-note", (e) => ({ text: e.textContent, basis: e.dataset.basis }));
+  assert.equal(note.basis, "heuristic");
+  assert.match(note.text, /Heuristic: members and non-members were a given split/);
+  assert.match(await page.$eval("#statistics-note", (e) => e.textContent), /95 % from 1000 bootstrap resamples.*smallest FPR that can be measured is 0\.200 %/);
+  // The ROC plot starts at 1/N, draws the band, and keeps its legend outside the plot area.
+  const roc = await page.$eval("#roc svg", (s) => ({ label: s.querySelector("text:not([text-anchor])")?.textContent, band: !!s.querySelector("polygon.band"), axis: [...s.querySelectorAll("text")].some((t) => t.textContent.includes("from 1/N = 2.00e-3")) }));
+  assert.ok(roc.band && roc.axis, JSON.stringify(roc));
+});
+
 test("bad input shows a clear message and a following good audit succeeds", async () => {
   let state = await runWithFiles({ model: `${FIX}models/malformed.onnx` });
   assert.equal(state, "error");

@@ -53,6 +53,56 @@ fn audits_the_demo_and_writes_report_scores_and_html() {
 }
 
 #[test]
+fn statistics_flags_reach_the_report() {
+    // --randomised-membership: the bounds become a DP audit with the one-run bound; the
+    // bootstrap, confidence and δ are the flags'; out-of-range values are one-line errors.
+    let dir = std::env::temp_dir().join(format!("privaudit-cli-stats-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("report.json");
+    let o = demo_audit(&[
+        "--backend",
+        "cpu",
+        "--scale",
+        "0.0625",
+        "-q",
+        "--attacks",
+        "loss",
+        "--bootstrap",
+        "50",
+        "--confidence",
+        "0.9",
+        "--delta",
+        "1e-6",
+        "--randomised-membership",
+    ])
+    .arg("--out")
+    .arg(&out)
+    .output()
+    .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("ε lower bounds (dp audit)") && stdout.contains("90 % from 50 bootstrap resamples"), "{stdout}");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let s = &r["statistics"];
+    assert_eq!((s["membership"].as_str(), s["epsilon_basis"].as_str(), s["bootstrap_resamples"].as_u64()), (Some("randomised"), Some("dp_audit"), Some(50)));
+    assert_eq!((s["confidence"].as_f64(), s["delta"].as_f64()), (Some(0.9), Some(1e-6)));
+    let one = &r["attacks"][0]["epsilon"]["one_run"];
+    assert!(one["epsilon"].as_f64().unwrap() >= 0.0 && one["grid"].as_array().unwrap().len() == 8, "{one}");
+    // 100 members of 600 records is not what fair coins give (300 ± 12): the report says so.
+    let warnings = r["warnings"].to_string();
+    assert!(warnings.contains("100 of the 600 audited records are members"), "{warnings}");
+    for (flag, value, want) in
+        [("--bootstrap", "1", "statistics.bootstrap"), ("--confidence", "1.5", "statistics.confidence"), ("--delta", "-1", "statistics.delta")]
+    {
+        let o = demo_audit(&["--backend", "cpu", "-q", flag, value]).arg("--out").arg(&out).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{flag} {value}");
+        assert!(err.contains(want) && err.lines().count() == 1, "{flag} {value}: {err}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn bad_input_is_one_line_and_a_nonzero_exit() {
     let demo = root().join("www/demo");
     let o = cli()

@@ -81,9 +81,16 @@ fn plot_points_are_bounded_and_keep_the_ends() {
 
 #[test]
 fn histogram_counts_everything_like_numpy() {
-    // numpy.histogram([0, 1, 2, 3, 4], bins=4) -> [1, 1, 1, 2]: the last bin is closed.
+    // Pooled-quantile edges: np.quantile([0, 1, 2, 3, 4], [0, .25, .5, .75, 1]) = [0, 1, 2, 3, 4],
+    // and np.histogram(..., bins=edges) -> [1, 1, 1, 2]: the last bin is closed.
     let h = Histogram::new(&[0.0, 1.0, 2.0, 3.0, 4.0], &[true, false, true, false, true], 4);
     let total: Vec<usize> = h.members.iter().zip(&h.nonmembers).map(|(a, b)| a + b).collect();
     assert_eq!(total, vec![1, 1, 1, 2]);
     assert_eq!(h.edges, vec![0.0, 1.0, 2.0, 3.0, 4.0]);
+    // Ties merge edges (the quarters of [0, 0, 0, 0, 5] are 0, 0, 0, 0, 5: one bin); all-equal
+    // scores get one bin around them.
+    let h = Histogram::new(&[0.0, 0.0, 0.0, 0.0, 5.0], &[true, true, false, false, true], 4);
+    assert_eq!((h.edges.clone(), h.members.clone(), h.nonmembers.clone()), (vec![0.0, 5.0], vec![3], vec![2]));
+    let h = Histogram::new(&[2.0; 3], &[true, false, true], 30);
+    assert_eq!((h.edges.clone(), h.members.clone(), h.nonmembers.clone()), (vec![1.5, 2.5], vec![2], vec![1]));
 }

@@ -98,10 +98,17 @@ fn defaults_in_the_page_widget_types_and_cli_are_the_engines() {
         ("weightDecay", &t["weightDecay"]),
         ("rmiaA", &d["rmiaA"]),
         ("rmiaGamma", &d["rmiaGamma"]),
+        ("bootstrap", &d["statistics"]["bootstrap"]),
+        ("confidence", &d["statistics"]["confidence"]),
+        ("delta", &d["statistics"]["delta"]),
     ] {
         let got = input_value(&page, id);
         assert!(same_number(&got, want), "index.html #{id} is '{got}', the engine's default is {want}");
     }
+    assert!(
+        page.contains(r#"<input type="checkbox" id="randomised">"#) && d["statistics"]["randomisedMembership"] == false,
+        "the randomised-membership box starts unchecked, as the engine's default"
+    );
     let widget = read("www/widget.js");
     for (id, want) in [("scale", &d["scale"]), ("backend", &d["backend"])] {
         let got = input_value(&widget, id);

@@ -35,6 +35,10 @@ fn intervals_and_epsilon_bounds_match_the_numpy_scipy_reference() {
         };
         let m = AttackMetrics::compute_all(&[name], std::slice::from_ref(&scores), &member, &stats, c["seed"].as_u64().unwrap()).unwrap().remove(0);
         assert!(near(m.auc, c["auc"].as_f64().unwrap(), 1e-12), "{name}: auc");
+        let h = &c["histogram"];
+        assert_eq!(m.histogram.edges, f64s(&h["edges"]), "{name}: histogram edges");
+        let counts = |v: &serde_json::Value| v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect::<Vec<_>>();
+        assert_eq!((&m.histogram.members, &m.histogram.nonmembers), (&counts(&h["members"]), &counts(&h["nonmembers"])), "{name}: histogram counts");
 
         // Bootstrap: the same resamples, so the same quantiles to 1e-9.
         let (ci, band, want) = (m.ci.as_ref().unwrap(), m.roc_band.as_ref().unwrap(), &c["bootstrap"]);
