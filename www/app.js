@@ -143,7 +143,7 @@ async function audit(files, opts, title) {
 function render(result, title) {
   $("#report").hidden = false;
   $("#report-title").textContent = title;
-  renderReport({ summary: $("#summary"), warnings: $("#warnings"), metrics: $("#metrics tbody"), statisticsNote: $("#statistics-note"), epsilon: $("#epsilon tbody"), epsilonNote: $("#epsilon-note"), references: $("#references"), roc: $("#roc"), hists: $("#hists") }, result);
+  renderReport({ summary: $("#summary"), verdict: $("#verdict"), provenance: $("#provenance"), warnings: $("#warnings"), metrics: $("#metrics tbody"), statisticsNote: $("#statistics-note"), epsilon: $("#epsilon tbody"), epsilonNote: $("#epsilon-note"), references: $("#references"), roc: $("#roc"), hists: $("#hists") }, result);
   renderExposed(result);
 }
 

@@ -91,6 +91,8 @@ export interface AuditOptions {
   holdout?: number;
   /** Intervals and ε bounds. */
   statistics?: StatisticsOptions;
+  /** A release gate, e.g. "tpr@0.001 > 0.02, auc > 0.6, epsilon > 4": `report.verdict.gate` says whether any condition holds. */
+  failIf?: string;
   /** false: neither reuse nor keep trained references in IndexedDB. Default true. */
   cache?: boolean;
 }
@@ -229,6 +231,24 @@ export interface AuditReport {
   statistics: StatisticsInfo;
   attacks: AttackResult[];
   warnings: string[];
+  verdict: {
+    /** Plain-language sentences, most important first. */
+    summary: string[];
+    fpr_level: "0.1" | "0.01" | "0.001" | "0";
+    strongest_attack: string;
+    members_identified: number;
+    leak_measured: boolean;
+    /** The largest ROC ε bound over the attacks, each at α/A. */
+    epsilon: { epsilon: number; attack: string; ceiling: number; attacks: number } | null;
+    gate: { expression: string; passed: boolean; conditions: { condition: string; value: number; attack: string | null; crossed: boolean }[] } | null;
+  };
+  provenance: {
+    /** UTC, ISO 8601. */
+    created: string;
+    engine: string;
+    inputs: { role: string; name: string; bytes: number; sha256: string; files: number | null; records: number | null }[];
+    options: AuditOptions;
+  };
 }
 
 export interface AuditResult {

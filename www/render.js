@@ -98,8 +98,35 @@ export function fillReferences(table, report) {
     ...[String(m.train_records), fmt(m.accuracy_train), fmt(m.accuracy_test), m.loss.length ? fmt(m.loss[m.loss.length - 1]) : "–"].map((v) => el("td", { textContent: v })))));
 }
 
+/** The verdict's sentences as `<li>`s, then the gate's result when there is one. */
+export function verdictItems(report) {
+  const v = report.verdict;
+  const items = v.summary.map((t) => el("li", { textContent: t }));
+  if (v.gate) {
+    const g = el("li", { className: v.gate.passed ? "gate passed" : "gate crossed" },
+      el("strong", { textContent: `Gate “${v.gate.expression}”: ${v.gate.passed ? "passed" : "crossed"}` }),
+      el("ul", {}, ...v.gate.conditions.map((c) => el("li", { textContent: `${c.crossed ? "✗" : "✓"} ${c.condition}: ${c.value}${c.attack ? ` (${c.attack})` : ""}` }))));
+    items.push(g);
+  }
+  return items;
+}
+
+/** The provenance: when, by what, and every input's SHA-256, as `<tr>`s. */
+export function provenanceRows(report) {
+  return report.provenance.inputs.map((d) => {
+    const tr = el("tr");
+    tr.dataset.role = d.role;
+    tr.append(el("th", { scope: "row", textContent: d.role }), el("td", { textContent: d.name }), el("td", { textContent: String(d.bytes) }),
+      el("td", { textContent: d.records != null ? String(d.records) : d.files != null ? `${d.files} files` : "" }), el("td", {}, el("code", { textContent: d.sha256 })));
+    return tr;
+  });
+}
+
 /** The ε table's header row. */
 export const EPSILON_HEADERS = ["attack", "ε (ROC)", "μ (Gaussian DP)", "ε from μ", "ε (one run)", "one-run guesses"];
+
+/** The provenance table's header row. */
+export const PROVENANCE_HEADERS = ["role", "file", "bytes", "records", "SHA-256"];
 
 /** The table header row and the references table's, for callers that build their own. */
 export const METRIC_HEADERS = ["attack", "AUC", "TPR @ 10 % FPR", "TPR @ 1 %", "TPR @ 0.1 %", "TPR @ 0", "advantage", "PPV"];
@@ -110,6 +137,14 @@ export function renderReport(els, result) {
   const r = result.report;
   els.summary.replaceChildren(...summary(r));
   els.summary.dataset.backend = r.backend;
+  if (els.verdict) {
+    els.verdict.replaceChildren(...verdictItems(r));
+    els.verdict.dataset.leak = String(r.verdict.leak_measured);
+  }
+  if (els.provenance) {
+    els.provenance.querySelector("tbody").replaceChildren(...provenanceRows(r));
+    els.provenance.querySelector("caption").textContent = `Audited ${r.provenance.created} by ${r.provenance.engine}; report schema ${r.schema_version}. SHA-256 as sha256sum computes it (an image folder: over its files in path order; see the README).`;
+  }
   els.warnings.replaceChildren(...r.warnings.map((w) => el("li", { textContent: w })));
   els.metrics.replaceChildren(...metricRows(r));
   if (els.statisticsNote) els.statisticsNote.textContent = result.statisticsNote ?? "";

@@ -16,9 +16,9 @@
 // Events: "progress" (detail {stage, fraction, message}), "report" (detail: the report),
 // "error" (detail {message}). Theme with --privaudit-accent, --privaudit-bad, --privaudit-muted,
 // --privaudit-font and ::part(form | run | cancel | progress | error | report | metrics | roc |
-// histograms | references | epsilon | save-json | save-csv).
+// histograms | references | epsilon | verdict | provenance | save-json | save-csv).
 import init, { runAudit } from "./api.js";
-import { download, renderReport, EPSILON_HEADERS, METRIC_HEADERS, REFERENCE_HEADERS } from "./render.js";
+import { download, renderReport, EPSILON_HEADERS, METRIC_HEADERS, PROVENANCE_HEADERS, REFERENCE_HEADERS } from "./render.js";
 import { FileSet, filesMarkup, wireFileSet } from "./files.js";
 
 const STYLE = `
@@ -46,6 +46,10 @@ th:first-child, td:first-child { text-align: left; }
 td small.ci { color: var(--muted); font-size: .8em; white-space: nowrap; }
 td.unmeasurable { color: color-mix(in srgb, var(--muted) 60%, transparent); }
 .note { color: var(--muted); font-size: .9em; }
+.verdict { border-left: 4px solid var(--accent); padding: .3rem 1rem .3rem 1.8rem; margin: .7rem 0; }
+.gate.crossed strong { color: var(--bad); }
+.provenance td, .provenance th { text-align: left; font-size: .85em; }
+.provenance code { word-break: break-all; }
 .drop { border: 2px dashed var(--muted); border-radius: 8px; padding: .3rem 1rem; }
 .drop.over { border-color: var(--accent); background: color-mix(in srgb, var(--accent) 10%, transparent); }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
@@ -85,6 +89,7 @@ const TEMPLATE = `<style>${STYLE}</style>
 </form>
 <section id="report" part="report" hidden aria-label="audit report">
   <p id="summary"></p>
+  <ul id="verdict" class="verdict" part="verdict" aria-label="verdict"></ul>
   <ul id="warnings" class="warnings"></ul>
   <table part="metrics"><caption>TPR at FPR ≤ level: the best true-positive rate among thresholds whose false-positive rate does not exceed the level.</caption>
     <thead>${headerRow(METRIC_HEADERS)}</thead><tbody id="metrics"></tbody></table>
@@ -95,6 +100,7 @@ const TEMPLATE = `<style>${STYLE}</style>
   <table id="references" part="references" hidden><caption></caption><thead>${headerRow(REFERENCE_HEADERS)}</thead><tbody></tbody></table>
   <figure id="roc" class="roc" part="roc"><figcaption>ROC curves, log-log, from FPR 1/N, as staircases; dashed: chance; shaded: the strongest attack's bootstrap band.</figcaption></figure>
   <div id="hists" class="hists" part="histograms"></div>
+  <table id="provenance" class="provenance" part="provenance"><caption></caption><thead>${headerRow(PROVENANCE_HEADERS)}</thead><tbody></tbody></table>
   <div class="actions">
     <button id="save-json" part="save-json" type="button" class="secondary">Save report (JSON)</button>
     <button id="save-csv" part="save-csv" type="button" class="secondary">Save per-record scores (CSV)</button>
@@ -224,7 +230,7 @@ export class PrivacyAudit extends HTMLElement {
       });
       this.#last = result;
       $("report").hidden = false;
-      renderReport({ summary: $("summary"), warnings: $("warnings"), metrics: $("metrics"), statisticsNote: $("statistics-note"), epsilon: $("epsilon"), epsilonNote: $("epsilon-note"), references: $("references"), roc: $("roc"), hists: $("hists") }, result);
+      renderReport({ summary: $("summary"), verdict: $("verdict"), provenance: $("provenance"), warnings: $("warnings"), metrics: $("metrics"), statisticsNote: $("statistics-note"), epsilon: $("epsilon"), epsilonNote: $("epsilon-note"), references: $("references"), roc: $("roc"), hists: $("hists") }, result);
       this.#progress(1, "done");
       this.dispatchEvent(new CustomEvent("report", { detail: result.report }));
       return result.report;

@@ -14,10 +14,12 @@ mod evaluate;
 mod options;
 mod plan;
 mod population;
+mod provenance;
 mod references;
 mod target;
 
 pub use options::{AuditOptions, ReferenceMode, RmiaA, Tune};
+pub use provenance::{digests as input_digests, iso8601_utc};
 pub use references::reference_cache_key;
 
 use crate::attacks::{ModelSignals, ReferenceSet};
@@ -142,7 +144,9 @@ pub async fn run(input: AuditInput, opts: &AuditOptions, progress: &mut dyn FnMu
     let plan = plan::Plan::new(&input, opts)?;
     let mut warnings = plan.warnings.clone();
     let say: &mut Say<'_> = &mut |stage, fraction, message| progress(Progress { stage, fraction, message });
-    say("read", 0.0, "reading files".into());
+    say("read", 0.0, "hashing the inputs (SHA-256)".into());
+    let digests = provenance::digests(&input);
+    say("read", 0.01, "reading files".into());
     let onnx = target::parse_model(&input, say)?;
     let mut records = target::read_records(&input, &plan, onnx.as_ref())?;
     let target = target::outputs(&input, &plan, &mut records, onnx, say).await?;
@@ -168,7 +172,7 @@ pub async fn run(input: AuditInput, opts: &AuditOptions, progress: &mut dyn FnMu
     let is_member = split.is_member(records.members());
     let evaluation = evaluate::run(&plan, &subset(&target_signals, &split.candidates), set, &is_member, &mut warnings)?;
     let (reference_info, reference_cache) = references.map_or((None, None), |r| (Some(r.info), r.cache));
-    let output = assemble(&plan, &records, &target, &target_signals, &split, evaluation, reference_info, warnings);
+    let output = assemble(&plan, &records, &target, &target_signals, &split, evaluation, reference_info, warnings, digests, &is_member)?;
     say("done", 1.0, "audit complete".into());
     Ok(AuditOutput { reference_cache, ..output })
 }
@@ -184,7 +188,9 @@ fn assemble(
     evaluation: evaluate::Evaluation,
     references: Option<report::ReferenceInfo>,
     mut warnings: Vec<String>,
-) -> AuditOutput {
+    mut digests: Vec<report::InputDigest>,
+    is_member: &[bool],
+) -> Result<AuditOutput> {
     let n_mem = records.members();
     let mut model = target.info.clone();
     model.accuracy_members = accuracy(&target_signals.correct, &(0..n_mem).collect::<Vec<_>>()).unwrap_or(0.0);
@@ -228,7 +234,16 @@ fn assemble(
         })
         .collect();
     let need_pop = plan.need_population;
-    let report = AuditReport {
+    for d in &mut digests {
+        d.records = match d.role.as_str() {
+            "members" => Some(n_mem),
+            "nonmembers" => Some(records.tables.get(1).map_or(n_non, |t| t.rows)),
+            "population" => records.tables.get(2).map(|t| t.rows),
+            _ => None,
+        };
+    }
+    let combined = combined_epsilon(&evaluation, is_member, &plan.opts.statistics);
+    let mut report = AuditReport {
         schema_version: report::SCHEMA_VERSION,
         tool: ToolInfo { name: "privaudit".into(), version: env!("CARGO_PKG_VERSION").into() },
         backend: backend.into(),
@@ -247,9 +262,30 @@ fn assemble(
         statistics: statistics_info(&plan.opts.statistics, n_non),
         attacks: evaluation.results,
         warnings,
+        verdict: report::Verdict::default(),
+        provenance: provenance::provenance(digests, &plan.opts),
     };
+    report.verdict = report::verdict(&report, combined);
+    if let Some(expr) = &plan.opts.fail_if {
+        report.verdict.gate = Some(report::gate::Gate::parse(expr)?.check(expr, &report)?);
+    }
     let attacks = report.attacks.iter().map(|a| a.name.clone()).collect();
-    AuditOutput { report, scores: ScoreTable { attacks, rows }, reference_cache: None }
+    Ok(AuditOutput { report, scores: ScoreTable { attacks, rows }, reference_cache: None })
+}
+
+/// The largest ROC ε bound over the attacks, each at α/A, so that it holds at 1 − α whichever
+/// attack turns out strongest.
+fn combined_epsilon(e: &evaluate::Evaluation, is_member: &[bool], s: &crate::metrics::StatisticsSettings) -> Option<report::CombinedEpsilon> {
+    let a = e.columns.len();
+    e.columns
+        .iter()
+        .zip(&e.results)
+        .filter_map(|(col, r)| {
+            let roc = crate::metrics::RocCurve::new(col, is_member).ok()?;
+            let b = crate::metrics::RocEpsilon::of(&roc, s.alpha() / a as f64, s.delta);
+            Some(report::CombinedEpsilon { epsilon: b.epsilon, attack: r.name.clone(), ceiling: b.ceiling, attacks: a })
+        })
+        .reduce(|x, y| if y.epsilon > x.epsilon { y } else { x })
 }
 
 /// The report's `statistics` section for `nonmembers` non-members.

@@ -91,6 +91,10 @@ pub struct AuditOptions {
     /// Intervals and ε bounds: bootstrap resamples, confidence, δ, whether membership was
     /// randomised.
     pub statistics: crate::metrics::StatisticsSettings,
+    /// A release gate, e.g. `"tpr@0.001 > 0.02, auc > 0.6, epsilon > 4"` (see
+    /// [`crate::report::gate`]): the report's `verdict.gate` says whether any condition holds,
+    /// and the CLI then exits 3. Default: none.
+    pub fail_if: Option<String>,
 }
 
 impl Default for AuditOptions {
@@ -112,6 +116,7 @@ impl Default for AuditOptions {
             holdout: 0.5,
             image: crate::data::image::ImageOptions::default(),
             statistics: crate::metrics::StatisticsSettings::default(),
+            fail_if: None,
         }
     }
 }

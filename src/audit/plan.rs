@@ -83,6 +83,9 @@ impl Plan {
             RmiaA::Tune(_) => None,
         };
         opts.statistics.check()?;
+        if let Some(g) = &opts.fail_if {
+            crate::report::gate::Gate::parse(g)?;
+        }
         if opts.label_column.is_empty() {
             return Err(AuditError::option("labelColumn", "must not be empty"));
         }

@@ -21,7 +21,24 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Audit a model (or its outputs) on members and non-members.
-    Audit(AuditArgs),
+    Audit(Box<AuditArgs>),
+    /// Compare two reports of the same data: which leakage metrics got worse by more than
+    /// their intervals.
+    Diff(DiffArgs),
+}
+
+#[derive(clap::Args)]
+struct DiffArgs {
+    /// The earlier report (JSON).
+    old: PathBuf,
+    /// The later report (JSON).
+    new: PathBuf,
+    /// Exit 3 when a metric got worse by more than its interval.
+    #[arg(long)]
+    fail_on_regression: bool,
+    /// Compare reports of different members or non-members (refused otherwise).
+    #[arg(long)]
+    allow_different_data: bool,
 }
 
 #[derive(clap::Args)]
@@ -161,6 +178,10 @@ struct AuditArgs {
     /// bounds are then a DP audit (with the one-run bound); otherwise they are labelled heuristic.
     #[arg(long, help_heading = "Statistics")]
     randomised_membership: bool,
+    /// A release gate: exit 3 (after writing the report) when any condition holds, e.g.
+    /// "tpr@0.001 > 0.02, auc > 0.6, epsilon > 4" (see the README for the metrics).
+    #[arg(long, help_heading = "Statistics")]
+    fail_if: Option<String>,
     /// Where the model runs.
     #[arg(long, value_enum, default_value = "auto")]
     backend: Backend,
@@ -303,14 +324,60 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let Command::Audit(a) = cli.command;
-    match audit(a) {
-        Ok(()) => ExitCode::SUCCESS,
+    let done = match cli.command {
+        Command::Audit(a) => audit(*a),
+        Command::Diff(d) => diff(d),
+    };
+    match done {
+        Ok(Outcome::Pass) => ExitCode::SUCCESS,
+        // 3: the audit ran, and what it found crossed the user's bound.
+        Ok(Outcome::Crossed(why)) => {
+            eprintln!("privaudit: {why}");
+            ExitCode::from(3)
+        }
         Err(e) => {
             eprintln!("privaudit: error: {e}");
             ExitCode::from(2)
         }
     }
+}
+
+/// How a command that ran ends.
+enum Outcome {
+    /// Exit 0.
+    Pass,
+    /// Exit 3, saying why.
+    Crossed(String),
+}
+
+fn read_report(p: &Path) -> Result<report::AuditReport, String> {
+    let bytes = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| format!("{}: not JSON ({e})", p.display()))?;
+    match v.get("schema_version").and_then(serde_json::Value::as_u64) {
+        Some(n) if n == u64::from(report::SCHEMA_VERSION) => {}
+        Some(n) => {
+            return Err(format!(
+                "{}: a report of schema_version {n}; diff reads version {} (re-run the audit with this privaudit)",
+                p.display(),
+                report::SCHEMA_VERSION
+            ));
+        }
+        None => return Err(format!("{}: not a privaudit report (no schema_version)", p.display())),
+    }
+    serde_json::from_value(v).map_err(|e| format!("{}: not a privaudit report: {e}", p.display()))
+}
+
+fn diff(d: DiffArgs) -> Result<Outcome, String> {
+    let (old, new) = (read_report(&d.old)?, read_report(&d.new)?);
+    let (on, nn) = (d.old.display().to_string(), d.new.display().to_string());
+    let r = report::diff::diff(&on, &old, &nn, &new, d.allow_different_data).map_err(|e| e.to_string())?;
+    print!("{}", report::diff::diff_text(&r, &on, &nn));
+    let worse: Vec<String> = r.regressions().map(|c| format!("{} {}", c.attack, c.metric)).collect();
+    Ok(if d.fail_on_regression && !worse.is_empty() {
+        Outcome::Crossed(format!("worse than {on} by more than the intervals: {}", worse.join(", ")))
+    } else {
+        Outcome::Pass
+    })
 }
 
 /// `H,W` or `N` (a square) for --resize and --center-crop.
@@ -330,7 +397,7 @@ fn list_arg(v: &Option<String>, flag: &str) -> Result<Option<Vec<f64>>, String> 
     v.as_ref().map(|v| v.split(',').map(|x| x.trim().parse::<f64>().map_err(|_| format!("{flag}: '{v}' is not comma-separated numbers"))).collect()).transpose()
 }
 
-fn audit(a: AuditArgs) -> Result<(), String> {
+fn audit(a: AuditArgs) -> Result<Outcome, String> {
     let rmia_a: RmiaA = a.rmia_a.parse().map_err(|e| format!("--rmia-a: {e}"))?;
     let opts = AuditOptions {
         label_column: a.label_column.clone(),
@@ -393,6 +460,7 @@ fn audit(a: AuditArgs) -> Result<(), String> {
             classes: a.classes.as_ref().map(|c| c.split(',').map(|s| s.trim().to_string()).collect()),
         },
         statistics: StatisticsSettings { bootstrap: a.bootstrap, confidence: a.confidence, delta: a.delta, randomised_membership: a.randomised_membership },
+        fail_if: a.fail_if.clone(),
     };
     // Names first: a typo should not wait for the files to be read.
     privaudit::attacks::AttackKind::parse_list(&opts.attacks, opts.mode == ReferenceMode::Online).map_err(|e| format!("--attacks: {e}"))?;
@@ -452,7 +520,18 @@ fn audit(a: AuditArgs) -> Result<(), String> {
         write(p, &report::html(&out.report))?;
     }
     print!("{}", report::summary_text(&out.report));
-    Ok(())
+    Ok(match &out.report.verdict.gate {
+        Some(g) if !g.passed => Outcome::Crossed(format!(
+            "the gate was crossed: {}",
+            g.conditions
+                .iter()
+                .filter(|c| c.crossed)
+                .map(|c| format!("{} ({}{})", c.condition, c.value, c.attack.as_ref().map(|a| format!(", {a}")).unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )),
+        _ => Outcome::Pass,
+    })
 }
 
 fn cache_dir(a: &AuditArgs) -> Option<PathBuf> {

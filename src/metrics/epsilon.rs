@@ -142,6 +142,11 @@ impl EpsilonBounds {
 }
 
 impl RocEpsilon {
+    /// The ROC bound alone, of `roc` at level `alpha` and `delta`.
+    pub fn of(roc: &RocCurve, alpha: f64, delta: f64) -> Self {
+        Self::new(roc, &CpBounds::new(roc, alpha), alpha, delta)
+    }
+
     fn new(roc: &RocCurve, cp: &CpBounds, alpha: f64, delta: f64) -> Self {
         let thresholds = roc.fpr.len() - 1;
         let mut best = RocEpsilon {

@@ -3,7 +3,12 @@
 //! The JSON field names are a contract (see `schema/report.schema.json`); bump
 //! [`SCHEMA_VERSION`] when they change.
 
+pub mod diff;
+pub mod gate;
 mod svg;
+mod verdict;
+
+pub use verdict::verdict;
 
 pub use svg::{escape, histogram_svg, roc_svg};
 
@@ -13,7 +18,7 @@ use std::collections::BTreeMap;
 
 /// Version of the report's JSON layout. 3: `best_threshold` is null when no threshold beats
 /// flagging nobody (it was +∞, written as null against the schema). 5: `statistics`, and per
-/// attack `ci`, `roc_band` and `epsilon`.
+/// attack `ci`, `roc_band` and `epsilon`; `verdict` and `provenance`.
 pub const SCHEMA_VERSION: u32 = 5;
 
 /// The whole audit result.
@@ -39,6 +44,76 @@ pub struct AuditReport {
     pub attacks: Vec<AttackResult>,
     /// Warnings a reader should see (e.g. a model with 100 % accuracy on both sets).
     pub warnings: Vec<String>,
+    /// The findings in plain language, the ε bound over all attacks and the gate's result.
+    pub verdict: Verdict,
+    /// What exactly was audited: every input's SHA-256, the options, the engine, the date.
+    pub provenance: Provenance,
+}
+
+/// The findings in a few sentences a privacy officer can quote, and what they rest on.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Verdict {
+    /// Plain-language sentences, most important first.
+    pub summary: Vec<String>,
+    /// The FPR level the first sentence reads (`tpr_at_fpr` key): 0.001 when 1/N allows it,
+    /// else the smallest measurable one.
+    pub fpr_level: String,
+    /// The attack with the highest TPR at that level.
+    pub strongest_attack: String,
+    /// Members it identifies there (TPR × members).
+    pub members_identified: f64,
+    /// Whether that TPR is measurably above the level (its interval's lower end exceeds it;
+    /// without intervals, the point does).
+    pub leak_measured: bool,
+    /// The largest ROC ε bound over all attacks, corrected for their number; null when no
+    /// attack ran.
+    pub epsilon: Option<CombinedEpsilon>,
+    /// The `failIf` gate's result, when one was given.
+    pub gate: Option<gate::GateResult>,
+}
+
+/// The ROC ε lower bound over every attack of the report, each computed at α/A (Bonferroni
+/// over the A attacks), so that the largest holds at confidence 1 − α.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct CombinedEpsilon {
+    /// ε̂ ≥ 0.
+    pub epsilon: f64,
+    /// The attack that gave it.
+    pub attack: String,
+    /// The largest value these counts could show at that level.
+    pub ceiling: f64,
+    /// A, the number of attacks corrected for.
+    pub attacks: usize,
+}
+
+/// Provenance: enough to tie a report to its exact inputs and re-run it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Provenance {
+    /// When the audit ran, UTC (ISO 8601).
+    pub created: String,
+    /// The engine, its version and where it ran (native or in the browser).
+    pub engine: String,
+    /// Every input file, by role.
+    pub inputs: Vec<InputDigest>,
+    /// Every option, defaults filled in (the seed included).
+    pub options: serde_json::Value,
+}
+
+/// One input's identity.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct InputDigest {
+    /// model, model_data, members, members_labels, nonmembers, population, reference_model_0, …
+    pub role: String,
+    /// Its name as given.
+    pub name: String,
+    /// Its size in bytes (an image folder: all its files').
+    pub bytes: u64,
+    /// SHA-256 of the file (as `sha256sum`), or of an image folder's files (see the README).
+    pub sha256: String,
+    /// An image folder's number of files.
+    pub files: Option<usize>,
+    /// Records read from it (members, non-members, population).
+    pub records: Option<usize>,
 }
 
 /// How the report's uncertainty was computed, and what its ε bounds assume.
@@ -224,9 +299,11 @@ pub fn scores_csv(t: &ScoreTable) -> String {
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
-/// The metric columns of the text and HTML tables: a header, the value (if any), its interval
+/// A metric column of the text and HTML tables: a header, the value (if any), its interval
 /// (if computed) and the `tpr_at_fpr` key it reads (for the measurability of its level).
-fn metric_cells(m: &AttackMetrics) -> [(&'static str, Option<f64>, Option<Interval>, Option<&'static str>); 7] {
+type MetricCell = (&'static str, Option<f64>, Option<Interval>, Option<&'static str>);
+
+fn metric_cells(m: &AttackMetrics) -> [MetricCell; 7] {
     let t = |k: &'static str| (m.tpr_at_fpr.get(k).copied(), m.ci.as_ref().and_then(|c| c.tpr_at_fpr.get(k).copied()), Some(k));
     let (t1, t2, t3, t0) = (t("0.1"), t("0.01"), t("0.001"), t("0"));
     [
@@ -311,7 +388,11 @@ pub fn summary_text(r: &AuditReport) -> String {
         s.push_str(&line);
         s.push('\n');
     }
+    for v in &r.verdict.summary {
+        s.push_str(&format!("» {v}\n"));
+    }
     let Some(first) = r.attacks.first() else { return s };
+    s.push('\n');
     s.push_str(&format!("{:<28}", "attack"));
     for (h, _, _, key) in metric_cells(&first.metrics) {
         // An asterisk marks a level below 1/N.
@@ -360,7 +441,27 @@ pub fn summary_text(r: &AuditReport) -> String {
     for w in &r.warnings {
         s.push_str(&format!("warning: {w}\n"));
     }
+    if let Some(g) = &r.verdict.gate {
+        s.push_str(&format!("gate \"{}\": {}\n", g.expression, if g.passed { "passed" } else { "CROSSED" }));
+        for c in &g.conditions {
+            s.push_str(&format!(
+                "  {} {}: {}{}\n",
+                if c.crossed { "✗" } else { "✓" },
+                c.condition,
+                c.value,
+                c.attack.as_ref().map(|a| format!(" ({a})")).unwrap_or_default()
+            ));
+        }
+    }
+    s.push_str(&format!("{}\n", provenance_line(r)));
     s
+}
+
+/// One line on what was audited: the model's and the data's SHA-256 (shortened), the date.
+pub fn provenance_line(r: &AuditReport) -> String {
+    let p = &r.provenance;
+    let files: Vec<String> = p.inputs.iter().map(|d| format!("{} {} sha256 {}…", d.role, d.name, &d.sha256[..12.min(d.sha256.len())])).collect();
+    format!("audited {} by {}: {}", p.created, p.engine, files.join("; "))
 }
 
 /// One line on the reference models, if any.
@@ -411,6 +512,39 @@ pub fn html(r: &AuditReport) -> String {
         eps_rows.push_str("</tr>");
     }
     let hists: String = r.attacks.iter().map(histogram_svg).collect();
+    let verdict: String = r.verdict.summary.iter().map(|v| format!("<li>{}</li>", escape(v))).collect();
+    let gate = r.verdict.gate.as_ref().map_or_else(String::new, |g| {
+        let rows: String = g
+            .conditions
+            .iter()
+            .map(|c| {
+                format!(
+                    "<li>{} {}: {}{}</li>",
+                    if c.crossed { "✗" } else { "✓" },
+                    escape(&c.condition),
+                    c.value,
+                    c.attack.as_ref().map(|a| format!(" ({})", escape(a))).unwrap_or_default()
+                )
+            })
+            .collect();
+        format!("<p class=\"gate\"><b>Gate “{}”: {}</b></p><ul>{rows}</ul>", escape(&g.expression), if g.passed { "passed" } else { "crossed" })
+    });
+    let inputs: String = r
+        .provenance
+        .inputs
+        .iter()
+        .map(|d| {
+            format!(
+                "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+                escape(&d.role),
+                escape(&d.name),
+                d.bytes,
+                d.records.map_or_else(|| d.files.map_or(String::new(), |f| format!("{f} files")), |n| n.to_string()),
+                d.sha256
+            )
+        })
+        .collect();
+    let options = escape(&serde_json::to_string(&r.provenance.options).unwrap_or_default());
     let mut warnings: String = r.warnings.iter().map(|w| format!("<li>{}</li>", escape(w))).collect();
     if let Some(line) = references_line(r) {
         warnings.push_str(&format!("<li>{}</li>", escape(&line)));
@@ -418,11 +552,13 @@ pub fn html(r: &AuditReport) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>privaudit report</title>\
 <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
-<style>body{{font:14px system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}}table{{border-collapse:collapse;margin:1em 0}}td,th{{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}}th[scope=row]{{text-align:left}}small{{color:#555}}.unmeasurable{{color:#999}}caption{{text-align:left}}svg{{max-width:100%}}.h svg{{width:300px}}</style></head><body>\
+<style>body{{font:14px system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}}table{{border-collapse:collapse;margin:1em 0}}td,th{{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}}th[scope=row]{{text-align:left}}small{{color:#555}}.unmeasurable{{color:#999}}caption{{text-align:left}}.verdict{{background:#f4f6fa;padding:.2em 1em;border-left:4px solid #1f77b4}}.inputs td{{text-align:left}}code{{font-size:11px;word-break:break-all}}pre{{white-space:pre-wrap;font-size:11px}}@media print{{details{{display:none}}body{{margin:0}}}}svg{{max-width:100%}}.h svg{{width:300px}}</style></head><body>\
 <h1>Membership-inference audit</h1><p>Backend <b>{}</b> · {} members · {} non-members · accuracy {:.3} (members) / {:.3} (non-members), gap {:+.3}</p>\
+<section class=\"verdict\"><h2>Verdict</h2><ul>{verdict}</ul>{gate}</section>\
 <table><caption>Attack metrics (TPR at FPR ≤ level), with their intervals beneath. {}</caption><thead><tr><th>attack</th>{head}</tr></thead><tbody>{rows}</tbody></table>\
 <table><caption>{}</caption><thead><tr><th>attack</th>{eps_head}</tr></thead><tbody>{eps_rows}</tbody></table>\
-<ul>{warnings}</ul>{}<div class=\"h\">{hists}</div><p>privaudit {} · report schema {}</p></body></html>",
+<ul>{warnings}</ul>{}<div class=\"h\">{hists}</div>\
+<footer><h2>Provenance</h2><p>Audited {} by {} · report schema {}</p><table class=\"inputs\"><thead><tr><th>role</th><th>file</th><th>bytes</th><th>records</th><th>SHA-256</th></tr></thead><tbody>{inputs}</tbody></table><details><summary>Options</summary><pre>{options}</pre></details></footer></body></html>",
         r.backend,
         r.data.members,
         r.data.nonmembers,
@@ -432,7 +568,8 @@ pub fn html(r: &AuditReport) -> String {
         escape(&statistics_line(r)),
         escape(&epsilon_line(r)),
         roc_svg(r),
-        r.tool.version,
+        escape(&r.provenance.created),
+        escape(&r.provenance.engine),
         r.schema_version
     )
 }

@@ -58,8 +58,8 @@ pub fn roc_svg(r: &AuditReport) -> String {
         ly(1.0)
     ));
     let best = (0..r.attacks.len()).max_by(|&a, &b| r.attacks[a].metrics.auc.total_cmp(&r.attacks[b].metrics.auc));
-    if let Some(i) = best {
-        if let Some(band) = &r.attacks[i].metrics.roc_band {
+    if let Some((i, band)) = best.and_then(|i| r.attacks[i].metrics.roc_band.as_ref().map(|b| (i, b))) {
+        {
             let c = COLORS[i % COLORS.len()];
             let upper = band.fpr.iter().zip(&band.hi).map(|(&f, &t)| format!("{:.2},{:.2}", lx(f), ly(t)));
             let lower = band.fpr.iter().zip(&band.lo).rev().map(|(&f, &t)| format!("{:.2},{:.2}", lx(f), ly(t)));

@@ -7,6 +7,7 @@
 // logits from another runtime can swap near-tied records (documented in the README).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { readFileSync, mkdirSync, writeFileSync, mkdtempSync, cpSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
@@ -145,6 +146,15 @@ test("the report shows each metric's interval, greys FPR levels below 1/N, and l
   assert.match(note.text, /Heuristic: members and non-members were a given split/);
   assert.match(await page.$eval("#statistics-note", (e) => e.textContent), /95 % from 1000 bootstrap resamples.*smallest FPR that can be measured is 0\.200 %/);
   // The ROC plot starts at 1/N, draws the band, and keeps its legend outside the plot area.
+  // The verdict opens the report; the provenance closes it, every hash as Node's crypto computes it.
+  const verdict = await page.$$eval("#verdict li", (li) => li.map((l) => l.textContent));
+  assert.equal(verdict.length, 3);
+  assert.match(verdict[0], /^No leak measurable at 1 in 100 false alarms with this many records/);
+  assert.ok(verdict[0].includes(`${cli.verdict.strongest_attack} (the strongest of 4 attacks at this rate)`), `the CLI's strongest attack: ${verdict[0]}`);
+  const prov = await page.$$eval("#provenance tbody tr", (rows) => rows.map((r) => [r.dataset.role, r.querySelector("code").textContent]));
+  const sha = (p) => createHash("sha256").update(readFileSync(p)).digest("hex");
+  assert.deepEqual(prov, [["model", sha(`${DEMO}digits_mlp.onnx`)], ["members", sha(`${DEMO}digits_members.csv`)], ["nonmembers", sha(`${DEMO}digits_nonmembers.csv`)]]);
+  assert.match(await page.$eval("#provenance caption", (c) => c.textContent), /^Audited \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ by privaudit .* \(wasm32, in the browser\)/);
   const roc = await page.$eval("#roc svg", (s) => ({ label: s.querySelector("text:not([text-anchor])")?.textContent, band: !!s.querySelector("polygon.band"), axis: [...s.querySelectorAll("text")].some((t) => t.textContent.includes("from 1/N = 2.00e-3")) }));
   assert.ok(roc.band && roc.axis, JSON.stringify(roc));
 });

@@ -11,6 +11,7 @@ mod metrics_vs_sklearn;
 mod onnx_vs_onnxruntime;
 mod reference_attacks;
 mod registry;
+mod report_tools;
 mod signals_vs_numpy;
 mod statistics;
 mod training;
