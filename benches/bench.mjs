@@ -90,7 +90,7 @@ function torch() {
 }
 
 const host = execFileSync("sh", ["-c", "nproc; grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], { encoding: "utf8" }).trim().split("\n");
-const ONLY = arg("--only", "all"); // mlp | cnn | all
+const ONLY = arg("--only", "all"); // mlp | cnn | duplicates | all
 const perEpoch = (r) => r.training / (r.references * r.epochs);
 const table = (title, rows, peer) => {
   console.log(`\n${title}, on ${host[0]} cores (${host[1]?.trim()})`);
@@ -103,7 +103,7 @@ const table = (title, rows, peer) => {
 };
 const result = { host };
 
-if (ONLY !== "cnn") {
+if (ONLY === "all" || ONLY === "mlp") {
   for (const b of ["cpu", "gpu"]) {
     try { rows.push({ references: K, ...native(b) }); } catch (e) { console.error(`native ${b}: ${e.message}`); }
   }
@@ -113,7 +113,7 @@ if (ONLY !== "cnn") {
   table(`offline audit of the demo, K=${K} references × ${EPOCHS} epochs`, rows, rows.find((r) => r.peer));
   Object.assign(result, { epochs: EPOCHS, references: K, rows });
 }
-if (ONLY !== "mlp") {
+if (ONLY === "all" || ONLY === "cnn") {
   const { cnn } = await import("./cnn.mjs");
   const out = await cnn({ arg, env, SOFTWARE_EPOCHS });
   table(`offline audit of the image demo (digits CNN on PNG zips), K=${out.references} references × ${out.epochs} epochs`, out.training, out.training.find((r) => r.peer));
@@ -126,5 +126,18 @@ if (ONLY !== "mlp") {
   }
   console.log("vs ORT-web wasm: onnxruntime-web's wasm EP time / ours (> 1 means privaudit is faster); Δlogit against onnxruntime-web's wasm EP.");
   result.cnn = out;
+}
+if (ONLY === "all" || ONLY === "duplicates") {
+  const { duplicates } = await import("./duplicates.mjs");
+  const d = duplicates({ env });
+  console.log(`\nduplicate search over ${d.records.toLocaleString("en")} tabular records (64 features, 1 % planted copies), the search alone`);
+  console.log("where".padEnd(40) + "seconds".padStart(9) + "copies in members".padStart(19) + "non-members copying".padStart(21) + "vs numpy".padStart(10));
+  const base = d.rows.find((r) => r.peer);
+  for (const r of d.rows) {
+    const ratio = base && r !== base ? `${(base.seconds / r.seconds).toFixed(2)}×` : "";
+    console.log(r.where.padEnd(40) + r.seconds.toFixed(3).padStart(9) + String(r.within).padStart(19) + String(r.across).padStart(21) + ratio.padStart(10));
+  }
+  console.log(`vs numpy: numpy's time / ours (> 1 means privaudit is faster); the whole CLI audit of the 100,000 records took ${d.total.toFixed(1)} s.`);
+  result.duplicates = d;
 }
 writeFileSync(`${ROOT}target/bench.json`, JSON.stringify(result, null, 1));

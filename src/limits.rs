@@ -33,6 +33,15 @@ pub const MAX_REFERENCES: usize = 256;
 /// attack's scores).
 pub const MAX_BOOTSTRAP: usize = 100_000;
 
+/// Most records listed in the report's most-exposed table (and as many false positives).
+pub const MAX_EXPOSED: usize = 1000;
+
+/// Most distinct values of a slice column (more is an id, not a group).
+pub const MAX_SLICE_GROUPS: usize = 200;
+
+/// Longest value of a slice column, in characters.
+pub const MAX_SLICE_VALUE_CHARS: usize = 200;
+
 /// Most training epochs of a reference model.
 pub const MAX_EPOCHS: usize = 100_000;
 

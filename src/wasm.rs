@@ -161,7 +161,7 @@ pub fn reference_cache_key(request: JsValue) -> Result<Option<String>, JsError> 
 /// training when its key matches.
 ///
 /// Resolves to `{ report, reportJson, scoresCsv, rocSvg, histogramSvgs, statisticsNote,
-/// epsilonNote, referenceCache? }` (the notes: the sentences the CLI and the HTML report print
+/// epsilonNote, slicesSvg, duplicatesNote, referenceCache? }` (the notes: the sentences the CLI and the HTML report print
 /// under the tables); rejects with an
 /// `Error` whose message names the file, the place and what was expected.
 #[wasm_bindgen(js_name = runAudit)]
@@ -191,6 +191,8 @@ pub async fn run_audit(request: JsValue, on_progress: Option<Function>) -> Resul
         .and_then(|_| set("histogramSvgs", hists.into()))
         .and_then(|_| set("statisticsNote", JsValue::from_str(&report::statistics_line(&out.report))))
         .and_then(|_| set("epsilonNote", JsValue::from_str(&report::epsilon_line(&out.report))))
+        .and_then(|_| set("slicesSvg", JsValue::from_str(&report::slices_svg(&out.report))))
+        .and_then(|_| set("duplicatesNote", JsValue::from_str(&out.report.duplicates.as_ref().map(report::records::duplicates_line).unwrap_or_default())))
         .and_then(|_| match &out.reference_cache {
             Some((key, bytes)) => {
                 let kept = js_sys::Object::new();

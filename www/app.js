@@ -67,6 +67,11 @@ function options() {
   };
   const id = $("#idColumn").value.trim();
   if (id) o.idColumn = id;
+  o.exposed = num("exposedCount");
+  o.slices = $("#slicesOn").checked;
+  const slice = $("#sliceColumn").value.trim();
+  if (slice) o.sliceColumn = slice;
+  if ($("#dropDuplicates").checked && mode() !== "outputs") o.dropDuplicates = true;
   const image = { resize: size("imageResize"), centerCrop: size("imageCrop"), normalize: $("#imageNormalize").value };
   if (image.resize || image.centerCrop || image.normalize !== "none") o.image = image;
   if (mode() === "outputs") o.outputs = $("#outputs").value;
@@ -143,31 +148,14 @@ async function audit(files, opts, title) {
 function render(result, title) {
   $("#report").hidden = false;
   $("#report-title").textContent = title;
-  renderReport({ summary: $("#summary"), verdict: $("#verdict"), provenance: $("#provenance"), warnings: $("#warnings"), metrics: $("#metrics tbody"), statisticsNote: $("#statistics-note"), epsilon: $("#epsilon tbody"), epsilonNote: $("#epsilon-note"), references: $("#references"), roc: $("#roc"), hists: $("#hists") }, result);
+  renderReport({ summary: $("#summary"), verdict: $("#verdict"), provenance: $("#provenance"), warnings: $("#warnings"), metrics: $("#metrics tbody"), statisticsNote: $("#statistics-note"), epsilon: $("#epsilon tbody"), epsilonNote: $("#epsilon-note"), references: $("#references"), roc: $("#roc"), hists: $("#hists"), exposure: $("#exposure"), recordDetail: $("#record-detail"), slices: $("#slices"), duplicates: $("#duplicates") }, result);
   renderExposed(result);
 }
 
-/** The per-record scores CSV (our own, so plain splitting is enough: no field holds a comma
- * except an image path, which is quoted by the CSV writer and handled here). */
-function parseScores(csv) {
-  const rows = csv.trim().split("\n").map((line) => {
-    const cells = [];
-    let cur = "", quoted = false;
-    for (const ch of line) {
-      if (ch === '"') quoted = !quoted;
-      else if (ch === "," && !quoted) { cells.push(cur); cur = ""; }
-      else cur += ch;
-    }
-    cells.push(cur);
-    return cells;
-  });
-  const [header, ...body] = rows;
-  return body.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]])));
-}
-
-// Thumbnails of the records the strongest attack (highest AUC) scores as most and least
-// likely members, with what they really are: which images leak. Images come from the picked
-// folders, or out of a zipped set by the engine's own zip reader (so the paths are the audit's).
+// Thumbnails of the records the strongest attack (the report's exposure ranking) is most sure
+// are members: the most exposed members, then the non-members it takes for members, with what
+// they really are: which images leak. Images come from the picked folders, or out of a zipped
+// set by the engine's own zip reader (so the paths are the audit's).
 function renderExposed(result) {
   const box = $("#exposed");
   const report = result.report;
@@ -177,10 +165,9 @@ function renderExposed(result) {
     for (const img of box.querySelectorAll("img")) URL.revokeObjectURL(img.src);
     return;
   }
-  const best = report.attacks.reduce((b, a) => (a.auc > b.auc ? a : b));
-  const rows = parseScores(result.scoresCsv).map((r) => ({ ...r, score: Number(r[best.name]) }));
-  rows.sort((a, b) => b.score - a.score);
-  $("#exposed-note").textContent = `${best.name} (AUC ${best.auc.toFixed(3)}): the 8 records it scores most likely to be training members, then the 8 least likely. A border marks what each really is.`;
+  const e = report.exposure;
+  const row = (x) => ({ ...x, member: x.set === "members" ? "1" : "0", score: x.scores[e.attack] });
+  $("#exposed-note").textContent = `${e.attack}: the 8 members it scores most likely to be training members, then the 8 non-members it scores highest (false positives). A border marks what each really is.`;
   const zipped = { members: [], nonmembers: [] }; // [row, figure] still waiting for a zip's image
   const picture = (fig, r, blob) => {
     const img = document.createElement("img");
@@ -203,8 +190,8 @@ function renderExposed(result) {
     return fig;
   };
   for (const img of box.querySelectorAll("img")) URL.revokeObjectURL(img.src);
-  $("#exposed-members").replaceChildren(...rows.slice(0, 8).map(figure));
-  $("#exposed-nonmembers").replaceChildren(...rows.slice(-8).reverse().map(figure));
+  $("#exposed-members").replaceChildren(...e.members.slice(0, 8).map(row).map(figure));
+  $("#exposed-nonmembers").replaceChildren(...e.false_positives.slice(0, 8).map(row).map(figure));
   const forResult = result;
   for (const [set, waiting] of Object.entries(zipped)) {
     if (!waiting.length) continue;

@@ -1,5 +1,5 @@
 // Types of privaudit's JavaScript API (www/api.js) and of the <privacy-audit> element
-// (www/widget.js). The report types follow schema/report.schema.json (schema_version 5).
+// (www/widget.js). The report types follow schema/report.schema.json (schema_version 6).
 
 /** A file the engine reads: bytes, or a Blob/File (its name is used in error messages). */
 export type FileLike = Uint8Array | ArrayBuffer | Blob | File | { name?: string; bytes: Uint8Array };
@@ -93,6 +93,14 @@ export interface AuditOptions {
   statistics?: StatisticsOptions;
   /** A release gate, e.g. "tpr@0.001 > 0.02, auc > 0.6, epsilon > 4": `report.verdict.gate` says whether any condition holds. */
   failIf?: string;
+  /** How many of the most exposed members (and as many false positives) the report lists. Default 20. */
+  exposed?: number;
+  /** Metrics per slice (class, correct or not, loss quartile, slice column). Default true. */
+  slices?: boolean;
+  /** A CSV column whose values group the records into slices (not a feature). */
+  sliceColumn?: string;
+  /** Drop the non-members that copy a member (exactly, or nearly for images). Default false. */
+  dropDuplicates?: boolean;
   /** false: neither reuse nor keep trained references in IndexedDB. Default true. */
   cache?: boolean;
 }
@@ -192,7 +200,8 @@ export interface ReferenceModelInfo {
 }
 
 export interface ReferenceInfo {
-  source: "trained" | "models" | "outputs";
+  /** shared: trained for the float model of this architecture compared with this QDQ-quantised one. */
+  source: "trained" | "shared" | "models" | "outputs";
   count: number;
   mode: "offline" | "online";
   seed: number;
@@ -204,7 +213,7 @@ export interface ReferenceInfo {
 }
 
 export interface AuditReport {
-  schema_version: 5;
+  schema_version: 6;
   tool: { name: "privaudit"; version: string };
   backend: "webgpu" | "wgpu" | "cpu";
   backend_note: string | null;
@@ -249,15 +258,91 @@ export interface AuditReport {
     inputs: { role: string; name: string; bytes: number; sha256: string; files: number | null; records: number | null }[];
     options: AuditOptions;
   };
+  /** The members the strongest attack (the verdict's) is most sure of, and the non-members it takes for members. */
+  exposure: { attack: string; members: ExposedRecord[]; false_positives: ExposedRecord[]; percentile_note: string };
+  /** Every attack's metrics per slice; each equals an audit of that slice alone. */
+  slices: Slice[];
+  /** Duplicate records; null in outputs-only mode. */
+  duplicates: DuplicateInfo | null;
+}
+
+export interface ExposedRecord {
+  set: "members" | "nonmembers";
+  /** 1-based data row in its set. */
+  row: number;
+  /** An image's path. */
+  id: string | null;
+  /** 1 + the number of audited records the ranking attack scores strictly higher. */
+  rank: number;
+  label: number;
+  predicted: number;
+  correct: boolean;
+  loss: number;
+  scores: Record<string, number>;
+  /** Each score as a percentile (0–100) of the non-members' scores of that attack. */
+  percentiles: Record<string, number>;
+  /** First feature values as the model received them (tables). */
+  preview: number[];
+  /** With reference models: the target's φ among the references' φ (in: trained on it). */
+  references: { target: number; in: number[]; out: number[] } | null;
+}
+
+export interface Slice {
+  kind: "class" | "correctness" | "loss_quartile" | "column";
+  name: string;
+  members: number;
+  nonmembers: number;
+  /** Fewer than 50 members or non-members. */
+  small: boolean;
+  attacks: {
+    name: string;
+    auc: number;
+    tpr_at_fpr: { "0.1": number; "0.01": number; "0.001": number; "0": number };
+    advantage: number;
+    ppv: number | null;
+    ci: AttackResult["ci"];
+    epsilon: number;
+  }[];
+  /** Why there are no metrics. */
+  note: string | null;
+}
+
+export interface RecordRef { set: "members" | "nonmembers"; row: number; id: string | null }
+
+export interface DuplicateInfo {
+  method: string;
+  exact_within_members: number;
+  exact_members_in_nonmembers: number;
+  /** Images only; null for tables. */
+  near_within_members: number | null;
+  near_members_in_nonmembers: number | null;
+  capped_buckets: number;
+  examples: { kind: "exact" | "near"; a: RecordRef; b: RecordRef; hash_distance: number | null }[];
+  dropped_nonmembers: number;
+  /** Wall time of the search, in seconds. */
+  seconds: number;
+  exposure: {
+    attack: string;
+    duplicated: number;
+    unique: number;
+    auc_duplicated: number | null;
+    auc_unique: number | null;
+    mean_percentile_duplicated: number | null;
+    mean_percentile_unique: number | null;
+  } | null;
 }
 
 export interface AuditResult {
   report: AuditReport;
   reportJson: string;
-  /** set,row,label,member,<attack>… */
+  /** set,row,[id,]label,member,<attack>…,model_loss,model_predicted,model_correct,rank */
   scoresCsv: string;
   rocSvg: string;
   histogramSvgs: string[];
+  /** The AUC per slice with its interval (empty without slices). */
+  slicesSvg: string;
+  /** One sentence on the duplicates (empty in outputs-only mode). */
+  duplicatesNote: string;
   /** How the intervals were computed and which FPR levels are below 1/N (the CLI's sentence). */
   statisticsNote: string;
   /** What the ε bounds assume here (heuristic or a DP audit) and their ceilings (the CLI's sentence). */

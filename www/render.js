@@ -122,6 +122,107 @@ export function provenanceRows(report) {
   });
 }
 
+const who = (x) => x.id ?? `${x.set === "members" ? "member" : "non-member"} row ${x.row}`;
+const sci = (v) => (v == null ? "–" : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? v.toFixed(4) : v.toExponential(3));
+
+/**
+ * The exposure table of `list` (report.exposure.members or .false_positives): rank, record (a
+ * button that calls `onSelect(record)`), label, prediction, loss, then each attack's score with
+ * its percentile among the non-members beneath. Returns [theadRow, ...bodyRows].
+ */
+export function exposedRows(report, list, onSelect) {
+  const names = report.attacks.map((a) => a.name);
+  const head = el("tr", {}, ...["rank", "record", "label", "predicted", "loss", ...names].map((h) => el("th", { scope: "col", textContent: h })));
+  const rows = list.map((x) => {
+    const tr = el("tr");
+    tr.dataset.set = x.set;
+    tr.dataset.row = String(x.row);
+    const button = el("button", { type: "button", className: "link", textContent: who(x), title: "show this record's scores and its reference models" });
+    button.addEventListener("click", () => onSelect?.(x, tr));
+    const preview = x.preview.length ? el("small", { className: "preview", textContent: x.preview.map((v) => String(+v.toPrecision(4))).join(", ") }) : "";
+    tr.append(el("td", { textContent: String(x.rank) }), el("th", { scope: "row" }, button, preview ? el("br") : "", preview),
+      el("td", { textContent: String(x.label) }), el("td", { textContent: `${x.predicted}${x.correct ? "" : " ✗"}`, title: x.correct ? "" : "misclassified" }),
+      el("td", { textContent: sci(x.loss) }),
+      ...names.map((n) => {
+        const td = el("td", { textContent: sci(x.scores[n]) }, el("br"), el("small", { textContent: `${x.percentiles[n].toFixed(1)} %` }));
+        td.dataset.attack = n;
+        td.dataset.value = String(x.scores[n]);
+        td.dataset.percentile = String(x.percentiles[n]);
+        return td;
+      }));
+    return tr;
+  });
+  return [head, ...rows];
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+const svg = (tag, attrs = {}, ...children) => {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  e.append(...children);
+  return e;
+};
+
+/**
+ * One record in detail: every attack's score and percentile, and with reference models a strip
+ * of the references' φ (IN: trained on it; OUT: not) with the target's φ marked.
+ */
+export function recordDetail(report, x) {
+  const parts = [el("h4", { textContent: `${who(x)} (${x.set === "members" ? "a member" : "a non-member"}), rank ${x.rank}` }),
+    el("p", { textContent: `label ${x.label}, predicted ${x.predicted}${x.correct ? "" : " (wrong)"}, loss ${sci(x.loss)}` })];
+  const t = el("table", { className: "detail" }, el("caption", { textContent: "Every attack's score, and its percentile among the non-members' scores." }),
+    el("thead", {}, el("tr", {}, ...["attack", "score", "percentile"].map((h) => el("th", { scope: "col", textContent: h })))),
+    el("tbody", {}, ...report.attacks.map((a) => el("tr", {}, el("th", { scope: "row", textContent: a.name }), el("td", { textContent: sci(x.scores[a.name]) }), el("td", { textContent: `${x.percentiles[a.name].toFixed(1)} %` })))));
+  parts.push(t);
+  const r = x.references;
+  if (r) {
+    const all = [r.target, ...r.in, ...r.out];
+    let [lo, hi] = [Math.min(...all), Math.max(...all)];
+    if (hi - lo < 1e-9) [lo, hi] = [lo - 1, hi + 1];
+    const [w, left, right] = [420, 50, 20];
+    const px = (v) => left + ((v - lo) / (hi - lo)) * (w - left - right);
+    const dots = (vals, y, color, label) => vals.map((v) => svg("circle", { cx: px(v).toFixed(1), cy: y, r: 4, fill: color, "fill-opacity": 0.7 }, svg("title", {}, `${label}: φ = ${v.toFixed(3)}`)));
+    const plot = svg("svg", { viewBox: `0 0 ${w} 90`, role: "img", "aria-label": `the target's φ ${r.target.toFixed(3)} among ${r.in.length} IN and ${r.out.length} OUT references`, class: "strip" },
+      svg("text", { x: 4, y: 24, "font-size": 11 }, "IN"), svg("text", { x: 4, y: 54, "font-size": 11 }, "OUT"),
+      ...dots(r.in, 20, "#d62728", "IN reference"), ...dots(r.out, 50, "#1f77b4", "OUT reference"),
+      svg("line", { x1: px(r.target).toFixed(1), y1: 8, x2: px(r.target).toFixed(1), y2: 62, stroke: "currentColor", "stroke-width": 2 }, svg("title", {}, `target: φ = ${r.target.toFixed(3)}`)),
+      svg("text", { x: left, y: 80, "font-size": 11 }, lo.toFixed(2)), svg("text", { x: w - right, y: 80, "font-size": 11, "text-anchor": "end" }, hi.toFixed(2)),
+      svg("text", { x: (left + w - right) / 2, y: 80, "font-size": 11, "text-anchor": "middle" }, "φ = log p(y) − log Σ others"));
+    parts.push(el("figure", {}, plot, el("figcaption", { textContent: `The target's φ (line) among the references' φ on this record: red, ${r.in.length} that trained on it; blue, ${r.out.length} that did not. A target far to the right of the blue dots is what LiRA calls a member.` })));
+  }
+  return parts;
+}
+
+/** The slices table's rows for the exposure's attack: each metric with its interval. */
+export function sliceRows(report) {
+  const name = report.exposure.attack;
+  const iv = (v, ci) => [v.toFixed(3), ...(ci ? [el("br"), el("small", { className: "ci", textContent: range(ci) })] : [])];
+  return report.slices.map((s) => {
+    const tr = el("tr");
+    tr.dataset.kind = s.kind;
+    tr.dataset.name = s.name;
+    if (s.small) tr.className = "small";
+    const a = s.attacks.find((x) => x.name === name);
+    const cells = a ? [
+      el("td", {}, ...iv(a.auc, a.ci?.auc)), el("td", {}, ...iv(a.tpr_at_fpr["0.01"], a.ci?.tpr_at_fpr["0.01"])),
+      el("td", {}, ...iv(a.tpr_at_fpr["0.001"], a.ci?.tpr_at_fpr["0.001"])), el("td", {}, ...iv(a.advantage, a.ci?.advantage)), el("td", { textContent: a.epsilon.toFixed(2) })]
+      : [el("td", { colSpan: 5, textContent: s.note ?? "" })];
+    if (a) tr.dataset.auc = String(a.auc);
+    tr.append(el("th", { scope: "row", textContent: s.small ? `${s.name} (small)` : s.name }), el("td", { textContent: String(s.members) }), el("td", { textContent: String(s.nonmembers) }), ...cells);
+    return tr;
+  });
+}
+
+/** The slices table's header row. */
+export const SLICE_HEADERS = ["slice", "members", "non-members", "AUC", "TPR @ 1 %", "TPR @ 0.1 %", "advantage", "ε (ROC)"];
+
+/** The duplicates: the sentence, then the example pairs, as `<li>`s. */
+export function duplicateItems(report, note) {
+  const d = report.duplicates;
+  if (!d) return [];
+  return [el("li", { textContent: note }), ...d.examples.map((p) => el("li", { textContent: `${p.kind}: ${who(p.a)} and ${who(p.b)}${p.hash_distance != null ? ` (${p.hash_distance} bits apart)` : ""}` }))];
+}
+
 /** The ε table's header row. */
 export const EPSILON_HEADERS = ["attack", "ε (ROC)", "μ (Gaussian DP)", "ε from μ", "ε (one run)", "one-run guesses"];
 
@@ -154,6 +255,34 @@ export function renderReport(els, result) {
     els.epsilonNote.dataset.basis = r.statistics.epsilon_basis;
   }
   fillReferences(els.references, r);
+  if (els.exposure) {
+    const show = (x, tr) => {
+      for (const row of els.exposure.querySelectorAll("tr.selected")) row.classList.remove("selected");
+      tr.classList.add("selected");
+      els.recordDetail.replaceChildren(...recordDetail(r, x));
+      els.recordDetail.hidden = false;
+    };
+    const fill = (table, list) => {
+      const [head, ...rows] = exposedRows(r, list, show);
+      table.querySelector("thead").replaceChildren(head);
+      table.querySelector("tbody").replaceChildren(...rows);
+    };
+    els.exposure.hidden = r.exposure.members.length === 0;
+    fill(els.exposure.querySelector(".exposed-members"), r.exposure.members);
+    fill(els.exposure.querySelector(".false-positives"), r.exposure.false_positives);
+    els.exposure.querySelector(".exposure-note").textContent = `Ranked by ${r.exposure.attack}, the strongest attack. Choose a record to see all its scores${r.references ? " and where the target falls among its reference models" : ""}. The full ranking is the rank column of the per-record scores CSV.`;
+    els.recordDetail.hidden = true;
+    els.recordDetail.replaceChildren();
+  }
+  if (els.slices) {
+    els.slices.hidden = r.slices.length === 0;
+    els.slices.querySelector("tbody").replaceChildren(...sliceRows(r));
+    els.slices.querySelector(".slices-chart").innerHTML = result.slicesSvg ?? "";
+  }
+  if (els.duplicates) {
+    els.duplicates.hidden = !r.duplicates;
+    els.duplicates.querySelector("ul").replaceChildren(...duplicateItems(r, result.duplicatesNote ?? ""));
+  }
   els.roc.querySelector("svg")?.remove();
   els.roc.insertAdjacentHTML("afterbegin", result.rocSvg);
   els.hists.innerHTML = result.histogramSvgs.join("");

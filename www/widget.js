@@ -18,7 +18,7 @@
 // --privaudit-font and ::part(form | run | cancel | progress | error | report | metrics | roc |
 // histograms | references | epsilon | verdict | provenance | save-json | save-csv).
 import init, { runAudit } from "./api.js";
-import { download, renderReport, EPSILON_HEADERS, METRIC_HEADERS, PROVENANCE_HEADERS, REFERENCE_HEADERS } from "./render.js";
+import { download, renderReport, EPSILON_HEADERS, METRIC_HEADERS, PROVENANCE_HEADERS, REFERENCE_HEADERS, SLICE_HEADERS } from "./render.js";
 import { FileSet, filesMarkup, wireFileSet } from "./files.js";
 
 const STYLE = `
@@ -50,6 +50,13 @@ td.unmeasurable { color: color-mix(in srgb, var(--muted) 60%, transparent); }
 .gate.crossed strong { color: var(--bad); }
 .provenance td, .provenance th { text-align: left; font-size: .85em; }
 .provenance code { word-break: break-all; }
+tr.small { color: var(--muted); }
+tr.selected { background: color-mix(in srgb, var(--accent) 12%, transparent); }
+button.link { background: none; border: none; color: var(--accent); text-decoration: underline; padding: 0; cursor: pointer; font: inherit; text-align: left; }
+small.preview { color: var(--muted); }
+.record-detail { border: 1px solid color-mix(in srgb, var(--muted) 35%, transparent); border-radius: 6px; padding: .3rem 1rem; margin: .6rem 0; }
+.record-detail svg.strip { width: 100%; max-width: 520px; }
+.slices-chart svg { width: 100%; max-width: 680px; }
 .drop { border: 2px dashed var(--muted); border-radius: 8px; padding: .3rem 1rem; }
 .drop.over { border-color: var(--accent); background: color-mix(in srgb, var(--accent) 10%, transparent); }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
@@ -100,6 +107,18 @@ const TEMPLATE = `<style>${STYLE}</style>
   <table id="references" part="references" hidden><caption></caption><thead>${headerRow(REFERENCE_HEADERS)}</thead><tbody></tbody></table>
   <figure id="roc" class="roc" part="roc"><figcaption>ROC curves, log-log, from FPR 1/N, as staircases; dashed: chance; shaded: the strongest attack's bootstrap band.</figcaption></figure>
   <div id="hists" class="hists" part="histograms"></div>
+  <section id="exposure" part="exposure" hidden aria-label="the most exposed records">
+    <p class="exposure-note note"></p>
+    <table class="exposed-members"><caption>Members the strongest attack is most sure of: each attack's score, with its percentile among the non-members' scores beneath.</caption><thead></thead><tbody></tbody></table>
+    <table class="false-positives"><caption>False positives: the non-members that look most like members.</caption><thead></thead><tbody></tbody></table>
+    <div id="record-detail" class="record-detail" part="record-detail" aria-live="polite" hidden></div>
+  </section>
+  <section id="slices" part="slices" hidden aria-label="slices">
+    <table><caption>The strongest attack on each slice alone, with its interval; small: fewer than 50 members or non-members.</caption>
+      <thead>${headerRow(SLICE_HEADERS)}</thead><tbody></tbody></table>
+    <figure class="slices-chart"></figure>
+  </section>
+  <section id="duplicates" part="duplicates" hidden aria-label="duplicates"><ul></ul></section>
   <table id="provenance" class="provenance" part="provenance"><caption></caption><thead>${headerRow(PROVENANCE_HEADERS)}</thead><tbody></tbody></table>
   <div class="actions">
     <button id="save-json" part="save-json" type="button" class="secondary">Save report (JSON)</button>
@@ -230,7 +249,7 @@ export class PrivacyAudit extends HTMLElement {
       });
       this.#last = result;
       $("report").hidden = false;
-      renderReport({ summary: $("summary"), verdict: $("verdict"), provenance: $("provenance"), warnings: $("warnings"), metrics: $("metrics"), statisticsNote: $("statistics-note"), epsilon: $("epsilon"), epsilonNote: $("epsilon-note"), references: $("references"), roc: $("roc"), hists: $("hists") }, result);
+      renderReport({ summary: $("summary"), verdict: $("verdict"), provenance: $("provenance"), warnings: $("warnings"), metrics: $("metrics"), statisticsNote: $("statistics-note"), epsilon: $("epsilon"), epsilonNote: $("epsilon-note"), references: $("references"), roc: $("roc"), hists: $("hists"), exposure: $("exposure"), recordDetail: $("record-detail"), slices: $("slices"), duplicates: $("duplicates") }, result);
       this.#progress(1, "done");
       this.dispatchEvent(new CustomEvent("report", { detail: result.report }));
       return result.report;

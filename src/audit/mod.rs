@@ -4,13 +4,16 @@
 //! ```text
 //! plan        options + inputs' kinds → Plan          (every check that needs no file parsed)
 //! target      files → Records, TargetOutputs          (tables; the model's logits on every row)
+//! duplicates  Records → Found                          (exact and near copies, by hashing)
 //! population  Records → Split                         (candidates, population, hold-out)
 //! references  → References                            (trained, cached or the user's; signals)
 //! evaluate    signals (+ references) → Evaluation     (attacks through the registry; metrics)
 //! assemble    → AuditReport + ScoreTable
 //! ```
 
+mod duplicates;
 mod evaluate;
+mod exposure;
 mod options;
 mod plan;
 mod population;
@@ -70,6 +73,19 @@ pub struct AuditInput {
     /// Trained references kept from an earlier run (see [`reference_cache_key`]); used when
     /// their key matches this run's, else ignored.
     pub cached_references: Option<Vec<u8>>,
+    /// For a QDQ-quantised model, whose references cannot be trained: the references trained
+    /// for a float model of its architecture (`compare` sets this), as
+    /// [`AuditOutput::reference_cache`] holds them.
+    pub shared_references: Option<SharedReferences>,
+}
+
+/// References trained for another model, lent to a QDQ-quantised one.
+#[derive(Clone, Debug)]
+pub struct SharedReferences {
+    /// The model they were trained for.
+    pub from: String,
+    /// Their kept form (the bytes of [`AuditOutput::reference_cache`]).
+    pub bytes: Vec<u8>,
 }
 
 impl AuditInput {
@@ -82,12 +98,21 @@ impl AuditInput {
             population: None,
             references: ReferenceInput::default(),
             cached_references: None,
+            shared_references: None,
         }
     }
 
     /// Audit a model's outputs.
     pub fn outputs(members: DataSource, nonmembers: DataSource) -> Self {
-        Self { target: Target::Outputs, members, nonmembers, population: None, references: ReferenceInput::default(), cached_references: None }
+        Self {
+            target: Target::Outputs,
+            members,
+            nonmembers,
+            population: None,
+            references: ReferenceInput::default(),
+            cached_references: None,
+            shared_references: None,
+        }
     }
 
     /// The same input with a population file.
@@ -149,6 +174,23 @@ pub async fn run(input: AuditInput, opts: &AuditOptions, progress: &mut dyn FnMu
     say("read", 0.01, "reading files".into());
     let onnx = target::parse_model(&input, say)?;
     let mut records = target::read_records(&input, &plan, onnx.as_ref())?;
+    // Duplicates among the model's inputs (outputs-only mode has none to compare).
+    let mut duplicates = onnx.is_some().then(|| {
+        say("read", 0.02, "looking for duplicate records (hashing)".into());
+        duplicates::find(&records, records.geometry.as_ref())
+    });
+    if let Some(d) = duplicates.as_mut().filter(|d| !d.nonmember_copies.is_empty()) {
+        let k = d.nonmember_copies.len();
+        if plan.opts.drop_duplicates {
+            records.drop_nonmembers(&d.nonmember_copies);
+            d.info.dropped_nonmembers = k;
+            warnings.push(format!("{k} non-members copy a member (exactly or nearly) and were dropped before the audit (dropDuplicates)"));
+        } else {
+            warnings.push(format!(
+                "{k} non-members copy a member (exactly or nearly): the model saw them in training, so counting them as non-members undercounts the leak; drop them with --drop-duplicates (dropDuplicates in the page and the JS API)"
+            ));
+        }
+    }
     let target = target::outputs(&input, &plan, &mut records, onnx, say).await?;
     let target_signals = signals::compute(&target.logits, &records.labels);
     let split = population::split(&records, &plan, &mut warnings)?;
@@ -166,31 +208,43 @@ pub async fn run(input: AuditInput, opts: &AuditOptions, progress: &mut dyn FnMu
         member: Vec::new(),
         candidates: split.candidates.len(),
     });
-    let set = references.as_ref().map(|r| &r.set).or(population_only.as_ref());
+    let (ref_set, reference_info, reference_cache) = match references {
+        Some(r) => (Some(r.set), Some(r.info), r.cache),
+        None => (None, None, None),
+    };
+    let set = ref_set.as_ref().or(population_only.as_ref());
 
     say("attacks", 0.9, "computing attacks and metrics".into());
     let is_member = split.is_member(records.members());
     let evaluation = evaluate::run(&plan, &subset(&target_signals, &split.candidates), set, &is_member, &mut warnings)?;
-    let (reference_info, reference_cache) = references.map_or((None, None), |r| (Some(r.info), r.cache));
-    let output = assemble(&plan, &records, &target, &target_signals, &split, evaluation, reference_info, warnings, digests, &is_member)?;
+    let parts = Parts { records: &records, target: &target, target_signals: &target_signals, split: &split, set, duplicates };
+    let output = assemble(&plan, parts, evaluation, reference_info, warnings, digests, &is_member)?;
     say("done", 1.0, "audit complete".into());
     Ok(AuditOutput { reference_cache, ..output })
 }
 
+/// What the report is assembled from, besides the attacks' results.
+struct Parts<'a> {
+    records: &'a target::Records,
+    target: &'a target::TargetOutputs,
+    target_signals: &'a Signals,
+    split: &'a population::Split,
+    /// The target's and the references' signals (reference attacks, or Attack-P's population).
+    set: Option<&'a ReferenceSet>,
+    duplicates: Option<duplicates::Found>,
+}
+
 /// Stage 6: the report and the score table.
-#[allow(clippy::too_many_arguments)]
 fn assemble(
     plan: &plan::Plan,
-    records: &target::Records,
-    target: &target::TargetOutputs,
-    target_signals: &Signals,
-    split: &population::Split,
+    parts: Parts<'_>,
     evaluation: evaluate::Evaluation,
     references: Option<report::ReferenceInfo>,
     mut warnings: Vec<String>,
     mut digests: Vec<report::InputDigest>,
     is_member: &[bool],
 ) -> Result<AuditOutput> {
+    let Parts { records, target, target_signals, split, set, duplicates } = parts;
     let n_mem = records.members();
     let mut model = target.info.clone();
     model.accuracy_members = accuracy(&target_signals.correct, &(0..n_mem).collect::<Vec<_>>()).unwrap_or(0.0);
@@ -223,16 +277,6 @@ fn assemble(
         None => ("cpu", None),
     };
     warnings.extend(backend_note.clone());
-    let rows = split
-        .candidates
-        .iter()
-        .enumerate()
-        .map(|(c, &i)| {
-            let (t, r) = records.locate(i);
-            let id = records.tables[t].ids.get(r).cloned();
-            ScoreRow { member: t == 0, row: r + 1, label: records.labels[i], id, scores: evaluation.columns.iter().map(|col| col[c]).collect() }
-        })
-        .collect();
     let need_pop = plan.need_population;
     for d in &mut digests {
         d.records = match d.role.as_str() {
@@ -264,8 +308,55 @@ fn assemble(
         warnings,
         verdict: report::Verdict::default(),
         provenance: provenance::provenance(digests, &plan.opts),
+        exposure: report::Exposure::default(),
+        slices: Vec::new(),
+        duplicates: None,
     };
     report.verdict = report::verdict(&report, combined);
+    // The records: ranked by the strongest attack, the exposure tables, slices, duplicates.
+    let strongest = report.attacks.iter().position(|a| a.name == report.verdict.strongest_attack).unwrap_or(0);
+    let x = exposure::Inputs {
+        plan,
+        records,
+        target,
+        target_signals,
+        split,
+        set,
+        columns: &evaluation.columns,
+        is_member,
+        names: report.attacks.iter().map(|a| a.name.as_str()).collect(),
+    };
+    let (_, rank) = report::records::ranking(&evaluation.columns[strongest]);
+    let rows = split
+        .candidates
+        .iter()
+        .enumerate()
+        .map(|(c, &i)| {
+            let (t, r) = records.locate(i);
+            let id = records.tables[t].ids.get(r).cloned();
+            let scores = evaluation.columns.iter().map(|col| col[c]).collect();
+            ScoreRow {
+                member: t == 0,
+                row: r + 1,
+                label: records.labels[i],
+                id,
+                scores,
+                loss: target_signals.loss[i],
+                predicted: x.predicted(i),
+                correct: target_signals.correct[i],
+                rank: rank[c],
+            }
+        })
+        .collect();
+    report.exposure = x.exposure(strongest);
+    if plan.opts.slices {
+        report.slices = x.slices()?;
+    }
+    report.duplicates = duplicates.map(|d| {
+        let mut info = d.info;
+        info.exposure = Some(x.duplicate_exposure(strongest, &d.duplicated_members));
+        info
+    });
     if let Some(expr) = &plan.opts.fail_if {
         report.verdict.gate = Some(report::gate::Gate::parse(expr)?.check(expr, &report)?);
     }

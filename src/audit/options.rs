@@ -95,6 +95,18 @@ pub struct AuditOptions {
     /// [`crate::report::gate`]): the report's `verdict.gate` says whether any condition holds,
     /// and the CLI then exits 3. Default: none.
     pub fail_if: Option<String>,
+    /// How many of the most exposed members (and as many false positives) the report lists.
+    /// Default: 20.
+    pub exposed: u64,
+    /// Metrics per slice (class, correct or not, loss quartile, and the slice column). Default:
+    /// true.
+    pub slices: bool,
+    /// A CSV column whose values group the records into slices (not a feature). Default: none.
+    pub slice_column: Option<String>,
+    /// Drop the non-members that duplicate a member (exactly, or nearly for images) before
+    /// the audit: they would count as non-members what the model saw in training. Default:
+    /// false (they are counted and warned about).
+    pub drop_duplicates: bool,
 }
 
 impl Default for AuditOptions {
@@ -117,6 +129,10 @@ impl Default for AuditOptions {
             image: crate::data::image::ImageOptions::default(),
             statistics: crate::metrics::StatisticsSettings::default(),
             fail_if: None,
+            exposed: 20,
+            slices: true,
+            slice_column: None,
+            drop_duplicates: false,
         }
     }
 }

@@ -92,6 +92,18 @@ impl Plan {
         if opts.id_column.as_deref().is_some_and(|id| id == opts.label_column) {
             return Err(AuditError::option("idColumn", "is the label column too; name another column"));
         }
+        if opts.slice_column.as_deref().is_some_and(str::is_empty) {
+            return Err(AuditError::option("sliceColumn", "must not be empty; leave it out for no slice column"));
+        }
+        if opts.slice_column.is_some() && opts.slice_column == opts.id_column {
+            return Err(AuditError::option("sliceColumn", "is the id column too; name another column"));
+        }
+        if opts.drop_duplicates && matches!(input.target, super::Target::Outputs) {
+            return Err(AuditError::option("dropDuplicates", "needs the model's inputs to compare records; outputs-only mode has none"));
+        }
+        if opts.exposed > crate::limits::MAX_EXPOSED as u64 {
+            return Err(AuditError::option("exposed", format!("at most {} records, got {}", crate::limits::MAX_EXPOSED, opts.exposed)));
+        }
 
         let refs = &input.references;
         let (models, outputs) = (refs.models.len(), refs.outputs.len());
@@ -154,7 +166,7 @@ impl Plan {
             online,
             references,
             need_population,
-            table: TableOptions { label_column: opts.label_column.clone(), id_column: opts.id_column.clone() },
+            table: TableOptions { label_column: opts.label_column.clone(), id_column: opts.id_column.clone(), slice_column: opts.slice_column.clone() },
             rmia: RmiaSettings { a, gamma: opts.rmia_gamma },
             opts: opts.clone(),
             warnings,

@@ -59,10 +59,12 @@ impl CachedReferences {
     }
 }
 
-/// The key under which this run's trained references are kept: a SHA-256 of every input file
-/// and of every option that changes the references (scale, shift, columns, hold-out, backend,
-/// K, mode, seed, training settings). `None` when the run trains no references (or its options
-/// are invalid: the run will say why).
+/// The key under which this run's trained references are kept: a SHA-256 of the model's
+/// architecture ([`crate::model::OnnxModel::architecture_digest`]: everything but the weights
+/// references re-initialise), of every data file and of every option that changes the
+/// references (scale, shift, columns, hold-out, backend, K, mode, seed, training settings).
+/// `None` when the run trains no references (or its inputs or options are invalid: the run
+/// will say why).
 pub fn reference_cache_key(input: &AuditInput, opts: &super::AuditOptions) -> Option<String> {
     let plan = Plan::new(input, opts).ok()?;
     let Target::Model { model, model_data } = &input.target else {
@@ -76,11 +78,12 @@ pub fn reference_cache_key(input: &AuditInput, opts: &super::AuditOptions) -> Op
         h.update((b.len() as u64).to_le_bytes());
         h.update(b);
     };
-    part(b"privaudit references v3");
+    part(b"privaudit references v4");
     part(env!("CARGO_PKG_VERSION").as_bytes());
-    for f in [Some(model), model_data.as_ref()] {
-        part(f.map_or(&[][..], |f| &f.bytes));
-    }
+    // The model's architecture, not its bytes: references re-initialise the trained weights,
+    // so models that differ only there (a plain and a DP-trained one) share references.
+    let onnx = crate::model::OnnxModel::parse(model, model_data.as_ref()).ok()?;
+    part(onnx.architecture_digest().ok()?.as_bytes());
     for src in [Some(&input.members), Some(&input.nonmembers), input.population.as_ref()] {
         part(src.map_or(&[][..], |s| &s.file.bytes));
         part(src.and_then(|s| s.labels.as_ref()).map_or(&[][..], |l| &l.bytes));
@@ -95,6 +98,7 @@ pub fn reference_cache_key(input: &AuditInput, opts: &super::AuditOptions) -> Op
     let settings = serde_json::json!([
         opts.label_column,
         opts.id_column,
+        opts.slice_column,
         opts.scale,
         opts.shift,
         opts.backend,
@@ -133,6 +137,7 @@ pub(crate) async fn build(cx: Inputs<'_>, source: RefSource, say: &mut Say<'_>, 
     let k = source.count();
     let mut cache = None;
     let mut cached = false;
+    let mut shared_from: Option<String> = None;
     let mut model_infos = Vec::new();
     let (logits, member, membership_note) = match source {
         RefSource::Outputs { .. } | RefSource::Models { .. } => {
@@ -166,7 +171,35 @@ pub(crate) async fn build(cx: Inputs<'_>, source: RefSource, say: &mut Say<'_>, 
             }
             let key = reference_cache_key(input, &plan.opts);
             let mut logits = Vec::new();
-            match input.cached_references.as_deref().map(serde_json::from_slice::<CachedReferences>) {
+            // A QDQ-quantised model: rounding passes no gradient, so its references are the
+            // ones trained for the float model it is compared with, or none.
+            let shared = if onnx.quantised() {
+                let Some(s) = &input.shared_references else {
+                    return Err(AuditError::model(
+                        onnx.file(),
+                        "references cannot be trained for a QDQ-quantised model (QuantizeLinear/DequantizeLinear): rounding passes no gradient. Run the attacks that need no references, give reference models or outputs, or compare it with the float model it was made from (privaudit compare), whose references it then shares",
+                    ));
+                };
+                match serde_json::from_slice::<CachedReferences>(&s.bytes)
+                    .map_err(|e| e.to_string())
+                    .and_then(|c| c.mismatch(k, &member, classes, total).map_or(Ok(c), Err))
+                {
+                    Ok(c) => Some((c, s.from.clone())),
+                    Err(why) => return Err(AuditError::model(onnx.file(), format!("the references of {} cannot serve this model: {why}", s.from))),
+                }
+            } else {
+                None
+            };
+            if let Some((c, from)) = shared {
+                say("train", 0.85, format!("using the {k} references trained for {from}"));
+                for l in &c.logits {
+                    logits.push(Logits::from_outputs(onnx.file(), l.iter().map(|&v| f64::from(v)).collect(), total, classes, OutputKind::Logits)?.0);
+                }
+                model_infos = c.models;
+                shared_from = Some(from);
+                cached = true;
+            }
+            match input.cached_references.as_deref().filter(|_| !cached).map(serde_json::from_slice::<CachedReferences>) {
                 Some(Ok(c)) if Some(&c.key) == key.as_ref() => match c.mismatch(k, &member, classes, total) {
                     None => {
                         say("train", 0.85, format!("using {k} references trained earlier with the same inputs and settings"));
@@ -215,7 +248,11 @@ pub(crate) async fn build(cx: Inputs<'_>, source: RefSource, say: &mut Say<'_>, 
             } else {
                 "trained: every population record is in exactly half of the references; no audited record is in any"
             };
-            (logits, member, note.to_string())
+            let note = match &shared_from {
+                Some(from) => format!("{note} (trained for {from}, the float model of this QDQ-quantised one)"),
+                None => note.to_string(),
+            };
+            (logits, member, note)
         }
     };
 
@@ -258,6 +295,7 @@ pub(crate) async fn build(cx: Inputs<'_>, source: RefSource, say: &mut Say<'_>, 
     let trained = matches!(source, RefSource::Train { .. });
     let info = ReferenceInfo {
         source: match source {
+            RefSource::Train { .. } if shared_from.is_some() => "shared",
             RefSource::Train { .. } => "trained",
             RefSource::Models { .. } => "models",
             RefSource::Outputs { .. } => "outputs",

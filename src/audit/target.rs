@@ -20,6 +20,8 @@ pub(crate) struct Records {
     pub labels: Vec<usize>,
     /// How image folders were read, when the records are images.
     pub images: Option<crate::report::ImageInfo>,
+    /// The model's image input, when the records are images.
+    pub geometry: Option<data::image::Geometry>,
 }
 
 impl Records {
@@ -52,6 +54,22 @@ impl Records {
 
     pub(crate) fn all_features(&self) -> Vec<f64> {
         self.tables.iter().flat_map(|t| t.values.iter().copied()).collect()
+    }
+
+    /// Remove the non-members at `rows` (0-based within the non-members, ascending).
+    pub(crate) fn drop_nonmembers(&mut self, rows: &[usize]) {
+        let t = &mut self.tables[1];
+        let keep: Vec<usize> = (0..t.rows).filter(|r| rows.binary_search(r).is_err()).collect();
+        t.values = keep.iter().flat_map(|&r| t.values[r * t.cols..(r + 1) * t.cols].iter().copied()).collect();
+        t.labels = keep.iter().map(|&r| t.labels[r]).collect();
+        if !t.ids.is_empty() {
+            t.ids = keep.iter().map(|&r| t.ids[r].clone()).collect();
+        }
+        if !t.groups.is_empty() {
+            t.groups = keep.iter().map(|&r| t.groups[r].clone()).collect();
+        }
+        t.rows = keep.len();
+        self.labels = self.tables.iter().flat_map(|t| t.labels.iter().copied()).collect();
     }
 
     /// (table, row in it) of global row `i < count()`.
@@ -91,6 +109,7 @@ pub(crate) fn read_records(input: &AuditInput, plan: &Plan, model: Option<&OnnxM
         sources.push(("population", p));
     }
     let mut images = None;
+    let mut geometry = None;
     let tables = if sources.iter().any(|(_, s)| s.is_images()) {
         let Some(model) = model else {
             return Err(AuditError::option("members", "image folders are a model's inputs; in outputs-only mode give the outputs as CSV or NPY"));
@@ -128,12 +147,35 @@ pub(crate) fn read_records(input: &AuditInput, plan: &Plan, model: Option<&OnnxM
             t.classes = classes.clone();
         }
         images = Some(crate::report::ImageInfo { class_names: classes, preprocessing: opts.steps(&g), skipped_files: skipped });
+        geometry = Some(g);
         tables
     } else {
         sources.iter().map(|(_, s)| data::read_table(s, &plan.table)).collect::<Result<Vec<_>>>()?
     };
     let labels = tables.iter().flat_map(|t| t.labels.iter().copied()).collect();
-    Ok(Records { tables, labels, images })
+    if let Some(col) = &plan.opts.slice_column {
+        if let Some(t) = tables.iter().take(2).find(|t| t.groups.len() != t.rows) {
+            return Err(AuditError::file(
+                &t.file,
+                format!("no slice column '{}': the members and the non-members must be CSV files with that column", crate::limits::quote(col)),
+            ));
+        }
+        let mut values: Vec<&str> = tables.iter().take(2).flat_map(|t| t.groups.iter().map(String::as_str)).collect();
+        values.sort_unstable();
+        values.dedup();
+        if values.len() > crate::limits::MAX_SLICE_GROUPS {
+            return Err(AuditError::option(
+                "sliceColumn",
+                format!(
+                    "'{}' has {} distinct values; at most {} slices (a column with a value per record is an id, not a group)",
+                    crate::limits::quote(col),
+                    values.len(),
+                    crate::limits::MAX_SLICE_GROUPS
+                ),
+            ));
+        }
+    }
+    Ok(Records { tables, labels, images, geometry })
 }
 
 /// The audited model's outputs on every row, and what we know of it.

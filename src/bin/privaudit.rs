@@ -182,6 +182,19 @@ struct AuditArgs {
     /// "tpr@0.001 > 0.02, auc > 0.6, epsilon > 4" (see the README for the metrics).
     #[arg(long, help_heading = "Statistics")]
     fail_if: Option<String>,
+    /// How many of the most exposed members (and as many false positives) the report lists.
+    #[arg(long, default_value_t = AuditOptions::default().exposed, help_heading = "Report")]
+    exposed: u64,
+    /// Leave out the metrics per slice (class, correct or not, loss quartile, slice column).
+    #[arg(long, help_heading = "Report")]
+    no_slices: bool,
+    /// A CSV column whose values group the records into slices (not a feature), e.g. "group".
+    #[arg(long, help_heading = "Report")]
+    slice_column: Option<String>,
+    /// Drop the non-members that copy a member (exactly, or nearly for images) before the
+    /// audit; otherwise they are counted and warned about.
+    #[arg(long, help_heading = "Report")]
+    drop_duplicates: bool,
     /// Where the model runs.
     #[arg(long, value_enum, default_value = "auto")]
     backend: Backend,
@@ -461,6 +474,10 @@ fn audit(a: AuditArgs) -> Result<Outcome, String> {
         },
         statistics: StatisticsSettings { bootstrap: a.bootstrap, confidence: a.confidence, delta: a.delta, randomised_membership: a.randomised_membership },
         fail_if: a.fail_if.clone(),
+        exposed: a.exposed,
+        slices: !a.no_slices,
+        slice_column: a.slice_column.clone(),
+        drop_duplicates: a.drop_duplicates,
     };
     // Names first: a typo should not wait for the files to be read.
     privaudit::attacks::AttackKind::parse_list(&opts.attacks, opts.mode == ReferenceMode::Online).map_err(|e| format!("--attacks: {e}"))?;

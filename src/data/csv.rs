@@ -38,10 +38,18 @@ pub(super) fn read_csv(file: &str, bytes: &[u8], opts: &TableOptions) -> Result<
         ),
         None => None,
     };
-    let feature_idx: Vec<usize> = (0..header.len()).filter(|&i| i != label_idx && Some(i) != id_idx).collect();
+    let slice_idx = match &opts.slice_column {
+        Some(s) if s == &opts.label_column => None, // slicing by the label: the label column stays the label
+        // Missing, `groups` stays empty: the audit requires it of the members and non-members
+        // only (a population file may lack it).
+        Some(s) => header.iter().position(|h| h == s),
+        None => None,
+    };
+    let feature_idx: Vec<usize> = (0..header.len()).filter(|&i| i != label_idx && Some(i) != id_idx && Some(i) != slice_idx).collect();
     let cols = feature_idx.len();
     let mut values = Vec::new();
     let mut labels = Vec::new();
+    let mut groups = Vec::new();
     for (r, rec) in reader.records().enumerate() {
         let row = r + 1; // 1-based data row (the header is row 0)
         let rec = rec.map_err(|e| match e.kind() {
@@ -72,8 +80,30 @@ pub(super) fn read_csv(file: &str, bytes: &[u8], opts: &TableOptions) -> Result<
             message: m,
         })?;
         labels.push(l);
+        if let Some(c) = slice_idx {
+            let cell = rec.get(c).unwrap_or("");
+            if cell.is_empty() {
+                return Err(AuditError::BadCell {
+                    file: file.into(),
+                    row,
+                    column: quote(&header[c]),
+                    message: "empty cell; every record needs a slice value".into(),
+                });
+            }
+            if cell.chars().count() > limits::MAX_SLICE_VALUE_CHARS {
+                return Err(AuditError::BadCell {
+                    file: file.into(),
+                    row,
+                    column: quote(&header[c]),
+                    message: format!("a slice value of over {} characters; slices are groups such as a region or an age band", limits::MAX_SLICE_VALUE_CHARS),
+                });
+            }
+            groups.push(cell.to_string());
+        } else if opts.slice_column.as_ref() == Some(&opts.label_column) {
+            groups.push(labels[labels.len() - 1].to_string());
+        }
     }
-    Ok(Table { file: file.into(), rows: labels.len(), cols, values, labels, ids: Vec::new(), classes: Vec::new() })
+    Ok(Table { file: file.into(), rows: labels.len(), cols, values, labels, ids: Vec::new(), classes: Vec::new(), groups })
 }
 
 fn parse_num(cell: &str) -> std::result::Result<f64, String> {

@@ -73,11 +73,13 @@ pub struct TableOptions {
     pub label_column: String,
     /// Name of a column to ignore (a record id). Default: none.
     pub id_column: Option<String>,
+    /// Name of a column whose values group the records into slices (not a feature). Default: none.
+    pub slice_column: Option<String>,
 }
 
 impl Default for TableOptions {
     fn default() -> Self {
-        Self { label_column: "label".into(), id_column: None }
+        Self { label_column: "label".into(), id_column: None, slice_column: None }
     }
 }
 
@@ -101,6 +103,8 @@ pub struct Table {
     pub ids: Vec<String>,
     /// Class names in label order (image folders).
     pub classes: Vec<String>,
+    /// Each row's value of the slice column (CSV with a slice column); empty otherwise.
+    pub groups: Vec<String>,
 }
 
 impl Table {
@@ -289,7 +293,7 @@ pub fn read_images(src: &DataSource, opts: &image::ImageOptions, g: &image::Geom
         ids.push(f.name.trim_start_matches('/').to_string());
     }
     let rows = labels.len();
-    Ok((Table { file: set, values, rows, cols: per, labels, ids, classes }, skipped))
+    Ok((Table { file: set, values, rows, cols: per, labels, ids, classes, groups: Vec::new() }, skipped))
 }
 
 /// At most this many images are asked of [`zip_images`] at once (the page shows 16).

@@ -283,7 +283,7 @@ pub(crate) fn table_from_arrays(xfile: &str, x: Array, yfile: &str, y: Array) ->
         .enumerate()
         .map(|(i, &v)| label_from_f64(v).map_err(|m| AuditError::BadCell { file: yfile.into(), row: i + 1, column: "label".into(), message: m }))
         .collect::<Result<Vec<_>>>()?;
-    Ok(Table { file: xfile.into(), values: x.values, rows, cols, labels, ids: Vec::new(), classes: Vec::new() })
+    Ok(Table { file: xfile.into(), values: x.values, rows, cols, labels, ids: Vec::new(), classes: Vec::new(), groups: Vec::new() })
 }
 
 /// Read the named arrays of an NPZ archive (stored or deflated entries), and only those: each

@@ -90,6 +90,9 @@ fn draw(s: &Sorted, is_member: &[bool], weight: &[u32], p: f64, n: f64, grid: &[
     let (mut tp, mut fp) = (0u64, 0u64);
     let (mut f0, mut t0) = (0.0, 0.0);
     let mut d = Draw { auc: 0.0, tpr: [0.0; FPR_LEVELS.len()], advantage: 0.0, band: vec![0.0; grid.len()] };
+    // The band at grid point g is the TPR of the last tie group with FPR ≤ g (TPR never falls
+    // along the walk): the grid is ascending, so one pointer finalises each point once.
+    let (mut j, mut last_t) = (0, 0.0);
     for (k, &i) in s.order.iter().enumerate() {
         if is_member[i] {
             tp += u64::from(weight[i]);
@@ -107,12 +110,15 @@ fn draw(s: &Sorted, is_member: &[bool], weight: &[u32], p: f64, n: f64, grid: &[
             }
         }
         d.advantage = d.advantage.max(t - f);
-        for (slot, &g) in d.band.iter_mut().zip(grid) {
-            if f <= g && t > *slot {
-                *slot = t;
-            }
+        while j < grid.len() && grid[j] < f {
+            d.band[j] = last_t;
+            j += 1;
         }
+        last_t = t;
         (f0, t0) = (f, t);
+    }
+    for slot in &mut d.band[j..] {
+        *slot = last_t;
     }
     d
 }

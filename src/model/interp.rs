@@ -86,6 +86,8 @@ pub const OPS: &[OpSpec] = &[
     op("Shape"),
     op("Gather"),
     op("Slice"),
+    op("QuantizeLinear"),
+    op("DequantizeLinear"),
 ];
 
 /// The names of [`OPS`], for messages.
@@ -134,6 +136,8 @@ pub(crate) fn spec(node: &Node) -> Option<&'static OpSpec> {
         Node::Shape(_) => "Shape",
         Node::Gather(_) => "Gather",
         Node::Slice(_) => "Slice",
+        Node::QuantizeLinear(_) => "QuantizeLinear",
+        Node::DequantizeLinear(_) => "DequantizeLinear",
         _ => return None,
     };
     OPS.iter().find(|o| o.name == name)
@@ -381,6 +385,39 @@ pub(crate) fn run(
         }
     }
     env.remove(output).ok_or_else(|| AuditError::model(file, format!("the graph never computes its output '{output}'")))
+}
+
+/// A QDQ scale or zero point, shaped to broadcast over a rank-`rank` input: a scalar (per
+/// tensor), or a 1-D vector along `axis` (per channel; ONNX's default axis is 1).
+fn quant_param(
+    v: Value,
+    axis: Option<i64>,
+    dims: [usize; 4],
+    rank: usize,
+    what: &str,
+    bad: &dyn Fn(String) -> AuditError,
+    fl: &dyn Fn(Value) -> Result<(Tensor<4>, usize)>,
+) -> Result<Tensor<4>> {
+    let s = v.shape();
+    let n: usize = s.iter().product();
+    if s.len() <= 1 && n == 1 {
+        return Ok(fl(v)?.0.reshape([1, 1, 1, 1]));
+    }
+    if s.len() != 1 {
+        return Err(bad(format!("{what} of shape {s:?}: expected a scalar or a 1-D vector (blocked quantisation is not supported)")));
+    }
+    let a = axis.unwrap_or(1);
+    let a = if a < 0 { a + rank as i64 } else { a };
+    if !(0..rank as i64).contains(&a) {
+        return Err(bad(format!("axis {a} is outside an input of rank {rank}")));
+    }
+    let at = a as usize + 4 - rank;
+    if dims[at] != n {
+        return Err(bad(format!("{what} has {n} values but the input has {} along axis {a}", dims[at])));
+    }
+    let mut shape = [1; 4];
+    shape[at] = n;
+    Ok(fl(v)?.0.reshape(shape))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -664,6 +701,37 @@ fn eval(
             unary(&|t| t.mul_scalar(alpha).add_scalar(beta).clamp(0.0, 1.0))
         }
         Node::HardSwish(_) => unary(&|t| t.clone().mul(t.div_scalar(6.0).add_scalar(0.5).clamp(0.0, 1.0))),
+        // QDQ (onnxruntime's quantize_static): integer values are carried as floats holding
+        // integers, which f32 represents exactly up to 2^24 (16-bit types included).
+        Node::QuantizeLinear(n) => {
+            let (x, rank) = fl(need(0)?)?;
+            let dtype = node.outputs().first().map(|o| o.ty.elem_type());
+            let (lo, hi) = match dtype {
+                Some(DType::U8) => (0.0, 255.0),
+                Some(DType::I8) => (-128.0, 127.0),
+                Some(DType::U16) => (0.0, 65535.0),
+                Some(DType::I16) => (-32768.0, 32767.0),
+                other => return Err(bad(format!("quantising to {other:?} is not supported (uint8, int8, uint16, int16)"))),
+            };
+            let scale = quant_param(need(1)?, n.config.axis, x.dims(), rank, "y_scale", &bad, &fl)?;
+            let dims = x.dims();
+            let y = x.div(scale).round();
+            let y = match get(2)? {
+                Some(z) => y.add(quant_param(z, n.config.axis, dims, rank, "y_zero_point", &bad, &fl)?),
+                None => y,
+            };
+            Ok(Value::F { t: y.clamp(lo, hi), rank })
+        }
+        Node::DequantizeLinear(n) => {
+            let (x, rank) = fl(need(0)?)?;
+            let dims = x.dims();
+            let scale = quant_param(need(1)?, n.config.axis, dims, rank, "x_scale", &bad, &fl)?;
+            let x = match get(2)? {
+                Some(z) => x.sub(quant_param(z, n.config.axis, dims, rank, "x_zero_point", &bad, &fl)?),
+                None => x,
+            };
+            Ok(Value::F { t: x.mul(scale), rank })
+        }
         Node::Pad(n) => pad_node(n, need(0)?, &get, &bad, &fl),
         Node::Concat(n) => {
             let inputs: Vec<Value> = (0..node.inputs().len()).map(&need).collect::<Result<_>>()?;

@@ -553,3 +553,56 @@ impl OnnxModel {
         Ok(out)
     }
 }
+
+impl OnnxModel {
+    /// What reference models of this graph depend on, as a SHA-256 (hex): every node with its
+    /// attributes and wiring, the input shape, the output read, and the value of every constant
+    /// reference training keeps — but not the values it re-initialises (the trained weights)
+    /// nor BatchNormalization's running statistics (restarted at 0 and 1). Two files of one
+    /// architecture with different weights (a plain and a DP-trained model, say) share it, so
+    /// their references are trained once.
+    ///
+    /// # Errors
+    /// Constants of an unsupported type.
+    pub fn architecture_digest(&self) -> Result<String> {
+        use sha2::{Digest, Sha256};
+        let base = interp::load_constants(&self.file, &self.graph, &Device::flex())?;
+        let mut reset = std::collections::HashSet::new();
+        for (&(n, k), v) in &base {
+            let Value::F { t, rank } = v else { continue };
+            let shape = t.dims()[4 - rank..].to_vec();
+            let bn_statistics = matches!(self.graph.nodes[n], Node::BatchNormalization(_)) && (k == 3 || k == 4);
+            if bn_statistics || param_init(&self.graph, &base, n, k, &shape).is_some() {
+                reset.insert((n, k));
+            }
+        }
+        let reset_names: std::collections::HashSet<&str> =
+            reset.iter().filter_map(|&(n, k)| self.graph.nodes[n].inputs().get(k)).map(|a| a.name.as_str()).filter(|s| !s.is_empty()).collect();
+        let mut h = Sha256::new();
+        let mut part = |b: &[u8]| {
+            h.update((b.len() as u64).to_le_bytes());
+            h.update(b);
+        };
+        part(format!("{:?} {} {}", self.input_shape, self.output_name, self.skipped_final_softmax).as_bytes());
+        for (n, node) in self.graph.nodes.iter().enumerate() {
+            // onnx-ir's Debug of a node shows its config, argument names, types and value ids,
+            // never the values themselves.
+            part(format!("{node:?}").as_bytes());
+            let holds_parameter = matches!(node, Node::Constant(_)) && node.outputs().iter().any(|o| reset_names.contains(o.name.as_str()));
+            for (k, arg) in node.inputs().iter().enumerate() {
+                if holds_parameter || reset.contains(&(n, k)) {
+                    part(b"re-initialised");
+                } else if let Some(d) = arg.value() {
+                    part(d.as_bytes());
+                }
+            }
+        }
+        Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// Whether the graph is QDQ-quantised (QuantizeLinear or DequantizeLinear nodes): its
+    /// rounding passes no gradient, so references of it cannot be trained.
+    pub fn quantised(&self) -> bool {
+        self.graph.nodes.iter().any(|n| matches!(n, Node::QuantizeLinear(_) | Node::DequantizeLinear(_)))
+    }
+}

@@ -5,12 +5,15 @@
 
 pub mod diff;
 pub mod gate;
+pub mod records;
 mod svg;
 mod verdict;
 
 pub use verdict::verdict;
 
-pub use svg::{escape, histogram_svg, roc_svg};
+pub use records::{DuplicateExample, DuplicateExposure, DuplicateInfo, ExposedRecord, Exposure, RecordRef, ReferenceView, Slice, SliceAttack};
+
+pub use svg::{escape, histogram_svg, roc_svg, slices_svg};
 
 pub use crate::metrics::{AttackMetrics, EpsilonBounds, FPR_LEVELS, Interval, RocPoints};
 use serde::{Deserialize, Serialize};
@@ -18,8 +21,9 @@ use std::collections::BTreeMap;
 
 /// Version of the report's JSON layout. 3: `best_threshold` is null when no threshold beats
 /// flagging nobody (it was +∞, written as null against the schema). 5: `statistics`, and per
-/// attack `ci`, `roc_band` and `epsilon`; `verdict` and `provenance`.
-pub const SCHEMA_VERSION: u32 = 5;
+/// attack `ci`, `roc_band` and `epsilon`; `verdict` and `provenance`. 6: `exposure`, `slices` and
+/// `duplicates`.
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// The whole audit result.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -48,6 +52,14 @@ pub struct AuditReport {
     pub verdict: Verdict,
     /// What exactly was audited: every input's SHA-256, the options, the engine, the date.
     pub provenance: Provenance,
+    /// The members the strongest attack is most sure of, and the non-members it mistakes for
+    /// members.
+    pub exposure: Exposure,
+    /// Every attack's metrics per slice (class, correct or not, loss quartile, slice column);
+    /// empty when slices were turned off.
+    pub slices: Vec<Slice>,
+    /// Duplicate records (null in outputs-only mode, where there are no inputs to compare).
+    pub duplicates: Option<DuplicateInfo>,
 }
 
 /// The findings in a few sentences a privacy officer can quote, and what they rest on.
@@ -274,6 +286,15 @@ pub struct ScoreRow {
     pub id: Option<String>,
     /// One score per attack, in the table's attack order.
     pub scores: Vec<f64>,
+    /// The model's loss on it, −log p(label).
+    pub loss: f64,
+    /// The model's predicted class.
+    pub predicted: usize,
+    /// Whether that is the label.
+    pub correct: bool,
+    /// Its rank by the strongest attack (the report's `exposure.attack`): 1 + the number of
+    /// records scoring strictly higher.
+    pub rank: usize,
 }
 
 /// The report as pretty JSON.
@@ -282,19 +303,27 @@ pub fn to_json(report: &AuditReport) -> String {
 }
 
 /// The per-record scores as CSV (written by the `csv` crate, so a header from an attack name
-/// can never break the quoting): `set,row,label,member,<attack>...`, full f64 precision.
+/// can never break the quoting): `set,row,[id,]label,member,<attack>...,model_loss,
+/// model_predicted,model_correct,rank`, full f64 precision.
 pub fn scores_csv(t: &ScoreTable) -> String {
     let mut w = ::csv::Writer::from_writer(Vec::new());
     // An `id` column (the image's path) when the records have names.
     let ids = t.rows.iter().any(|r| r.id.is_some());
-    let header = ["set", "row"].into_iter().chain(ids.then_some("id")).chain(["label", "member"]).map(String::from).chain(t.attacks.iter().cloned());
+    let header = ["set", "row"]
+        .into_iter()
+        .chain(ids.then_some("id"))
+        .chain(["label", "member"])
+        .map(String::from)
+        .chain(t.attacks.iter().cloned())
+        .chain(["model_loss", "model_predicted", "model_correct", "rank"].map(String::from));
     // Writing to a Vec<u8> cannot fail, and every record has the header's length.
     let _ = w.write_record(header);
     for r in &t.rows {
         let set = if r.member { "members" } else { "nonmembers" }.to_string();
         let id = ids.then(|| r.id.clone().unwrap_or_default());
         let fixed = [set, r.row.to_string()].into_iter().chain(id).chain([r.label.to_string(), u8::from(r.member).to_string()]);
-        let _ = w.write_record(fixed.chain(r.scores.iter().map(|v| format!("{v:e}"))));
+        let model = [format!("{:e}", r.loss), r.predicted.to_string(), u8::from(r.correct).to_string(), r.rank.to_string()];
+        let _ = w.write_record(fixed.chain(r.scores.iter().map(|v| format!("{v:e}"))).chain(model));
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
@@ -438,6 +467,7 @@ pub fn summary_text(r: &AuditReport) -> String {
         s.push('\n');
     }
     s.push_str(&format!("{}\n{}\n", statistics_line(r), epsilon_line(r)));
+    s.push_str(&records::records_text(r));
     for w in &r.warnings {
         s.push_str(&format!("warning: {w}\n"));
     }
@@ -552,12 +582,12 @@ pub fn html(r: &AuditReport) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>privaudit report</title>\
 <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
-<style>body{{font:14px system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}}table{{border-collapse:collapse;margin:1em 0}}td,th{{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}}th[scope=row]{{text-align:left}}small{{color:#555}}.unmeasurable{{color:#999}}caption{{text-align:left}}.verdict{{background:#f4f6fa;padding:.2em 1em;border-left:4px solid #1f77b4}}.inputs td{{text-align:left}}code{{font-size:11px;word-break:break-all}}pre{{white-space:pre-wrap;font-size:11px}}@media print{{details{{display:none}}body{{margin:0}}}}svg{{max-width:100%}}.h svg{{width:300px}}</style></head><body>\
+<style>body{{font:14px system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}}table{{border-collapse:collapse;margin:1em 0}}td,th{{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}}th[scope=row]{{text-align:left}}small{{color:#555}}.unmeasurable{{color:#999}}caption{{text-align:left}}.verdict{{background:#f4f6fa;padding:.2em 1em;border-left:4px solid #1f77b4}}.inputs td{{text-align:left}}tr.small{{color:#777}}.records small{{color:#555}}code{{font-size:11px;word-break:break-all}}pre{{white-space:pre-wrap;font-size:11px}}@media print{{details{{display:none}}body{{margin:0}}}}svg{{max-width:100%}}.h svg{{width:300px}}</style></head><body>\
 <h1>Membership-inference audit</h1><p>Backend <b>{}</b> · {} members · {} non-members · accuracy {:.3} (members) / {:.3} (non-members), gap {:+.3}</p>\
 <section class=\"verdict\"><h2>Verdict</h2><ul>{verdict}</ul>{gate}</section>\
 <table><caption>Attack metrics (TPR at FPR ≤ level), with their intervals beneath. {}</caption><thead><tr><th>attack</th>{head}</tr></thead><tbody>{rows}</tbody></table>\
 <table><caption>{}</caption><thead><tr><th>attack</th>{eps_head}</tr></thead><tbody>{eps_rows}</tbody></table>\
-<ul>{warnings}</ul>{}<div class=\"h\">{hists}</div>\
+<ul>{warnings}</ul>{}<div class=\"h\">{hists}</div>{}\
 <footer><h2>Provenance</h2><p>Audited {} by {} · report schema {}</p><table class=\"inputs\"><thead><tr><th>role</th><th>file</th><th>bytes</th><th>records</th><th>SHA-256</th></tr></thead><tbody>{inputs}</tbody></table><details><summary>Options</summary><pre>{options}</pre></details></footer></body></html>",
         r.backend,
         r.data.members,
@@ -568,6 +598,7 @@ pub fn html(r: &AuditReport) -> String {
         escape(&statistics_line(r)),
         escape(&epsilon_line(r)),
         roc_svg(r),
+        records::records_html(r),
         escape(&r.provenance.created),
         escape(&r.provenance.engine),
         r.schema_version

@@ -207,3 +207,65 @@ pub fn histogram_svg(a: &AttackResult) -> String {
 fn fmt_score(v: f64) -> String {
     if v == 0.0 || (1e-3..1e4).contains(&v.abs()) { format!("{}", (v * 1000.0).round() / 1000.0) } else { format!("{v:.2e}") }
 }
+
+/// The slices chart: the AUC of one attack (the report's exposure attack) per slice, as a dot
+/// with its interval as a whisker, on a 0.5–1 scale (below 0.5 drawn at the left edge); the
+/// whole audit's AUC as a dashed line. Small slices are drawn hollow.
+pub fn slices_svg(r: &AuditReport) -> String {
+    let attack = &r.exposure.attack;
+    let rows: Vec<(&str, bool, Option<&super::SliceAttack>)> =
+        r.slices.iter().map(|s| (s.name.as_str(), s.small, s.attacks.iter().find(|a| &a.name == attack))).collect();
+    if rows.is_empty() {
+        return String::new();
+    }
+    let (label_w, pw, row_h, top) = (300.0, 320.0, 18.0, 22.0);
+    let (w, h) = (label_w + pw + 20.0, top + row_h * rows.len() as f64 + 34.0);
+    let x = |v: f64| label_w + (v.clamp(0.5, 1.0) - 0.5) / 0.5 * pw;
+    let mut s = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" aria-label="AUC of {} per slice, with intervals" class="privaudit-slices" font-family="system-ui, sans-serif" font-size="11">"#,
+        escape(attack)
+    );
+    s.push_str(&format!(
+        r#"<text x="{label_w}" y="12">AUC of {} per slice (hollow: fewer than {} members or non-members)</text>"#,
+        escape(attack),
+        super::records::SMALL_SLICE
+    ));
+    for t in [0.5, 0.6, 0.7, 0.8, 0.9, 1.0] {
+        let y1 = top + row_h * rows.len() as f64;
+        s.push_str(&format!(r#"<line x1="{0:.1}" y1="{top}" x2="{0:.1}" y2="{y1}" stroke="currentColor" stroke-opacity="0.12"/><text x="{0:.1}" y="{1}" text-anchor="middle">{t}</text>"#, x(t), y1 + 14.0));
+    }
+    if let Some(all) = r.attacks.iter().find(|a| &a.name == attack) {
+        let y1 = top + row_h * rows.len() as f64;
+        s.push_str(&format!(
+            r#"<line x1="{0:.1}" y1="{top}" x2="{0:.1}" y2="{y1}" stroke="currentColor" stroke-dasharray="4 3"><title>whole audit: AUC {1:.3}</title></line>"#,
+            x(all.metrics.auc),
+            all.metrics.auc
+        ));
+    }
+    for (k, (name, small, a)) in rows.iter().enumerate() {
+        let y = top + row_h * (k as f64 + 0.5);
+        s.push_str(&format!(r#"<text x="{}" y="{:.1}" text-anchor="end">{}</text>"#, label_w - 8.0, y + 4.0, escape(name)));
+        let Some(a) = a else {
+            s.push_str(&format!(r#"<text x="{}" y="{:.1}" fill-opacity="0.6">no metrics</text>"#, label_w + 4.0, y + 4.0));
+            continue;
+        };
+        if let Some(ci) = &a.ci {
+            s.push_str(&format!(
+                r#"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="{}" stroke-width="2"/>"#,
+                x(ci.auc[0]),
+                x(ci.auc[1]),
+                COLORS[0]
+            ));
+        }
+        let fill = if *small { "none" } else { COLORS[0] };
+        s.push_str(&format!(
+            r#"<circle cx="{:.1}" cy="{y:.1}" r="4" fill="{fill}" stroke="{}"><title>{}: AUC {:.3}</title></circle>"#,
+            x(a.auc),
+            COLORS[0],
+            escape(name),
+            a.auc
+        ));
+    }
+    s.push_str("</svg>");
+    s
+}

@@ -143,6 +143,13 @@ for (const t of ["progress", "report", "error"]) el.addEventListener(t, (e) => w
     const table = await page.$$eval("privacy-audit >> tbody#metrics tr", (rows) => Object.fromEntries(rows.map((r) => [r.dataset.attack, Number(r.querySelector('td[data-metric="auc"]').dataset.value)])));
     checkAucs(table, "widget");
     assert.equal(events.find((e) => e.type === "report").detail.backend, "webgpu");
+    // The per-record sections render in the element too.
+    const sections = await page.evaluate(() => {
+      const r = document.querySelector("privacy-audit").shadowRoot;
+      return { exposed: r.querySelectorAll("#exposure table.exposed-members tbody tr").length, fps: r.querySelectorAll("#exposure table.false-positives tbody tr").length,
+        slices: r.querySelectorAll("#slices tbody tr").length, chart: !!r.querySelector("#slices .slices-chart svg"), duplicates: r.querySelector("#duplicates li")?.textContent };
+    });
+    assert.deepEqual({ ...sections, duplicates: /^duplicates: /.test(sections.duplicates) }, { exposed: 20, fps: 20, slices: 16, chart: true, duplicates: true });
 
     // A bad file: an error event with the message, shown in the element; then it recovers.
     const bad = join(dir, "bad.csv");

@@ -157,6 +157,31 @@ test("the report shows each metric's interval, greys FPR levels below 1/N, and l
   assert.match(await page.$eval("#provenance caption", (c) => c.textContent), /^Audited \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ by privaudit .* \(wasm32, in the browser\)/);
   const roc = await page.$eval("#roc svg", (s) => ({ label: s.querySelector("text:not([text-anchor])")?.textContent, band: !!s.querySelector("polygon.band"), axis: [...s.querySelectorAll("text")].some((t) => t.textContent.includes("from 1/N = 2.00e-3")) }));
   assert.ok(roc.band && roc.axis, JSON.stringify(roc));
+  // The most exposed records: 20 members and 20 false positives, ranked by the verdict's
+  // attack, the first the CLI's first; choosing one shows its scores across attacks.
+  assert.equal(await page.$eval("#exposure", (e) => e.hidden), false);
+  const exposed = await page.$$eval("#exposure table.exposed-members tbody tr", (rows) => rows.map((r) => ({ row: Number(r.dataset.row), set: r.dataset.set, rank: Number(r.querySelector("td").textContent), pct: [...r.querySelectorAll("td[data-percentile]")].map((td) => Number(td.dataset.percentile)) })));
+  assert.equal(exposed.length, 20);
+  assert.equal(await page.$$eval("#exposure table.false-positives tbody tr[data-set=nonmembers]", (r) => r.length), 20);
+  assert.ok(exposed.every((x, i) => x.set === "members" && x.pct.length === 4 && x.pct.every((p) => p >= 0 && p <= 100) && (i === 0 || x.rank >= exposed[i - 1].rank)), JSON.stringify(exposed.slice(0, 3)));
+  assert.deepEqual([exposed[0].row, exposed[0].rank], [cli.exposure.members[0].row, cli.exposure.members[0].rank], "the most exposed member is the CLI's");
+  await page.click("#exposure table.exposed-members tbody tr:first-child button");
+  const detail = await page.$eval("#record-detail", (d) => ({ hidden: d.hidden, head: d.querySelector("h4").textContent, attacks: d.querySelectorAll("tbody tr").length, strip: !!d.querySelector("svg") }));
+  assert.deepEqual(detail, { hidden: false, head: `member row ${cli.exposure.members[0].row} (a member), rank ${cli.exposure.members[0].rank}`, attacks: 4, strip: false });
+  // Slices: 10 classes, right or wrong, 4 loss quartiles; each AUC the CLI's.
+  const slices = await page.$$eval("#slices tbody tr", (rows) => rows.map((r) => ({ name: r.dataset.name, auc: r.dataset.auc, small: r.classList.contains("small") })));
+  assert.equal(slices.length, cli.slices.length);
+  assert.equal(slices.length, 16);
+  for (const s of slices) {
+    const want = cli.slices.find((x) => x.name === s.name);
+    assert.ok(want, `the CLI has slice ${s.name}`);
+    assert.equal(s.small, want.small, s.name);
+    const a = want.attacks.find((x) => x.name === cli.exposure.attack);
+    if (!a) assert.equal(s.auc, undefined, `${s.name}: no metrics`);
+    else assert.ok(Math.abs(Number(s.auc) - a.auc) <= 2e-3, `${s.name}: AUC ${s.auc} vs the CLI's ${a.auc}`);
+  }
+  assert.ok(await page.$eval("#slices .slices-chart svg circle", (c) => !!c));
+  assert.match(await page.$eval("#duplicates li", (l) => l.textContent), /^duplicates: \d+ members copied among the members; 0 non-members copy a member/);
 });
 
 test("bad input shows a clear message and a following good audit succeeds", async () => {
@@ -219,7 +244,7 @@ test("the JS audit() API takes bytes and returns the report", async () => {
     const r = await audit({ model: new Uint8Array(m), members: new Uint8Array(a), nonmembers: new Blob([new Uint8Array(b)]), scale: 1 / 16, onProgress: (p) => stages.push(p.stage) });
     return { r, stages };
   }, [bytes(`${DEMO}digits_mlp.onnx`), bytes(`${DEMO}digits_members.csv`), bytes(`${DEMO}digits_nonmembers.csv`)]);
-  assert.equal(report.r.schema_version, 5);
+  assert.equal(report.r.schema_version, 6);
   assert.equal(report.r.backend, "webgpu");
   assert.ok(report.stages.includes("inference") && report.stages.at(-1) === "done", report.stages.join(","));
   const got = Object.fromEntries(report.r.attacks.map((a) => [a.name, { auc: a.auc, "tpr@0.1": a.tpr_at_fpr["0.1"] }]));
@@ -377,6 +402,12 @@ test("a CNN audited from a picked image folder and zips, references trained on W
   assert.ok(figs.every((f) => /^(member|non-member) · \d\/\d{4}\.png · score /.test(f.cap)), JSON.stringify(figs.slice(0, 3).map((f) => f.cap)));
   assert.ok(figs.some((f) => f.cap.startsWith("non-member ")), "zipped non-members are among them");
   for (const f of figs) assert.ok(f.same, `${f.cap}: the thumbnail is not that file's image`);
+  // A record in detail: with 2 offline references, both OUT, beside the target's φ.
+  await page.click("#exposure table.exposed-members tbody tr:first-child button");
+  const strip = await page.$eval("#record-detail svg.strip", (s) => ({ circles: s.querySelectorAll("circle").length, line: !!s.querySelector("line"), label: s.getAttribute("aria-label") }));
+  assert.equal(strip.circles, 2);
+  assert.ok(strip.line);
+  assert.match(strip.label, /among 0 IN and 2 OUT references$/);
   await page.$eval("#exposed", (e) => e.scrollIntoView());
   mkdirSync(`${ROOT}docs`, { recursive: true });
   await page.screenshot({ path: `${ROOT}docs/image-report.png`, fullPage: true });
@@ -413,7 +444,10 @@ test("model logits (MLPs and CNNs) on WebGPU and on the CPU match onnxruntime to
   // ResNet-style nets, an NHWC tf2onnx-pattern net, Pad/pooling/ceil_mode (make_cnn_fixtures.py).
   const cnns = JSON.parse(readFileSync(`${FIX}cnn_cases.json`, "utf8")).cases;
   assert.ok(cnns.length >= 7, "the CNN fixtures");
-  const cases = [...JSON.parse(readFileSync(`${FIX}models_cases.json`, "utf8")).cases, ...cnns];
+  // qdq_cases.json: QDQ-quantised MLP and CNN from onnxruntime's quantize_static (make_qdq_fixtures.py).
+  const qdq = JSON.parse(readFileSync(`${FIX}qdq_cases.json`, "utf8")).cases;
+  assert.equal(qdq.length, 2, "the QDQ fixtures");
+  const cases = [...JSON.parse(readFileSync(`${FIX}models_cases.json`, "utf8")).cases, ...cnns, ...qdq];
   const npy = (p) => {
     const b = readFileSync(p);
     const hlen = b.readUInt16LE(8);

@@ -61,7 +61,10 @@ fn demo_audit_matches_the_python_reference() {
     assert!(out.report.attacks.iter().all(|a| a.metrics.auc > 0.55), "the demo must show a visible leak");
     let csv = report::scores_csv(&out.scores);
     assert_eq!(csv.lines().count(), 601);
-    assert!(csv.starts_with("set,row,label,member,loss,confidence,entropy,modified_entropy\nmembers,1,"));
+    assert!(
+        csv.starts_with("set,row,label,member,loss,confidence,entropy,modified_entropy,model_loss,model_predicted,model_correct,rank\nmembers,1,"),
+        "{csv:.200}"
+    );
 }
 
 #[test]

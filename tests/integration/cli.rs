@@ -46,6 +46,17 @@ fn audits_the_demo_and_writes_report_scores_and_html() {
     assert_eq!(std::fs::read_to_string(&scores).unwrap().lines().count(), 601);
     let h = std::fs::read_to_string(&html).unwrap();
     assert!(h.contains("<svg") && h.contains("<table"));
+    // The per-record sections: the most exposed members (the JSON's 20), slices with their
+    // chart, duplicates.
+    for part in ["<h2>The most exposed records</h2>", "<h2>Slices</h2>", "class=\"privaudit-slices\"", "<h2>Duplicates</h2>"] {
+        assert!(h.contains(part), "the HTML report has {part}");
+    }
+    let first = &r["exposure"]["members"][0];
+    assert!(
+        h.contains(&format!("<tr><td>{}</td><th scope=\"row\">member row {}<br><small>", first["rank"], first["row"])),
+        "the first exposed member, with its features"
+    );
+    assert!(stdout.contains("most exposed members") && stdout.contains("slices (") && stdout.contains("duplicates: "), "{stdout}");
     // The only URL is the SVG namespace (an identifier, never fetched).
     let urls: Vec<&str> = h.match_indices("://").map(|(i, _)| &h[i.saturating_sub(4)..(i + 25).min(h.len())]).collect();
     assert!(urls.iter().all(|u| u.starts_with("http://www.w3.org/2000/svg")), "the HTML report must not load anything: {urls:?}");

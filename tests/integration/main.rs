@@ -9,6 +9,7 @@ mod hostile;
 mod images;
 mod metrics_vs_sklearn;
 mod onnx_vs_onnxruntime;
+mod records;
 mod reference_attacks;
 mod registry;
 mod report_tools;

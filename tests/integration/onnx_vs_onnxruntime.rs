@@ -3,7 +3,8 @@
 //! (Mesa lavapipe in CI). The MLPs come from tests/fixtures/make_fixtures.py
 //! (models_cases.json), the CNNs — torch 2.15 classic and dynamo exports, MobileNet- and
 //! ResNet-style nets, a tf2onnx-pattern NHWC net, a Pad/pooling/ceil_mode net — from
-//! tests/fixtures/make_cnn_fixtures.py (cnn_cases.json).
+//! tests/fixtures/make_cnn_fixtures.py (cnn_cases.json), and QDQ-quantised models from
+//! onnxruntime's quantize_static (make_qdq_fixtures.py, qdq_cases.json).
 //!
 //! The GPU half needs a Vulkan adapter; with `PRIVAUDIT_REQUIRE_GPU=1` (set by .ci/run) a
 //! missing adapter fails the test instead of skipping it.
@@ -25,9 +26,10 @@ fn softmax_rows(z: &[f64], c: usize) -> Vec<f64> {
 }
 
 fn check_all(backend: &Backend) {
-    let (mlps, cnns) = (json("models_cases.json"), json("cnn_cases.json"));
+    let (mlps, cnns, qdq) = (json("models_cases.json"), json("cnn_cases.json"), json("qdq_cases.json"));
     assert!(cnns["cases"].as_array().unwrap().len() >= 7, "the CNN fixtures");
-    for c in mlps["cases"].as_array().unwrap().iter().chain(cnns["cases"].as_array().unwrap()) {
+    assert_eq!(qdq["cases"].as_array().unwrap().len(), 2, "the QDQ fixtures");
+    for c in mlps["cases"].as_array().unwrap().iter().chain(cnns["cases"].as_array().unwrap()).chain(qdq["cases"].as_array().unwrap()) {
         let name = c["name"].as_str().unwrap();
         let model = file(fixture(&format!("models/{}", c["model"].as_str().unwrap())));
         let data = c["data"].as_str().map(|d| file(fixture(&format!("models/{d}"))));

@@ -101,6 +101,7 @@ fn defaults_in_the_page_widget_types_and_cli_are_the_engines() {
         ("bootstrap", &d["statistics"]["bootstrap"]),
         ("confidence", &d["statistics"]["confidence"]),
         ("delta", &d["statistics"]["delta"]),
+        ("exposedCount", &d["exposed"]),
     ] {
         let got = input_value(&page, id);
         assert!(same_number(&got, want), "index.html #{id} is '{got}', the engine's default is {want}");
@@ -109,6 +110,8 @@ fn defaults_in_the_page_widget_types_and_cli_are_the_engines() {
         page.contains(r#"<input type="checkbox" id="randomised">"#) && d["statistics"]["randomisedMembership"] == false,
         "the randomised-membership box starts unchecked, as the engine's default"
     );
+    assert!(page.contains(r#"<input type="checkbox" id="slicesOn" checked>"#) && d["slices"] == true, "slices start on, as the engine's default");
+    assert!(page.contains(r#"<input type="checkbox" id="dropDuplicates">"#) && d["dropDuplicates"] == false, "duplicates are kept by default");
     let widget = read("www/widget.js");
     for (id, want) in [("scale", &d["scale"]), ("backend", &d["backend"])] {
         let got = input_value(&widget, id);
