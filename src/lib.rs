@@ -17,8 +17,9 @@ pub mod signals;
 mod wasm;
 
 pub use audit::{
-    AuditInput, AuditOptions, AuditOutput, Progress, ReferenceInput, ReferenceMode, RmiaA, SharedReferences, Target, Tune, input_digests, iso8601_utc,
-    reference_cache_key, run as run_audit,
+    AuditInput, AuditOptions, AuditOutput, COMPARISON_SCHEMA_VERSION, CompareInput, CompareModel, CompareOutput, CompareRow, Comparison, Progress,
+    ReferenceInput, ReferenceMode, RmiaA, SharedReferences, Target, Tune, compare as run_compare, input_digests, iso8601_utc, reference_cache_key,
+    run as run_audit,
 };
 pub use backend::{Backend, BackendChoice, CPU_BINDING_BYTES, select as select_backend};
 pub use error::{AuditError, Result};

@@ -33,6 +33,9 @@ pub const MAX_REFERENCES: usize = 256;
 /// attack's scores).
 pub const MAX_BOOTSTRAP: usize = 100_000;
 
+/// Most models in one comparison.
+pub const MAX_COMPARED: usize = 16;
+
 /// Most records listed in the report's most-exposed table (and as many false positives).
 pub const MAX_EXPOSED: usize = 1000;
 

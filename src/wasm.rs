@@ -176,6 +176,11 @@ pub async fn run_audit(request: JsValue, on_progress: Option<Function>) -> Resul
         }
     };
     let out = crate::run_audit(input, &opts, &mut progress).await.map_err(|e| JsError::new(&e.to_string()))?;
+    result_object(&out)
+}
+
+/// An audit's result as `runAudit` resolves to it.
+fn result_object(out: &crate::AuditOutput) -> Result<JsValue, JsError> {
     let json = report::to_json(&out.report);
     let result = js_sys::Object::new();
     let set = |k: &str, v: JsValue| Reflect::set(&result, &JsValue::from_str(k), &v).map(|_| ());
@@ -202,6 +207,74 @@ pub async fn run_audit(request: JsValue, on_progress: Option<Function>) -> Resul
             }
             None => Ok(()),
         })
+        .map_err(|_| JsError::new("internal: cannot build the result object"))?;
+    Ok(result.into())
+}
+
+/// Compare several models on the same records.
+///
+/// `request`: as `runAudit`'s, with `models: [{ name, model: {name, bytes}, modelData? }]`
+/// instead of `model`, and `cachedReferences: [Uint8Array]` (kept references of any key).
+/// Resolves to `{ comparison, comparisonJson, html, svg, text, audits: [runAudit's result per
+/// model] }`; each audit's `referenceCache` holds references it trained.
+#[wasm_bindgen(js_name = runCompare)]
+pub async fn run_compare(request: JsValue, on_progress: Option<Function>) -> Result<JsValue, JsError> {
+    let err = |e: AuditError| JsError::new(&e.to_string());
+    let opts = options(&request)?;
+    let need = |k: &str, v: Option<DataSource>| v.ok_or_else(|| AuditError::option(k, "missing"));
+    let mut models = Vec::new();
+    for (i, m) in files(&request, "models").map_err(err)?.iter().enumerate() {
+        let key = format!("models[{i}]");
+        let model = file(m, "model").map_err(err)?.ok_or_else(|| err(AuditError::option(&key, "expected { name, model: {name, bytes}, modelData? }")))?;
+        let model_data = model_data(m, "modelData", &model).map_err(err)?;
+        let name = get(m, "name").and_then(|n| n.as_string()).filter(|n| !n.is_empty()).unwrap_or_else(|| model.name.trim_end_matches(".onnx").to_string());
+        models.push(crate::CompareModel { name, model, model_data });
+    }
+    let mut input = crate::CompareInput {
+        models,
+        members: need("members", source(&request, "members").map_err(err)?).map_err(err)?,
+        nonmembers: need("nonmembers", source(&request, "nonmembers").map_err(err)?).map_err(err)?,
+        population: source(&request, "population").map_err(err)?,
+        references: crate::ReferenceInput::default(),
+        cached_references: Vec::new(),
+    };
+    for (i, r) in files(&request, "referenceModels").map_err(err)?.iter().enumerate() {
+        let key = format!("referenceModels[{i}]");
+        let m = file(r, "model").map_err(err)?.ok_or_else(|| err(AuditError::option(&key, "expected { model: {name, bytes}, modelData? }")))?;
+        let d = model_data(r, "modelData", &m).map_err(err)?;
+        input.references.models.push((m, d));
+    }
+    for (i, r) in files(&request, "referenceOutputs").map_err(err)?.iter().enumerate() {
+        input.references.outputs.push(source_of(r, &format!("referenceOutputs[{i}]")).map_err(err)?);
+    }
+    input.references.membership = file(&request, "referenceMembership").map_err(err)?;
+    for b in files(&request, "cachedReferences").map_err(err)? {
+        if b.is_instance_of::<Uint8Array>() {
+            input.cached_references.push(Uint8Array::from(b).to_vec());
+        }
+    }
+    let mut progress = |p: crate::Progress| {
+        if let Some(f) = &on_progress {
+            if let Ok(v) = serde_wasm_bindgen::to_value(&p) {
+                let _ = f.call1(&JsValue::NULL, &v);
+            }
+        }
+    };
+    let out = crate::run_compare(input, &opts, &mut progress).await.map_err(err)?;
+    let json = serde_json::to_string_pretty(&out.comparison).map_err(|e| JsError::new(&e.to_string()))?;
+    let result = js_sys::Object::new();
+    let set = |k: &str, v: JsValue| Reflect::set(&result, &JsValue::from_str(k), &v).map(|_| ());
+    let audits = js_sys::Array::new();
+    for a in &out.audits {
+        audits.push(&result_object(a)?);
+    }
+    let parsed = js_sys::JSON::parse(&json).map_err(|_| JsError::new("internal: comparison JSON did not parse"))?;
+    set("comparison", parsed)
+        .and_then(|_| set("comparisonJson", JsValue::from_str(&json)))
+        .and_then(|_| set("html", JsValue::from_str(&report::comparison_html(&out.comparison))))
+        .and_then(|_| set("svg", JsValue::from_str(&report::comparison_svg(&out.comparison))))
+        .and_then(|_| set("text", JsValue::from_str(&report::comparison_text(&out.comparison))))
+        .and_then(|_| set("audits", audits.into()))
         .map_err(|_| JsError::new("internal: cannot build the result object"))?;
     Ok(result.into())
 }

@@ -17,6 +17,8 @@
 // false to neither reuse nor keep trained references in IndexedDB); an unknown
 // option is an error.
 
+// runCompare hands its models to runAudit under this key (not an option a caller can give).
+const COMPARE = Symbol("compare");
 const FILE_KEYS = ["model", "modelData", "members", "nonmembers", "population", "memberOutputs", "nonmemberOutputs", "populationOutputs", "referenceMembership"];
 const LABEL_KEYS = {
   members: "membersLabels", nonmembers: "nonmembersLabels", population: "populationLabels",
@@ -154,7 +156,7 @@ export async function toFolder(value, key) {
  * Run an audit and get everything: {report, reportJson, scoresCsv, rocSvg, histogramSvgs}.
  */
 export async function runAudit(args) {
-  const { onProgress, signal, referenceModels, referenceOutputs, ...rest } = args ?? {};
+  const { onProgress, signal, referenceModels, referenceOutputs, [COMPARE]: compareModels, ...rest } = args ?? {};
   signal?.throwIfAborted();
   const request = {};
   // Copy, so the caller's buffers stay theirs and a cancelled neighbour can be sent again.
@@ -200,7 +202,38 @@ export async function runAudit(args) {
     request[key] = own(f);
   }
   request.options = rest;
+  if (compareModels) {
+    request.models = compareModels;
+    return send("compare", request, { signal, onProgress });
+  }
   return send("audit", request, { signal, onProgress });
+}
+
+/**
+ * Compare several models on the same records: `models` is an array of `{ name?, model,
+ * modelData? }` (or of bare model files); every other key is as `runAudit` takes it. Resolves to
+ * `{ comparison, comparisonJson, html, svg, text, audits }`, `audits` holding each model's
+ * `runAudit` result.
+ */
+export async function runCompare(args) {
+  const { models, ...rest } = args ?? {};
+  if (!Array.isArray(models)) throw new TypeError("models: expected an array of { name?, model, modelData? }");
+  const list = [];
+  for (const [i, m] of models.entries()) {
+    const pair = m?.model != null ? m : { model: m };
+    const model = await toFile(pair.model, `models[${i}]`);
+    if (!model) throw new TypeError(`models[${i}]: expected a model file`);
+    model.bytes = model.bytes.slice();
+    const modelData = pair.modelData != null ? await toFile(pair.modelData, `models[${i}].modelData`) : undefined;
+    if (modelData) modelData.bytes = modelData.bytes.slice();
+    list.push({ name: pair.name ?? model.name?.replace(/\.onnx$/i, ""), model, modelData });
+  }
+  return runAudit({ ...rest, [COMPARE]: list });
+}
+
+/** Compare several models; resolves to the comparison (the same fields as the CLI's JSON). */
+export async function compare(args) {
+  return (await runCompare(args)).comparison;
 }
 
 /** Send one request to the worker; its promise settles with the worker's answer. */

@@ -1,7 +1,7 @@
 // The page: file pickers, drag-and-drop, options, progress and the report. All work is done by
 // the engine through api.js; this file only reads the form and writes the DOM.
-import init, { runAudit, zipImages } from "./api.js";
-import { download, renderReport } from "./render.js";
+import init, { runAudit, runCompare, zipImages } from "./api.js";
+import { comparisonRows, download, renderReport } from "./render.js";
 import { FileSet, filesMarkup, wireFileSet } from "./files.js";
 
 const $ = (sel) => document.querySelector(sel);
@@ -126,9 +126,21 @@ async function audit(files, opts, title) {
   setProgress(0, "starting the engine…");
   abort = new AbortController();
   try {
-    const result = await runAudit({ ...files, ...opts, signal: abort.signal, onProgress: (p) => setProgress(p.fraction, `${p.stage}: ${p.message}`) });
-    last = result;
-    render(result, title);
+    const onProgress = (p) => setProgress(p.fraction, `${p.stage}: ${p.message}`);
+    const { compareModels, ...rest } = files;
+    if (compareModels?.length) {
+      // Several models: the first is the one given the role "model", then the others in order.
+      const models = [rest.model, ...compareModels].map((m) => ({ name: (m.name ?? "model").replace(/\.onnx$/i, ""), model: m }));
+      delete rest.model;
+      const compared = await runCompare({ ...rest, models, ...opts, signal: abort.signal, onProgress });
+      renderComparison(compared, title);
+    } else {
+      const result = await runAudit({ ...rest, ...opts, signal: abort.signal, onProgress });
+      comparisonShown = null;
+      $("#comparison").hidden = true;
+      last = result;
+      render(result, title);
+    }
     setProgress(1, "done");
   } catch (e) {
     if (e?.name === "AbortError") {
@@ -143,6 +155,26 @@ async function audit(files, opts, title) {
     for (const b of document.querySelectorAll("button")) b.disabled = b.id === "cancel";
     document.body.dataset.state = cancelled ? "cancelled" : $("#error").hidden ? "done" : "error";
   }
+}
+
+let comparisonShown = null; // the last comparison, while it is shown
+
+// A comparison: its table and plot, then the report of the model chosen in the table (the first
+// at the start), drawn as a single audit's.
+function renderComparison(compared, title) {
+  comparisonShown = compared;
+  const box = $("#comparison");
+  box.hidden = false;
+  const c = compared.comparison;
+  const show = (i) => {
+    last = compared.audits[i];
+    for (const tr of box.querySelectorAll("tbody tr")) tr.classList.toggle("selected", Number(tr.dataset.index) === i);
+    render(compared.audits[i], `${title} — ${c.rows[i].name}`);
+  };
+  $("#comparison-table").replaceChildren(...comparisonRows(c, show));
+  $("#comparison-plot").innerHTML = compared.svg;
+  $("#comparison-note").textContent = `The strongest attack's AUC and TPR at ${c.fpr_level === "0" ? "0" : `${Number(c.fpr_level) * 100} %`} FPR on each model, with ${c.confidence * 100} % intervals; ε: the ROC bound over all attacks. Choose a model to see its whole report below.${c.warnings.length ? ` ${c.warnings.join(" ")}` : ""}`;
+  show(0);
 }
 
 function render(result, title) {
@@ -267,6 +299,7 @@ function wire() {
   $("#demo-images").addEventListener("click", () => runDemo(DEMO_IMAGES).catch((e) => showError(e.message)));
   $("#cancel").addEventListener("click", () => abort?.abort());
   $("#save-json").addEventListener("click", () => last && download("privaudit-report.json", last.reportJson, "application/json"));
+  $("#save-comparison").addEventListener("click", () => comparisonShown && download("privaudit-comparison.html", comparisonShown.html, "text/html"));
   $("#save-csv").addEventListener("click", () => last && download("privaudit-scores.csv", last.scoresCsv, "text/csv"));
 }
 

@@ -17,6 +17,7 @@ export const ROLES = {
   membersLabels: { label: "members' labels", help: "a 1-D NPY of class indices, for members given as NPY", need: "NPY only" },
   nonmembersLabels: { label: "non-members' labels", help: "the same, for non-members", need: "NPY only" },
   populationLabels: { label: "population labels", help: "the same, for the population", need: "NPY only" },
+  compareModels: { label: "a model to compare", help: "another version of the model (DP-trained, pruned, quantised …): every model is audited on the same records and compared in one table", need: "optional", multi: true },
   referenceModels: { label: "a reference model", help: "your own reference models (.onnx), instead of training them here", need: "optional", multi: true },
   referenceOutputs: { label: "a reference's outputs", help: "your references' outputs on every audited record (CSV/NPZ, one file per reference)", need: "optional", multi: true },
   referenceMembership: { label: "reference membership", help: "which records each of your references was trained on (records × K of 0/1)", need: "optional" },
@@ -27,7 +28,7 @@ const SETS = ["members", "nonmembers", "population"];
 const LABELS = { members: "membersLabels", nonmembers: "nonmembersLabels", population: "populationLabels" };
 const OUTPUT_KEYS = { members: "memberOutputs", nonmembers: "nonmemberOutputs", population: "populationOutputs", membersLabels: "memberOutputsLabels", nonmembersLabels: "nonmemberOutputsLabels", populationLabels: "populationOutputsLabels" };
 /** Roles that have no meaning when only the model's outputs are audited. */
-const MODEL_ONLY = ["model", "modelData", "referenceModels"];
+const MODEL_ONLY = ["model", "modelData", "compareModels", "referenceModels"];
 const IMAGE = /\.(png|jpe?g)$/i;
 
 /** The roles offered in a mode ("model" or "outputs"), in table order. */
@@ -252,7 +253,7 @@ export function canHold(it, role) {
   if (role === "ignore") return true;
   if (it.folder) return ROLES[role].set === true;
   if (it.kind === "image") return false;
-  if (role === "model" || role === "referenceModels") return it.kind === "onnx";
+  if (role === "model" || role === "referenceModels" || role === "compareModels") return it.kind === "onnx";
   if (role === "modelData") return it.kind === "weights" || it.kind === "other";
   if (role.endsWith("Labels")) return it.kind === "npy" || it.kind === "csv";
   if (ROLES[role].set) return ["csv", "npy", "npz", "zip", "other"].includes(it.kind);

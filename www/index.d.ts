@@ -349,12 +349,72 @@ export interface AuditResult {
   epsilonNote: string;
 }
 
+/** One model of a comparison: a model file, or `{ name?, model, modelData? }`. */
+export type CompareModelInput = FileLike | { name?: string; model: FileLike; modelData?: FileLike };
+
+export interface CompareRequest extends Omit<AuditRequest, "model" | "modelData" | "memberOutputs" | "nonmemberOutputs" | "populationOutputs"> {
+  /** 2 to 16 models audited on the same records (the first is the baseline of the table). */
+  models: CompareModelInput[];
+}
+
+export interface CompareRow {
+  name: string;
+  model: string;
+  sha256: string;
+  /** QDQ-quantised: it shares the references of the first float model. */
+  quantised: boolean;
+  accuracy_members: number;
+  accuracy_nonmembers: number;
+  generalization_gap: number;
+  /** The highest AUC over the attacks, its interval and attack. */
+  auc: number;
+  auc_ci: [number, number] | null;
+  auc_attack: string;
+  /** The highest TPR at `fpr_level`, its interval and attack. */
+  tpr: number;
+  tpr_ci: [number, number] | null;
+  tpr_attack: string;
+  /** The ROC ε lower bound over all attacks (each at α/A), and the largest these counts could show. */
+  epsilon: number | null;
+  epsilon_ceiling: number | null;
+  /** trained, reused (same architecture), shared (QDQ), the user's, or none. */
+  references: string;
+}
+
+/** The comparison (schema/comparison.schema.json). */
+export interface Comparison {
+  schema_version: 1;
+  tool: { name: "privaudit"; version: string };
+  fpr_level: "0.1" | "0.01" | "0.001" | "0";
+  confidence: number;
+  rows: CompareRow[];
+  warnings: string[];
+  /** Each model's report: equal to its single audit. */
+  reports: AuditReport[];
+}
+
+export interface CompareResult {
+  comparison: Comparison;
+  comparisonJson: string;
+  /** A self-contained HTML page: the table, the plot and each model's report. */
+  html: string;
+  /** Accuracy on non-members against the highest AUC, one point per model. */
+  svg: string;
+  text: string;
+  /** Each model's audit, as runAudit gives it. */
+  audits: AuditResult[];
+}
+
 /** Start the engine (its worker and wasm) once; later calls return the same promise. */
 export default function init(): Promise<void>;
 /** Run an audit; resolves to the report. Rejects with an Error naming the file, place and what was expected. */
 export function audit(request: AuditRequest): Promise<AuditReport>;
 /** Run an audit and get the report with its renderings. */
 export function runAudit(request: AuditRequest): Promise<AuditResult>;
+/** Audit several models on the same records; resolves to the comparison. */
+export function compare(request: CompareRequest): Promise<Comparison>;
+/** Audit several models on the same records, with every rendering. */
+export function runCompare(request: CompareRequest): Promise<CompareResult>;
 
 /**
  * The images named `ids` (the scores CSV's `id` column) in an image zip, read with the engine's
@@ -368,8 +428,10 @@ export interface PrivacyAuditElement extends HTMLElement {
   model: FileLike | null;
   readonly report: AuditReport | null;
   readonly options: AuditOptions;
-  audit(request?: AuditRequest): Promise<AuditReport>;
+  /** With `compareModels`, the models are compared (the "comparison" event) and the first one's report resolves. */
+  audit(request?: AuditRequest & { compareModels?: FileLike[] }): Promise<AuditReport>;
   cancel(): void;
+  addEventListener(type: "comparison", listener: (e: CustomEvent<Comparison>) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: "progress", listener: (e: CustomEvent<Progress>) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: "report", listener: (e: CustomEvent<AuditReport>) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: "error", listener: (e: CustomEvent<{ message: string }>) => void, options?: boolean | AddEventListenerOptions): void;

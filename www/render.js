@@ -223,6 +223,30 @@ export function duplicateItems(report, note) {
   return [el("li", { textContent: note }), ...d.examples.map((p) => el("li", { textContent: `${p.kind}: ${who(p.a)} and ${who(p.b)}${p.hash_distance != null ? ` (${p.hash_distance} bits apart)` : ""}` }))];
 }
 
+/**
+ * A comparison's rows: the model (a button that calls `onSelect(index)`), its accuracies, the
+ * strongest attack's AUC and TPR with intervals, the ε bound and where its references came from.
+ */
+export function comparisonRows(c, onSelect) {
+  const iv = (v, ci, attack) => [v.toFixed(3), ...(ci ? [el("br"), el("small", { className: "ci", textContent: range(ci) })] : []), el("br"), el("small", { textContent: attack })];
+  return c.rows.map((r, i) => {
+    const tr = el("tr");
+    tr.dataset.index = String(i);
+    tr.dataset.name = r.name;
+    tr.dataset.auc = String(r.auc);
+    const button = el("button", { type: "button", className: "link", textContent: r.name, title: `show ${r.name}'s report` });
+    button.addEventListener("click", () => onSelect?.(i));
+    tr.append(el("th", { scope: "row" }, button, el("br"), el("small", { textContent: `${r.model}${r.quantised ? ", QDQ" : ""}` })),
+      el("td", { textContent: fmt(r.accuracy_members) }), el("td", { textContent: fmt(r.accuracy_nonmembers) }),
+      el("td", {}, ...iv(r.auc, r.auc_ci, r.auc_attack)), el("td", {}, ...iv(r.tpr, r.tpr_ci, r.tpr_attack)),
+      el("td", { textContent: r.epsilon == null ? "–" : `${r.epsilon.toFixed(2)} (≤ ${r.epsilon_ceiling.toFixed(2)})` }), el("td", { textContent: r.references }));
+    return tr;
+  });
+}
+
+/** The comparison table's header row. */
+export const COMPARISON_HEADERS = ["model", "accuracy (members)", "accuracy (non-members)", "AUC", "TPR at the level", "ε (ROC)", "references"];
+
 /** The ε table's header row. */
 export const EPSILON_HEADERS = ["attack", "ε (ROC)", "μ (Gaussian DP)", "ε from μ", "ε (one run)", "one-run guesses"];
 

@@ -17,8 +17,8 @@
 // "error" (detail {message}). Theme with --privaudit-accent, --privaudit-bad, --privaudit-muted,
 // --privaudit-font and ::part(form | run | cancel | progress | error | report | metrics | roc |
 // histograms | references | epsilon | verdict | provenance | save-json | save-csv).
-import init, { runAudit } from "./api.js";
-import { download, renderReport, EPSILON_HEADERS, METRIC_HEADERS, PROVENANCE_HEADERS, REFERENCE_HEADERS, SLICE_HEADERS } from "./render.js";
+import init, { runAudit, runCompare } from "./api.js";
+import { comparisonRows, download, renderReport, COMPARISON_HEADERS, EPSILON_HEADERS, METRIC_HEADERS, PROVENANCE_HEADERS, REFERENCE_HEADERS, SLICE_HEADERS } from "./render.js";
 import { FileSet, filesMarkup, wireFileSet } from "./files.js";
 
 const STYLE = `
@@ -94,6 +94,11 @@ const TEMPLATE = `<style>${STYLE}</style>
   </div>
   <p id="error" class="error" part="error" role="alert" hidden></p>
 </form>
+<section id="comparison" part="comparison" hidden aria-label="models compared">
+  <table><caption>Every model audited on the same records: the strongest attack's AUC and TPR with intervals. Choose a model to see its report.</caption>
+    <thead>${headerRow(COMPARISON_HEADERS)}</thead><tbody id="comparison-table"></tbody></table>
+  <figure id="comparison-plot"></figure>
+</section>
 <section id="report" part="report" hidden aria-label="audit report">
   <p id="summary"></p>
   <ul id="verdict" class="verdict" part="verdict" aria-label="verdict"></ul>
@@ -239,17 +244,28 @@ export class PrivacyAudit extends HTMLElement {
     $("cancel").disabled = false;
     this.#progress(0, "starting the engine…");
     try {
-      const result = await runAudit({
-        ...request,
-        signal: this.#abort.signal,
-        onProgress: (p) => {
-          this.#progress(p.fraction, `${p.stage}: ${p.message}`);
-          this.dispatchEvent(new CustomEvent("progress", { detail: p }));
-        },
-      });
-      this.#last = result;
-      $("report").hidden = false;
-      renderReport({ summary: $("summary"), verdict: $("verdict"), provenance: $("provenance"), warnings: $("warnings"), metrics: $("metrics"), statisticsNote: $("statistics-note"), epsilon: $("epsilon"), epsilonNote: $("epsilon-note"), references: $("references"), roc: $("roc"), hists: $("hists"), exposure: $("exposure"), recordDetail: $("record-detail"), slices: $("slices"), duplicates: $("duplicates") }, result);
+      const onProgress = (p) => {
+        this.#progress(p.fraction, `${p.stage}: ${p.message}`);
+        this.dispatchEvent(new CustomEvent("progress", { detail: p }));
+      };
+      const { compareModels, ...one } = request;
+      let result;
+      if (compareModels?.length) {
+        // Several models (the role "a model to compare"): the comparison, then the first
+        // model's report; choosing a model in the table shows its report.
+        const models = [one.model, ...compareModels].map((m) => ({ name: (m?.name ?? "model").replace(/\.onnx$/i, ""), model: m }));
+        delete one.model;
+        const compared = await runCompare({ ...one, models, signal: this.#abort.signal, onProgress });
+        $("comparison").hidden = false;
+        $("comparison-table").replaceChildren(...comparisonRows(compared.comparison, (i) => this.#show(compared.audits[i])));
+        $("comparison-plot").innerHTML = compared.svg;
+        this.dispatchEvent(new CustomEvent("comparison", { detail: compared.comparison }));
+        result = compared.audits[0];
+      } else {
+        result = await runAudit({ ...one, signal: this.#abort.signal, onProgress });
+        $("comparison").hidden = true;
+      }
+      this.#show(result);
       this.#progress(1, "done");
       this.dispatchEvent(new CustomEvent("report", { detail: result.report }));
       return result.report;
@@ -262,6 +278,14 @@ export class PrivacyAudit extends HTMLElement {
       $("run").disabled = false;
       $("cancel").disabled = true;
     }
+  }
+
+  /** Draw one audit's result as the report. */
+  #show(result) {
+    const $ = (id) => this.#root.getElementById(id);
+    this.#last = result;
+    $("report").hidden = false;
+    renderReport({ summary: $("summary"), verdict: $("verdict"), provenance: $("provenance"), warnings: $("warnings"), metrics: $("metrics"), statisticsNote: $("statistics-note"), epsilon: $("epsilon"), epsilonNote: $("epsilon-note"), references: $("references"), roc: $("roc"), hists: $("hists"), exposure: $("exposure"), recordDetail: $("record-detail"), slices: $("slices"), duplicates: $("duplicates") }, result);
   }
 
   /** Stop a running audit (its promise rejects with an AbortError). */

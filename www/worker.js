@@ -1,10 +1,11 @@
-// The worker owns the wasm engine. Messages in: {type:"audit", id, request},
+// The worker owns the wasm engine. Messages in: {type:"audit", id, request}, {type:"compare",
+// id, request} (several models on the same records),
 // {type:"zipImages", id, request: {name, bytes, ids}} (images of a zipped set, by the audit's
 // paths) and {type:"cancel", id} (a queued request is skipped). Messages out: {type:"ready"} once (or
 // {type:"fatal", message} if the engine cannot load), then per audit {type:"started", id},
 // {type:"progress", id, stage, fraction, message}, and one {type:"result", id, result} or
 // {type:"error", id, message, fatal}.
-import initWasm, { runAudit, referenceCacheKey, zipImages } from "./pkg/privaudit.js";
+import initWasm, { runAudit, runCompare, referenceCacheKey, zipImages } from "./pkg/privaudit.js";
 
 const ready = initWasm({ module_or_path: new URL("./pkg/privaudit_bg.wasm", import.meta.url) });
 ready.then(
@@ -68,6 +69,19 @@ self.onmessage = (ev) => {
       }
       const useCache = request.options?.cache !== false;
       if (request.options) delete request.options.cache;
+      if (type === "compare") {
+        // Kept references of each model's architecture (several models may share one).
+        const { models, ...rest } = request;
+        const keys = useCache ? models.map((m) => referenceCacheKey({ ...rest, model: m.model, modelData: m.modelData })).filter(Boolean) : [];
+        request.cachedReferences = (await Promise.all([...new Set(keys)].map(cacheGet))).filter(Boolean);
+        const result = await runCompare(request, (p) => postMessage({ type: "progress", id, ...p }));
+        for (const a of result.audits) {
+          if (a.referenceCache && useCache) await cachePut(a.referenceCache.key, a.referenceCache.bytes);
+          delete a.referenceCache;
+        }
+        postMessage({ type: "result", id, result });
+        return;
+      }
       const key = useCache ? referenceCacheKey(request) : undefined;
       if (key) request.cachedReferences = await cacheGet(key);
       const result = await runAudit(request, (p) => postMessage({ type: "progress", id, ...p }));

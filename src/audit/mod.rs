@@ -11,6 +11,7 @@
 //! assemble    → AuditReport + ScoreTable
 //! ```
 
+mod compare;
 mod duplicates;
 mod evaluate;
 mod exposure;
@@ -21,6 +22,7 @@ mod provenance;
 mod references;
 mod target;
 
+pub use compare::{COMPARISON_SCHEMA_VERSION, CompareInput, CompareModel, CompareOutput, CompareRow, Comparison, compare};
 pub use options::{AuditOptions, ReferenceMode, RmiaA, Tune};
 pub use provenance::{digests as input_digests, iso8601_utc};
 pub use references::reference_cache_key;

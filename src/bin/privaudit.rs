@@ -25,6 +25,22 @@ enum Command {
     /// Compare two reports of the same data: which leakage metrics got worse by more than
     /// their intervals.
     Diff(DiffArgs),
+    /// Audit several models on the same members and non-members (a plain model beside its
+    /// DP-trained, pruned or quantised versions): utility against privacy in one table.
+    Compare(Box<CompareArgs>),
+}
+
+#[derive(clap::Args)]
+struct CompareArgs {
+    /// The ONNX models, comma-separated (each one's external weights are read from beside it).
+    #[arg(long, value_delimiter = ',', required = true, help_heading = "Compare")]
+    models: Vec<PathBuf>,
+    /// Their names in the table, comma-separated (default: the file names without .onnx).
+    #[arg(long, value_delimiter = ',', help_heading = "Compare")]
+    names: Vec<String>,
+    /// Everything else as `audit` takes it (--out writes the comparison, --html its page).
+    #[command(flatten)]
+    audit: AuditArgs,
 }
 
 #[derive(clap::Args)]
@@ -44,19 +60,19 @@ struct DiffArgs {
 #[derive(clap::Args)]
 struct AuditArgs {
     /// ONNX classifier.
-    #[arg(long, required_unless_present = "member_outputs")]
+    #[arg(long)]
     model: Option<PathBuf>,
     /// External weights of the model (default: the file its graph names, if it sits beside it).
     #[arg(long)]
     model_data: Option<PathBuf>,
     /// Records the model was trained on (CSV, NPZ with x/y, or NPY features + --members-labels).
-    #[arg(long, requires = "model")]
+    #[arg(long)]
     members: Option<PathBuf>,
     /// 1-D NPY of labels for NPY members.
     #[arg(long)]
     members_labels: Option<PathBuf>,
     /// Records from the same distribution the model never saw.
-    #[arg(long, requires = "model")]
+    #[arg(long)]
     nonmembers: Option<PathBuf>,
     /// 1-D NPY of labels for NPY non-members.
     #[arg(long)]
@@ -340,6 +356,7 @@ fn main() -> ExitCode {
     let done = match cli.command {
         Command::Audit(a) => audit(*a),
         Command::Diff(d) => diff(d),
+        Command::Compare(c) => compare(*c),
     };
     match done {
         Ok(Outcome::Pass) => ExitCode::SUCCESS,
@@ -410,7 +427,8 @@ fn list_arg(v: &Option<String>, flag: &str) -> Result<Option<Vec<f64>>, String> 
     v.as_ref().map(|v| v.split(',').map(|x| x.trim().parse::<f64>().map_err(|_| format!("{flag}: '{v}' is not comma-separated numbers"))).collect()).transpose()
 }
 
-fn audit(a: AuditArgs) -> Result<Outcome, String> {
+/// The engine's options from the flags `audit` and `compare` share.
+fn options(a: &AuditArgs) -> Result<AuditOptions, String> {
     let rmia_a: RmiaA = a.rmia_a.parse().map_err(|e| format!("--rmia-a: {e}"))?;
     let opts = AuditOptions {
         label_column: a.label_column.clone(),
@@ -481,6 +499,11 @@ fn audit(a: AuditArgs) -> Result<Outcome, String> {
     };
     // Names first: a typo should not wait for the files to be read.
     privaudit::attacks::AttackKind::parse_list(&opts.attacks, opts.mode == ReferenceMode::Online).map_err(|e| format!("--attacks: {e}"))?;
+    Ok(opts)
+}
+
+fn audit(a: AuditArgs) -> Result<Outcome, String> {
+    let opts = options(&a)?;
     let mut input = match (&a.model, &a.member_outputs, &a.nonmember_outputs) {
         (Some(model), None, None) => {
             let (Some(m), Some(n)) = (&a.members, &a.nonmembers) else {
@@ -549,6 +572,99 @@ fn audit(a: AuditArgs) -> Result<Outcome, String> {
         )),
         _ => Outcome::Pass,
     })
+}
+
+fn compare(c: CompareArgs) -> Result<Outcome, String> {
+    let a = &c.audit;
+    if a.model.is_some() || a.member_outputs.is_some() {
+        return Err("compare takes its models as --models a.onnx,b.onnx (not --model or --member-outputs)".into());
+    }
+    if a.scores.is_some() {
+        return Err("compare writes no scores CSV (--scores): every model's per-record scores come with its own audit".into());
+    }
+    if !c.names.is_empty() && c.names.len() != c.models.len() {
+        return Err(format!("--names gives {} names for {} models", c.names.len(), c.models.len()));
+    }
+    let opts = options(a)?;
+    let (Some(m), Some(n)) = (&a.members, &a.nonmembers) else {
+        return Err("compare needs --members and --nonmembers".into());
+    };
+    let mut models = Vec::new();
+    for (i, p) in c.models.iter().enumerate() {
+        let file = read(p)?;
+        let data = beside(p, &file);
+        let name = c.names.get(i).cloned().unwrap_or_else(|| p.file_stem().map_or_else(|| format!("model {}", i + 1), |s| s.to_string_lossy().into_owned()));
+        models.push(privaudit::CompareModel { name, model: file, model_data: data });
+    }
+    let mut input = privaudit::CompareInput {
+        models,
+        members: source(m, a.members_labels.as_ref())?,
+        nonmembers: source(n, a.nonmembers_labels.as_ref())?,
+        population: a.population.as_ref().map(|p| source(p, a.population_labels.as_ref())).transpose()?,
+        references: privaudit::ReferenceInput::default(),
+        cached_references: Vec::new(),
+    };
+    for p in &a.reference_models {
+        let f = read(p)?;
+        let d = beside(p, &f);
+        input.references.models.push((f, d));
+    }
+    for p in &a.reference_outputs {
+        input.references.outputs.push(source(p, None)?);
+    }
+    input.references.membership = a.reference_membership.as_ref().map(|p| read(p)).transpose()?;
+    // The kept references of every model's architecture.
+    let dir = if a.no_cache { None } else { cache_dir(a) };
+    for cm in &input.models {
+        let one = AuditInput {
+            population: input.population.clone(),
+            references: input.references.clone(),
+            ..AuditInput::model(cm.model.clone(), cm.model_data.clone(), input.members.clone(), input.nonmembers.clone())
+        };
+        if let (Some(k), Some(d)) = (privaudit::reference_cache_key(&one, &opts), &dir)
+            && let Ok(b) = std::fs::read(d.join(format!("references-{k}.json")))
+        {
+            input.cached_references.push(b);
+        }
+    }
+    let bar = if a.quiet { ProgressBar::hidden() } else { ProgressBar::new(1000) };
+    bar.set_style(ProgressStyle::with_template("{bar:30} {percent:>3}% {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    let out = pollster::block_on(privaudit::run_compare(input, &opts, &mut |p| {
+        bar.set_position((p.fraction * 1000.0) as u64);
+        bar.set_message(format!("{}: {}", p.stage, p.message));
+    }))
+    .map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    if let Some(d) = &dir {
+        for o in &out.audits {
+            if let Some((k, bytes)) = &o.reference_cache {
+                let p = d.join(format!("references-{k}.json"));
+                let _ = std::fs::create_dir_all(d);
+                if let Err(e) = std::fs::write(&p, bytes) {
+                    eprintln!("privaudit: note: could not keep the trained references in {}: {e}", p.display());
+                }
+            }
+        }
+    }
+    write(&a.out, &serde_json::to_string_pretty(&out.comparison).map_err(|e| e.to_string())?)?;
+    if let Some(p) = &a.html {
+        write(p, &report::comparison_html(&out.comparison))?;
+    }
+    print!("{}", report::comparison_text(&out.comparison));
+    let crossed: Vec<String> = out
+        .comparison
+        .reports
+        .iter()
+        .zip(&out.comparison.rows)
+        .filter_map(|(r, row)| {
+            r.verdict
+                .gate
+                .as_ref()
+                .filter(|g| !g.passed)
+                .map(|g| format!("{}: {}", row.name, g.conditions.iter().filter(|c| c.crossed).map(|c| c.condition.clone()).collect::<Vec<_>>().join(", ")))
+        })
+        .collect();
+    Ok(if crossed.is_empty() { Outcome::Pass } else { Outcome::Crossed(format!("the gate was crossed by {}", crossed.join("; "))) })
 }
 
 fn cache_dir(a: &AuditArgs) -> Option<PathBuf> {

@@ -3,6 +3,7 @@
 //! The JSON field names are a contract (see `schema/report.schema.json`); bump
 //! [`SCHEMA_VERSION`] when they change.
 
+mod comparison;
 pub mod diff;
 pub mod gate;
 pub mod records;
@@ -10,6 +11,8 @@ mod svg;
 mod verdict;
 
 pub use verdict::verdict;
+
+pub use comparison::{comparison_html, comparison_svg, comparison_text};
 
 pub use records::{DuplicateExample, DuplicateExposure, DuplicateInfo, ExposedRecord, Exposure, RecordRef, ReferenceView, Slice, SliceAttack};
 

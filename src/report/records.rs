@@ -127,6 +127,7 @@ pub struct SliceAttack {
 pub const SMALL_SLICE: usize = 50;
 
 /// The metrics of one slice: `rows` indexes the candidates (`columns[a][c]`, `is_member[c]`).
+#[allow(clippy::too_many_arguments)]
 ///
 /// # Errors
 /// A non-finite score (cannot happen after the full audit's metrics succeeded).

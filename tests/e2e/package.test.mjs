@@ -63,7 +63,7 @@ function acceptedKeys() {
 
 test("types: tsc --noEmit on a TypeScript file that uses the API", () => {
   writeFileSync(join(dir, "usage.ts"), `
-import init, { audit, runAudit, type AuditReport, type AuditOptions, type AuditRequest } from "privaudit";
+import init, { audit, compare, runAudit, runCompare, type AuditReport, type AuditOptions, type AuditRequest, type Comparison } from "privaudit";
 import "privaudit/widget";
 const opts: AuditOptions = { scale: 1 / 16, attacks: ["threshold", "lira"], references: 4, mode: "offline", training: { epochs: 10, optimizer: "adam" }, rmiaA: "tune" };
 export async function run(model: File, members: Blob, nonmembers: Uint8Array): Promise<number> {
@@ -73,7 +73,9 @@ export async function run(model: File, members: Blob, nonmembers: Uint8Array): P
   const el = document.createElement("privacy-audit");
   el.addEventListener("report", (e) => console.log(e.detail.attacks[0].auc));
   el.model = model;
-  return r.attacks[0].tpr_at_fpr["0.01"] + full.report.data.members + (r.references?.count ?? 0);
+  const c: Comparison = await compare({ models: [model, { name: "dp", model: members }], members, nonmembers, scale: 1 / 16 });
+  const cr = await runCompare({ models: [model, model], members, nonmembers });
+  return r.attacks[0].tpr_at_fpr["0.01"] + full.report.data.members + (r.references?.count ?? 0) + c.rows[0].auc + cr.audits[1].report.data.members + (c.rows[1].epsilon ?? 0);
 }
 // @ts-expect-error: an unknown option is a type error too
 export const bad: AuditOptions = { sclae: 2 };
@@ -171,6 +173,21 @@ for (const t of ["progress", "report", "error"]) el.addEventListener(t, (e) => w
       el.model = null;
       return { hidden, shown, aucs: Object.fromEntries(report.attacks.map((x) => [x.name, x.auc])) };
     }, [bytes(`${DEMO}digits_mlp.onnx`), bytes(`${DEMO}digits_members.csv`), bytes(`${DEMO}digits_nonmembers.csv`)]);
+    // Two models compared from code: the comparison table and plot, a "comparison" event, and
+    // choosing the second model shows its report.
+    const compared = await page.evaluate(async ([m, q, a, b]) => {
+      const el = document.querySelector("privacy-audit");
+      let event = null;
+      el.addEventListener("comparison", (e) => { event = e.detail; }, { once: true });
+      const file = (bytes, name) => new File([new Uint8Array(bytes)], name);
+      const report = await el.audit({ model: file(m, "plain.onnx"), compareModels: [file(q, "int8.onnx")], members: new Uint8Array(a), nonmembers: new Uint8Array(b), scale: 1 / 16 });
+      const r = el.shadowRoot;
+      const rows = [...r.querySelectorAll("#comparison-table tr")].map((t) => t.dataset.name);
+      r.querySelector('#comparison-table tr[data-name="int8"] button').click();
+      return { rows, plot: !!r.querySelector("#comparison-plot svg"), event: event?.rows.map((x) => x.name), first: report.model.accuracy_members, second: el.report.model.accuracy_nonmembers, want: event?.reports[1].model.accuracy_nonmembers };
+    }, [bytes(`${DEMO}digits_mlp.onnx`), bytes(`${ROOT}tests/fixtures/models/digits_mlp_qdq.onnx`), bytes(`${DEMO}digits_members.csv`), bytes(`${DEMO}digits_nonmembers.csv`)]);
+    assert.deepEqual({ rows: compared.rows, plot: compared.plot, event: compared.event }, { rows: ["plain", "int8"], plot: true, event: ["plain", "int8"] });
+    assert.equal(compared.second, compared.want, "the chosen model's report is shown");
     assert.ok(fromCode.hidden, "a preset model fills the model role");
     assert.ok(fromCode.shown, "el.audit() shows its report and keeps it as el.report");
     checkAucs(fromCode.aucs, "el.audit() with a preset model");

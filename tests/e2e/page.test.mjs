@@ -306,6 +306,35 @@ test("an offline audit with 2 references trained on WebGPU agrees with the CLI",
 // at once; each item gets its role from its name (no role chosen by hand), the role list says
 // what is given and what is missing, a role changes from the keyboard, and a missing required
 // role is a clear refusal naming it. Then the audit runs on what the table shows.
+// Several models: the demo MLP and its QDQ-quantised version (onnxruntime's quantize_static),
+// the second given the role "a model to compare"; the table's numbers are the CLI compare's,
+// each model's report is one click away, and nothing leaves the page.
+test("two models picked with the role 'a model to compare' are compared as the CLI compares them", async () => {
+  const before = requests.length;
+  await page.click("#clear-files");
+  const state = await runWithFiles({ compareModels: `${FIX}models/digits_mlp_qdq.onnx`, model: `${DEMO}digits_mlp.onnx`, members: `${DEMO}digits_members.csv`, nonmembers: `${DEMO}digits_nonmembers.csv` }, { scale: "0.0625" });
+  assert.equal(state, "done", await page.$eval("#error", (e) => e.textContent));
+  assert.equal(await page.$eval("#comparison", (e) => e.hidden), false);
+  const rows = await page.$$eval("#comparison-table tr", (trs) => trs.map((t) => ({ name: t.dataset.name, auc: Number(t.dataset.auc) })));
+  const file = `${ROOT}target/e2e-cli-compare.json`;
+  execFileSync(`${ROOT}target/debug/privaudit`, ["compare", "-q", "--backend", "cpu", "--scale", "0.0625", "--models", `${DEMO}digits_mlp.onnx,${FIX}models/digits_mlp_qdq.onnx`,
+    "--members", `${DEMO}digits_members.csv`, "--nonmembers", `${DEMO}digits_nonmembers.csv`, "--out", file]);
+  const cli = JSON.parse(readFileSync(file, "utf8"));
+  assert.deepEqual(rows.map((r) => r.name), cli.rows.map((r) => r.name));
+  assert.deepEqual(rows.map((r) => r.name), ["digits_mlp", "digits_mlp_qdq"]);
+  rows.forEach((r, i) => assert.ok(Math.abs(r.auc - cli.rows[i].auc) <= 2e-3, `${r.name}: AUC ${r.auc} vs the CLI's ${cli.rows[i].auc}`));
+  assert.ok(await page.$eval("#comparison-plot svg.privaudit-compare", (s) => s.querySelectorAll("circle").length === 2));
+  // The first model's report is shown; choosing the second shows its own.
+  assert.match(await page.$eval("#report-title", (e) => e.textContent), /— digits_mlp$/);
+  await page.click('#comparison-table tr[data-name="digits_mlp_qdq"] button');
+  assert.match(await page.$eval("#report-title", (e) => e.textContent), /— digits_mlp_qdq$/);
+  const q = await reportFromPage();
+  const want = cli.reports[1].attacks;
+  for (const a of want) assert.ok(Math.abs(q[a.name].auc - a.auc) <= 2e-3, `${a.name}: QDQ AUC ${q[a.name].auc} vs the CLI's ${a.auc}`);
+  for (const url of requests.slice(before)) assert.ok(url.startsWith(origin) || url.startsWith("blob:") || url.startsWith("data:"), `a request left the page: ${url}`);
+  await page.click("#clear-files");
+});
+
 test("everything picked at once gets its roles in the table, editable by keyboard, and is audited", async () => {
   const bundle = `${ROOT}target/e2e-bundle`;
   rmSync(bundle, { recursive: true, force: true });

@@ -13,7 +13,10 @@ import Ajv2020 from "ajv/dist/2020.js";
 const ROOT = new URL("../../", import.meta.url).pathname;
 const CLI = join(process.env.CARGO_TARGET_DIR ?? `${ROOT}target`, "debug", "privaudit");
 const schema = JSON.parse(readFileSync(`${ROOT}schema/report.schema.json`, "utf8"));
-const validate = new Ajv2020({ allErrors: true, strict: true }).compile(schema);
+const ajv = new Ajv2020({ allErrors: true, strict: true });
+const validate = ajv.compile(schema);
+// The comparison's schema refers to the report's for each model's report.
+const validateComparison = ajv.compile(JSON.parse(readFileSync(`${ROOT}schema/comparison.schema.json`, "utf8")));
 
 function audit(args) {
   const dir = mkdtempSync(join(tmpdir(), "privaudit-schema-"));
@@ -41,6 +44,20 @@ for (const [name, args] of Object.entries(cases)) {
     if (name === "all-equal scores") assert.ok(r.attacks.every((a) => a.best_threshold === null && a.auc === 0.5));
   });
 }
+
+test("a comparison of a model and its QDQ version with shared references follows its schema", () => {
+  const dir = mkdtempSync(join(tmpdir(), "privaudit-schema-"));
+  try {
+    execFileSync(CLI, ["compare", "-q", "--backend", "cpu", "--no-cache", "--out", join(dir, "c.json"), "--models", "www/demo/digits_mlp.onnx,tests/fixtures/models/digits_mlp_qdq.onnx",
+      "--members", "www/demo/digits_members.csv", "--nonmembers", "www/demo/digits_nonmembers.csv", "--scale", "0.0625", "--attacks", "loss,lira_offline", "--refs", "2", "--epochs", "3"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
+    const c = JSON.parse(readFileSync(join(dir, "c.json"), "utf8"));
+    assert.ok(validateComparison(c), JSON.stringify(validateComparison.errors, null, 1));
+    assert.equal(c.reports[1].references.source, "shared");
+    assert.equal(validateComparison({ ...c, reports: [c.reports[0], { ...c.reports[1], extra: 1 }] }), false, "each report is checked against the report's schema");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test("the validator catches what the schema forbids", () => {
   const r = audit(cases["outputs only"]);

@@ -5,6 +5,7 @@ mod common;
 
 mod audit;
 mod cli;
+mod compare;
 mod hostile;
 mod images;
 mod metrics_vs_sklearn;

@@ -117,7 +117,7 @@ fn every_slice_equals_an_audit_of_that_slice_alone() {
     let with_group = |rows: &[String]| -> String {
         let mut s = format!("{h},group\n");
         for (i, r) in rows.iter().enumerate() {
-            s.push_str(&format!("{r},{}\n", if i % 3 == 0 { "a" } else { "b" }));
+            s.push_str(&format!("{r},{}\n", if i.is_multiple_of(3) { "a" } else { "b" }));
         }
         s
     };
@@ -145,7 +145,7 @@ fn every_slice_equals_an_audit_of_that_slice_alone() {
             }
             "column" => {
                 let g = s.name.strip_prefix("group = ").unwrap();
-                let keep = |i: usize| (i % 3 == 0) == (g == "a");
+                let keep = |i: usize| i.is_multiple_of(3) == (g == "a");
                 same_slice(s, &alone(&keep, &keep));
                 checked += 1;
             }
