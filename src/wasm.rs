@@ -106,6 +106,7 @@ fn input(req: &JsValue) -> Result<AuditInput, AuditError> {
         input.references.outputs.push(source_of(r, &format!("referenceOutputs[{i}]"))?);
     }
     input.references.membership = file(req, "referenceMembership")?;
+    input.slice_file = file(req, "sliceFile")?;
     input.cached_references = get(req, "cachedReferences").filter(|b| b.is_instance_of::<Uint8Array>()).map(|b| Uint8Array::from(b).to_vec());
     Ok(input)
 }
@@ -215,8 +216,10 @@ fn result_object(out: &crate::AuditOutput) -> Result<JsValue, JsError> {
 ///
 /// `request`: as `runAudit`'s, with `models: [{ name, model: {name, bytes}, modelData? }]`
 /// instead of `model`, and `cachedReferences: [Uint8Array]` (kept references of any key).
-/// Resolves to `{ comparison, comparisonJson, html, svg, text, audits: [runAudit's result per
-/// model] }`; each audit's `referenceCache` holds references it trained.
+/// Resolves to `{ comparison, comparisonJson, svg, audits: [runAudit's result per model] }`;
+/// each audit's `referenceCache` holds references it trained. (The self-contained HTML page is
+/// the CLI's: it would add the HTML renderer to the shipped module for a download the JSON
+/// already gives.)
 #[wasm_bindgen(js_name = runCompare)]
 pub async fn run_compare(request: JsValue, on_progress: Option<Function>) -> Result<JsValue, JsError> {
     let err = |e: AuditError| JsError::new(&e.to_string());
@@ -237,6 +240,7 @@ pub async fn run_compare(request: JsValue, on_progress: Option<Function>) -> Res
         population: source(&request, "population").map_err(err)?,
         references: crate::ReferenceInput::default(),
         cached_references: Vec::new(),
+        slice_file: file(&request, "sliceFile").map_err(err)?,
     };
     for (i, r) in files(&request, "referenceModels").map_err(err)?.iter().enumerate() {
         let key = format!("referenceModels[{i}]");
@@ -271,9 +275,7 @@ pub async fn run_compare(request: JsValue, on_progress: Option<Function>) -> Res
     let parsed = js_sys::JSON::parse(&json).map_err(|_| JsError::new("internal: comparison JSON did not parse"))?;
     set("comparison", parsed)
         .and_then(|_| set("comparisonJson", JsValue::from_str(&json)))
-        .and_then(|_| set("html", JsValue::from_str(&report::comparison_html(&out.comparison))))
         .and_then(|_| set("svg", JsValue::from_str(&report::comparison_svg(&out.comparison))))
-        .and_then(|_| set("text", JsValue::from_str(&report::comparison_text(&out.comparison))))
         .and_then(|_| set("audits", audits.into()))
         .map_err(|_| JsError::new("internal: cannot build the result object"))?;
     Ok(result.into())

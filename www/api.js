@@ -19,7 +19,7 @@
 
 // runCompare hands its models to runAudit under this key (not an option a caller can give).
 const COMPARE = Symbol("compare");
-const FILE_KEYS = ["model", "modelData", "members", "nonmembers", "population", "memberOutputs", "nonmemberOutputs", "populationOutputs", "referenceMembership"];
+const FILE_KEYS = ["model", "modelData", "members", "nonmembers", "population", "memberOutputs", "nonmemberOutputs", "populationOutputs", "referenceMembership", "sliceFile"];
 const LABEL_KEYS = {
   members: "membersLabels", nonmembers: "nonmembersLabels", population: "populationLabels",
   memberOutputs: "memberOutputsLabels", nonmemberOutputs: "nonmemberOutputsLabels", populationOutputs: "populationOutputsLabels",

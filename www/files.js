@@ -21,6 +21,7 @@ export const ROLES = {
   referenceModels: { label: "a reference model", help: "your own reference models (.onnx), instead of training them here", need: "optional", multi: true },
   referenceOutputs: { label: "a reference's outputs", help: "your references' outputs on every audited record (CSV/NPZ, one file per reference)", need: "optional", multi: true },
   referenceMembership: { label: "reference membership", help: "which records each of your references was trained on (records × K of 0/1)", need: "optional" },
+  sliceFile: { label: "slice values", help: "a CSV naming each record's group, for metrics per group: set,row,<name> (tables) or set,id,<name> (images by path)", need: "optional" },
   ignore: { label: "not used", help: "left out of the audit", need: "optional", multi: true },
 };
 
@@ -186,6 +187,7 @@ export class FileSet {
   setRole(key, role) {
     const it = this.items.find((i) => i.key === key);
     if (!it || !ROLES[role]) throw new Error(`no such item or role: ${key}, ${role}`);
+    if (!canHold(it, role)) throw new Error(`${it.name} cannot be ${ROLES[role].label}`);
     return this.#assign(it, role);
   }
 
@@ -259,6 +261,7 @@ export function canHold(it, role) {
   if (ROLES[role].set) return ["csv", "npy", "npz", "zip", "other"].includes(it.kind);
   if (role === "referenceOutputs") return ["csv", "npz", "npy"].includes(it.kind);
   if (role === "referenceMembership") return ["csv", "npy"].includes(it.kind);
+  if (role === "sliceFile") return it.kind === "csv";
   return false;
 }
 
@@ -271,6 +274,7 @@ export function guess(it, all) {
   if (it.kind === "image") return "ignore";
   if (it.kind === "other") return "ignore";
   if (/membership/.test(n)) return "referenceMembership";
+  if (it.kind === "csv" && /slice/.test(n)) return "sliceFile";
   if (/(^|[^a-z])ref(erence)?s?[-_ ]?\d*[-_ ]?(out(puts?)?|logits?|probs?)/.test(n)) return "referenceOutputs";
   const isLabels = (it.kind === "npy" && it.shape?.length === 1 && /int|uint|bool/.test(it.dtype ?? "")) || /labels?|(^|[-_])y\.npy$/.test(n);
   if (isLabels) {

@@ -131,6 +131,8 @@ export interface AuditRequest extends AuditOptions {
   referenceModels?: Array<FileLike | { model: FileLike; modelData?: FileLike }>;
   referenceOutputs?: FileLike[];
   referenceMembership?: FileLike;
+  /** A CSV of slice values: set,row,<name> (tables) or set,id,<name> (images by path), one line per audited record. */
+  sliceFile?: FileLike;
   onProgress?: (p: Progress) => void;
   /** Cancels this audit alone: its promise rejects with an AbortError; other callers' audits go on. */
   signal?: AbortSignal;

@@ -42,6 +42,8 @@ pub struct CompareInput {
     pub references: ReferenceInput,
     /// References kept from earlier runs (any key; those whose key matches a model's are used).
     pub cached_references: Vec<Vec<u8>>,
+    /// A sidecar CSV of slice values (see [`AuditInput::slice_file`]).
+    pub slice_file: Option<InputFile>,
 }
 
 /// The comparison and every model's audit.
@@ -140,6 +142,7 @@ pub async fn compare(input: CompareInput, opts: &AuditOptions, progress: &mut dy
             references: input.references.clone(),
             cached_references: None,
             shared_references: None,
+            slice_file: input.slice_file.clone(),
         })
         .collect();
     // Float models first, so a QDQ model finds the references it shares.

@@ -133,7 +133,7 @@ impl Inputs<'_> {
             };
             out.push(one("loss_quartile", format!("loss quartile {} ({range})", q + 1), &|i| quartile(loss[i]) == q)?);
         }
-        if let Some(col) = &self.plan.opts.slice_column {
+        if let Some(col) = &self.records.slice_name {
             let group = |i: usize| {
                 let (t, r) = self.records.locate(i);
                 self.records.tables[t].groups[r].as_str()

@@ -79,6 +79,9 @@ pub struct AuditInput {
     /// for a float model of its architecture (`compare` sets this), as
     /// [`AuditOutput::reference_cache`] holds them.
     pub shared_references: Option<SharedReferences>,
+    /// A sidecar CSV of slice values (`set,row,<name>` or `set,id,<name>`), instead of the
+    /// `sliceColumn` option.
+    pub slice_file: Option<InputFile>,
 }
 
 /// References trained for another model, lent to a QDQ-quantised one.
@@ -101,6 +104,7 @@ impl AuditInput {
             references: ReferenceInput::default(),
             cached_references: None,
             shared_references: None,
+            slice_file: None,
         }
     }
 
@@ -114,6 +118,7 @@ impl AuditInput {
             references: ReferenceInput::default(),
             cached_references: None,
             shared_references: None,
+            slice_file: None,
         }
     }
 

@@ -95,6 +95,9 @@ impl Plan {
         if opts.slice_column.as_deref().is_some_and(str::is_empty) {
             return Err(AuditError::option("sliceColumn", "must not be empty; leave it out for no slice column"));
         }
+        if opts.slice_column.is_some() && input.slice_file.is_some() {
+            return Err(AuditError::option("sliceColumn", "give a slice column or a slice file, not both"));
+        }
         if opts.slice_column.is_some() && opts.slice_column == opts.id_column {
             return Err(AuditError::option("sliceColumn", "is the id column too; name another column"));
         }

@@ -69,6 +69,9 @@ pub fn digests(input: &AuditInput) -> Vec<InputDigest> {
     if let Some(m) = &input.references.membership {
         out.push(file("reference_membership", m));
     }
+    if let Some(s) = &input.slice_file {
+        out.push(file("slices", s));
+    }
     out
 }
 

@@ -22,6 +22,8 @@ pub(crate) struct Records {
     pub images: Option<crate::report::ImageInfo>,
     /// The model's image input, when the records are images.
     pub geometry: Option<data::image::Geometry>,
+    /// The slice column's or slice file's name, when the records carry slice values (`groups`).
+    pub slice_name: Option<String>,
 }
 
 impl Records {
@@ -153,7 +155,17 @@ pub(crate) fn read_records(input: &AuditInput, plan: &Plan, model: Option<&OnnxM
         sources.iter().map(|(_, s)| data::read_table(s, &plan.table)).collect::<Result<Vec<_>>>()?
     };
     let labels = tables.iter().flat_map(|t| t.labels.iter().copied()).collect();
-    if let Some(col) = &plan.opts.slice_column {
+    let mut tables = tables;
+    let mut slice_name = plan.opts.slice_column.clone();
+    if let Some(f) = &input.slice_file {
+        let ids = |t: &data::Table| t.ids.clone();
+        let (m_ids, n_ids) = (ids(&tables[0]), ids(&tables[1]));
+        let (name, [m, n]) = data::read_slice_file(&f.name, &f.bytes, [("members", tables[0].rows, &m_ids), ("nonmembers", tables[1].rows, &n_ids)])?;
+        tables[0].groups = m;
+        tables[1].groups = n;
+        slice_name = Some(name);
+    }
+    if let Some(col) = &slice_name {
         if let Some(t) = tables.iter().take(2).find(|t| t.groups.len() != t.rows) {
             return Err(AuditError::file(
                 &t.file,
@@ -175,7 +187,7 @@ pub(crate) fn read_records(input: &AuditInput, plan: &Plan, model: Option<&OnnxM
             ));
         }
     }
-    Ok(Records { tables, labels, images, geometry })
+    Ok(Records { tables, labels, images, geometry, slice_name })
 }
 
 /// The audited model's outputs on every row, and what we know of it.

@@ -207,6 +207,10 @@ struct AuditArgs {
     /// A CSV column whose values group the records into slices (not a feature), e.g. "group".
     #[arg(long, help_heading = "Report")]
     slice_column: Option<String>,
+    /// A sidecar CSV of slice values instead: `set,row,<name>` or `set,id,<name>` (images by
+    /// path), one line per member and non-member.
+    #[arg(long, help_heading = "Report", conflicts_with = "slice_column")]
+    slice_file: Option<PathBuf>,
     /// Drop the non-members that copy a member (exactly, or nearly for images) before the
     /// audit; otherwise they are counted and warned about.
     #[arg(long, help_heading = "Report")]
@@ -520,6 +524,7 @@ fn audit(a: AuditArgs) -> Result<Outcome, String> {
         _ => return Err("give either --model with --members and --nonmembers, or --member-outputs with --nonmember-outputs".into()),
     };
     input.population = a.population.as_ref().map(|p| source(p, a.population_labels.as_ref())).transpose()?;
+    input.slice_file = a.slice_file.as_ref().map(|p| read(p)).transpose()?;
     for p in &a.reference_models {
         let f = read(p)?;
         let d = beside(p, &f);
@@ -603,6 +608,7 @@ fn compare(c: CompareArgs) -> Result<Outcome, String> {
         population: a.population.as_ref().map(|p| source(p, a.population_labels.as_ref())).transpose()?,
         references: privaudit::ReferenceInput::default(),
         cached_references: Vec::new(),
+        slice_file: a.slice_file.as_ref().map(|p| read(p)).transpose()?,
     };
     for p in &a.reference_models {
         let f = read(p)?;

@@ -116,3 +116,76 @@ fn parse_num(cell: &str) -> std::result::Result<f64, String> {
     }
     Ok(v)
 }
+
+/// A sidecar file of slice values: a CSV with a header `set,row,<name>` or `set,id,<name>`,
+/// one line per record (`set` is `members` or `nonmembers`; `row` the record's 1-based data row
+/// in its file, `id` an image's path in its folder). Returns the slice's name and, per set, the
+/// value of each of its `rows` records (by row, or by `ids` when the set has names).
+///
+/// # Errors
+/// Not a CSV with that header; an unknown set, a row out of range, an id not in the set, a
+/// record given twice or missing, an empty or overlong value.
+pub fn read_slice_file(file: &str, bytes: &[u8], sets: [(&str, usize, &[String]); 2]) -> Result<(String, [Vec<String>; 2])> {
+    let text = std::str::from_utf8(bytes).map_err(|e| AuditError::file(file, format!("not UTF-8 text (byte {}); expected a CSV file", e.valid_up_to())))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut reader = ::csv::ReaderBuilder::new().has_headers(true).trim(::csv::Trim::All).from_reader(text.as_bytes());
+    let header: Vec<String> =
+        reader.headers().map_err(|e| AuditError::file(file, format!("cannot read the CSV header: {e}")))?.iter().map(str::to_string).collect();
+    let by_id = match header.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["set", "row", name] if !name.is_empty() => false,
+        ["set", "id", name] if !name.is_empty() => true,
+        _ => {
+            return Err(AuditError::file(
+                file,
+                format!(
+                    "the header is '{}'; a slice file has the columns set,row,<slice name> (tables) or set,id,<slice name> (images by path)",
+                    quote(&header.join(","))
+                ),
+            ));
+        }
+    };
+    let name = header[2].clone();
+    let mut out: [Vec<Option<String>>; 2] = [vec![None; sets[0].1], vec![None; sets[1].1]];
+    let index: [std::collections::HashMap<&str, usize>; 2] = [0, 1].map(|s| sets[s].2.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect());
+    for (r, rec) in reader.records().enumerate() {
+        let line = r + 1;
+        let rec = rec.map_err(|e| AuditError::file(file, format!("row {line}: {e}")))?;
+        let bad = |column: &str, message: String| AuditError::BadCell { file: file.into(), row: line, column: column.into(), message };
+        let s = match rec.get(0).unwrap_or("") {
+            "members" => 0,
+            "nonmembers" => 1,
+            other => return Err(bad("set", format!("'{}' is not members or nonmembers", quote(other)))),
+        };
+        let key = rec.get(1).unwrap_or("");
+        let i = if by_id {
+            *index[s].get(key).ok_or_else(|| bad("id", format!("'{}' is not a record of the {}", quote(key), sets[s].0)))?
+        } else {
+            let row: usize = key.parse().map_err(|_| bad("row", format!("'{}' is not a row number", quote(key))))?;
+            if row == 0 || row > sets[s].1 {
+                return Err(bad("row", format!("row {row} is outside the {} (rows 1 to {})", sets[s].0, sets[s].1)));
+            }
+            row - 1
+        };
+        let value = rec.get(2).unwrap_or("");
+        if value.is_empty() {
+            return Err(bad(&name, "empty cell; every record needs a slice value".into()));
+        }
+        if value.chars().count() > limits::MAX_SLICE_VALUE_CHARS {
+            return Err(bad(&name, format!("a slice value of over {} characters", limits::MAX_SLICE_VALUE_CHARS)));
+        }
+        if out[s][i].replace(value.to_string()).is_some() {
+            return Err(bad(if by_id { "id" } else { "row" }, format!("{} {} is given twice", sets[s].0, if by_id { quote(key) } else { key.to_string() })));
+        }
+    }
+    let mut groups: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+    for s in 0..2 {
+        for (i, v) in out[s].iter_mut().enumerate() {
+            let Some(v) = v.take() else {
+                let which = sets[s].2.get(i).map_or_else(|| format!("row {}", i + 1), |id| format!("'{}'", quote(id)));
+                return Err(AuditError::file(file, format!("no slice value for the {} record {which}; give every audited record one", sets[s].0)));
+            };
+            groups[s].push(v);
+        }
+    }
+    Ok((name, groups))
+}

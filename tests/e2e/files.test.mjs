@@ -110,3 +110,19 @@ test("hostile first bytes never throw: truncated and lying headers are described
   const req = set.request("model");
   assert.ok(req instanceof Error || typeof req === "object");
 });
+
+test("a CSV named for slices is the slice values; an ONNX model can be given the role of a model to compare", async () => {
+  const set = new FileSet();
+  await set.add({ files: [file("www/demo/digits_mlp.onnx"), new File(["set,row,group\nmembers,1,a\n"], "slices.csv"), file("www/demo/digits_members.csv"), file("www/demo/digits_nonmembers.csv")] });
+  assert.equal(roles(set)["slices.csv"], "sliceFile");
+  await set.add({ files: [file("tests/fixtures/models/digits_mlp_qdq.onnx")] });
+  // A second model takes the model role (the first is kept, 'not used'); either can compare.
+  set.setRole(set.items.find((i) => i.name === "digits_mlp.onnx").key, "compareModels");
+  const req = set.request("model");
+  assert.equal(req.model.name, "digits_mlp_qdq.onnx");
+  assert.deepEqual(req.compareModels.map((f) => f.name), ["digits_mlp.onnx"]);
+  assert.equal(req.sliceFile.name, "slices.csv");
+  // Only ONNX files can be compared; in outputs mode there is nothing to compare.
+  assert.throws(() => set.setRole(set.items.find((i) => i.name === "slices.csv").key, "compareModels"), /cannot|no such/);
+  assert.equal(set.request("outputs").compareModels, undefined);
+});

@@ -312,15 +312,22 @@ test("an offline audit with 2 references trained on WebGPU agrees with the CLI",
 test("two models picked with the role 'a model to compare' are compared as the CLI compares them", async () => {
   const before = requests.length;
   await page.click("#clear-files");
-  const state = await runWithFiles({ compareModels: `${FIX}models/digits_mlp_qdq.onnx`, model: `${DEMO}digits_mlp.onnx`, members: `${DEMO}digits_members.csv`, nonmembers: `${DEMO}digits_nonmembers.csv` }, { scale: "0.0625" });
+  // With a sidecar of slice values (the role "slice values"), read by both.
+  const slices = `${ROOT}target/e2e-slices.csv`;
+  writeFileSync(slices, `set,row,half\n${[["members", 100], ["nonmembers", 500]].flatMap(([s, n]) => Array.from({ length: n }, (_, i) => `${s},${i + 1},${i < n / 2 ? "first" : "second"}`)).join("\n")}\n`);
+  const state = await runWithFiles({ compareModels: `${FIX}models/digits_mlp_qdq.onnx`, model: `${DEMO}digits_mlp.onnx`, members: `${DEMO}digits_members.csv`, nonmembers: `${DEMO}digits_nonmembers.csv`, sliceFile: slices }, { scale: "0.0625" });
   assert.equal(state, "done", await page.$eval("#error", (e) => e.textContent));
   assert.equal(await page.$eval("#comparison", (e) => e.hidden), false);
   const rows = await page.$$eval("#comparison-table tr", (trs) => trs.map((t) => ({ name: t.dataset.name, auc: Number(t.dataset.auc) })));
   const file = `${ROOT}target/e2e-cli-compare.json`;
   execFileSync(`${ROOT}target/debug/privaudit`, ["compare", "-q", "--backend", "cpu", "--scale", "0.0625", "--models", `${DEMO}digits_mlp.onnx,${FIX}models/digits_mlp_qdq.onnx`,
-    "--members", `${DEMO}digits_members.csv`, "--nonmembers", `${DEMO}digits_nonmembers.csv`, "--out", file]);
+    "--members", `${DEMO}digits_members.csv`, "--nonmembers", `${DEMO}digits_nonmembers.csv`, "--slice-file", slices, "--out", file]);
   const cli = JSON.parse(readFileSync(file, "utf8"));
   assert.deepEqual(rows.map((r) => r.name), cli.rows.map((r) => r.name));
+  const halves = await page.$$eval('#slices tbody tr[data-kind="column"]', (trs) => trs.map((t) => [t.dataset.name, Number(t.dataset.auc)]));
+  const cliHalves = cli.reports[0].slices.filter((s) => s.kind === "column").map((s) => [s.name, s.attacks.find((a) => a.name === cli.reports[0].exposure.attack).auc]);
+  assert.deepEqual(halves.map(([n]) => n), ["half = first", "half = second"]);
+  halves.forEach(([n, auc], i) => assert.ok(Math.abs(auc - cliHalves[i][1]) <= 2e-3, `${n}: AUC ${auc} vs the CLI's ${cliHalves[i][1]}`));
   assert.deepEqual(rows.map((r) => r.name), ["digits_mlp", "digits_mlp_qdq"]);
   rows.forEach((r, i) => assert.ok(Math.abs(r.auc - cli.rows[i].auc) <= 2e-3, `${r.name}: AUC ${r.auc} vs the CLI's ${cli.rows[i].auc}`));
   assert.ok(await page.$eval("#comparison-plot svg.privaudit-compare", (s) => s.querySelectorAll("circle").length === 2));

@@ -27,6 +27,7 @@ fn input(models: Vec<CompareModel>) -> CompareInput {
         population: None,
         references: Default::default(),
         cached_references: Vec::new(),
+        slice_file: None,
     }
 }
 

@@ -285,6 +285,8 @@ fn fuzzed_readers_never_panic() {
             let _ = read_table(&src, &opts);
             let _ = read_npy(&file);
             let _ = read_membership(&file, 24, 2);
+            let ids: Vec<String> = (0..12).map(|i| format!("{}/{i:04}.png", i % 3)).collect();
+            let _ = privaudit::data::read_slice_file(name, &bytes, [("members", 12, &ids), ("nonmembers", 12, &[])]);
             if let Ok(m) = OnnxModel::parse(&file, Some(&InputFile::new("external.onnx.data", ext.clone()))) {
                 let _ = pollster::block_on(m.reference_parameters(1));
             }

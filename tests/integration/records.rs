@@ -387,3 +387,94 @@ fn an_exposed_record_shows_where_the_target_falls_among_its_references() {
         }
     }
 }
+
+#[test]
+fn a_slice_file_gives_the_slices_a_column_gives() {
+    let (h, mem) = logits("digits_members_logits.csv");
+    let (_, non) = logits("digits_nonmembers_logits.csv");
+    let group = |i: usize| if i.is_multiple_of(3) { "a" } else { "b" };
+    let with_group = |rows: &[String]| -> String {
+        let mut s = format!("{h},group\n");
+        for (i, r) in rows.iter().enumerate() {
+            s.push_str(&format!("{r},{}\n", group(i)));
+        }
+        s
+    };
+    let by_column = audit(
+        AuditInput::outputs(csv_source("m.csv", with_group(&mem)), csv_source("n.csv", with_group(&non))),
+        &AuditOptions { slice_column: Some("group".into()), ..opts() },
+    );
+    // The same groups from a sidecar, lines in another order.
+    let mut side = String::from("set,row,group\n");
+    for (set, n) in [("nonmembers", non.len()), ("members", mem.len())] {
+        for i in (0..n).rev() {
+            side.push_str(&format!("{set},{},{}\n", i + 1, group(i)));
+        }
+    }
+    let mut input = AuditInput::outputs(source(fixture("digits_members_logits.csv")), source(fixture("digits_nonmembers_logits.csv")));
+    input.slice_file = Some(InputFile::new("groups.csv", side.clone().into_bytes()));
+    let by_file = audit(input, &opts());
+    assert_eq!(by_file.report.slices, by_column.report.slices);
+    assert!(by_file.report.provenance.inputs.iter().any(|d| d.role == "slices" && d.name == "groups.csv"));
+    // Hostile sidecars: each a clear error naming the file and the place.
+    let run_with = |text: &str| {
+        let mut i = AuditInput::outputs(source(fixture("digits_members_logits.csv")), source(fixture("digits_nonmembers_logits.csv")));
+        i.slice_file = Some(InputFile::new("groups.csv", text.as_bytes().to_vec()));
+        pollster::block_on(run_audit(i, &opts(), &mut |_| {})).unwrap_err().to_string()
+    };
+    let first_line = side.lines().nth(1).unwrap().to_string();
+    for (text, want) in [
+        ("set,record,group\n".to_string(), "set,row,<slice name>"),
+        ("set,row,group\ntrain,1,a\n".to_string(), "'train' is not members or nonmembers"),
+        ("set,row,group\nmembers,101,a\n".to_string(), "row 101 is outside the members (rows 1 to 100)"),
+        ("set,row,group\nmembers,x,a\n".to_string(), "'x' is not a row number"),
+        ("set,row,group\nmembers,1,\n".to_string(), "empty cell"),
+        (format!("{side}{first_line}\n"), "is given twice"),
+        (side.replacen(&format!("\n{first_line}"), "", 1), "no slice value for the nonmembers record row 500"),
+        ("set,id,group\nmembers,a.png,x\n".to_string(), "'a.png' is not a record of the members"),
+    ] {
+        let e = run_with(&text);
+        assert!(e.contains("groups.csv") && e.contains(want), "{want}: {e}");
+    }
+    // Not both.
+    let mut i = AuditInput::outputs(csv_source("m.csv", with_group(&mem)), csv_source("n.csv", with_group(&non)));
+    i.slice_file = Some(InputFile::new("groups.csv", side.into_bytes()));
+    let e = pollster::block_on(run_audit(i, &AuditOptions { slice_column: Some("group".into()), ..opts() }, &mut |_| {})).unwrap_err().to_string();
+    assert!(e.contains("not both"), "{e}");
+}
+
+#[test]
+fn image_slices_come_from_a_file_by_path() {
+    let cnn = file(root().join("www/demo/digits_cnn.onnx"));
+    let dir = |n: &str| folder(root().join(format!("www/demo/digits_images/{n}")));
+    let (m, n) = (dir("members"), dir("nonmembers"));
+    // Group by the digit's parity, named by each image's path.
+    let mut side = String::from("set,id,parity\n");
+    for (set, s) in [("members", &m), ("nonmembers", &n)] {
+        for f in s.images.iter().filter(|f| f.name.ends_with(".png")) {
+            let digit: u32 = f.name.split('/').next().unwrap().parse().unwrap();
+            side.push_str(&format!("{set},{},{}\n", f.name, if digit.is_multiple_of(2) { "even" } else { "odd" }));
+        }
+    }
+    let mut input = AuditInput::model(cnn, None, m, n);
+    input.slice_file = Some(InputFile::new("parity.csv", side.into_bytes()));
+    let o = AuditOptions {
+        attacks: vec!["loss".into()],
+        statistics: privaudit::metrics::StatisticsSettings { bootstrap: 0, ..Default::default() },
+        ..Default::default()
+    };
+    let out = audit(input, &o);
+    let col: Vec<&Slice> = out.report.slices.iter().filter(|s| s.kind == "column").collect();
+    assert_eq!(col.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["parity = even", "parity = odd"]);
+    // Each equals the class slices it is made of, counted.
+    let classes = |even: bool| {
+        out.report
+            .slices
+            .iter()
+            .filter(|s| s.kind == "class" && s.name[6..].parse::<u32>().unwrap() % 2 == u32::from(!even))
+            .map(|s| (s.members, s.nonmembers))
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+    };
+    assert_eq!((col[0].members, col[0].nonmembers), classes(true));
+    assert_eq!((col[1].members, col[1].nonmembers), classes(false));
+}
