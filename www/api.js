@@ -212,7 +212,7 @@ export async function runAudit(args) {
 /**
  * Compare several models on the same records: `models` is an array of `{ name?, model,
  * modelData? }` (or of bare model files); every other key is as `runAudit` takes it. Resolves to
- * `{ comparison, comparisonJson, html, svg, text, audits }`, `audits` holding each model's
+ * `{ comparison, comparisonJson, svg, audits }`, `audits` holding each model's
  * `runAudit` result.
  */
 export async function runCompare(args) {

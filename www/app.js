@@ -299,7 +299,7 @@ function wire() {
   $("#demo-images").addEventListener("click", () => runDemo(DEMO_IMAGES).catch((e) => showError(e.message)));
   $("#cancel").addEventListener("click", () => abort?.abort());
   $("#save-json").addEventListener("click", () => last && download("privaudit-report.json", last.reportJson, "application/json"));
-  $("#save-comparison").addEventListener("click", () => comparisonShown && download("privaudit-comparison.html", comparisonShown.html, "text/html"));
+  $("#save-comparison").addEventListener("click", () => comparisonShown && download("privaudit-comparison.json", comparisonShown.comparisonJson, "application/json"));
   $("#save-csv").addEventListener("click", () => last && download("privaudit-scores.csv", last.scoresCsv, "text/csv"));
 }
 

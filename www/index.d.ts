@@ -398,11 +398,8 @@ export interface Comparison {
 export interface CompareResult {
   comparison: Comparison;
   comparisonJson: string;
-  /** A self-contained HTML page: the table, the plot and each model's report. */
-  html: string;
-  /** Accuracy on non-members against the highest AUC, one point per model. */
+  /** Accuracy on non-members against the highest AUC, one point per model. (The self-contained HTML page is the CLI's `compare --html`.) */
   svg: string;
-  text: string;
   /** Each model's audit, as runAudit gives it. */
   audits: AuditResult[];
 }

@@ -110,16 +110,7 @@ impl AuditInput {
 
     /// Audit a model's outputs.
     pub fn outputs(members: DataSource, nonmembers: DataSource) -> Self {
-        Self {
-            target: Target::Outputs,
-            members,
-            nonmembers,
-            population: None,
-            references: ReferenceInput::default(),
-            cached_references: None,
-            shared_references: None,
-            slice_file: None,
-        }
+        Self { target: Target::Outputs, ..Self::model(InputFile::new("", Vec::new()), None, members, nonmembers) }
     }
 
     /// The same input with a population file.

@@ -525,15 +525,7 @@ fn audit(a: AuditArgs) -> Result<Outcome, String> {
     };
     input.population = a.population.as_ref().map(|p| source(p, a.population_labels.as_ref())).transpose()?;
     input.slice_file = a.slice_file.as_ref().map(|p| read(p)).transpose()?;
-    for p in &a.reference_models {
-        let f = read(p)?;
-        let d = beside(p, &f);
-        input.references.models.push((f, d));
-    }
-    for p in &a.reference_outputs {
-        input.references.outputs.push(source(p, None)?);
-    }
-    input.references.membership = a.reference_membership.as_ref().map(|p| read(p)).transpose()?;
+    input.references = user_references(&a)?;
     let cache = if a.no_cache {
         None
     } else {
@@ -606,19 +598,10 @@ fn compare(c: CompareArgs) -> Result<Outcome, String> {
         members: source(m, a.members_labels.as_ref())?,
         nonmembers: source(n, a.nonmembers_labels.as_ref())?,
         population: a.population.as_ref().map(|p| source(p, a.population_labels.as_ref())).transpose()?,
-        references: privaudit::ReferenceInput::default(),
+        references: user_references(a)?,
         cached_references: Vec::new(),
         slice_file: a.slice_file.as_ref().map(|p| read(p)).transpose()?,
     };
-    for p in &a.reference_models {
-        let f = read(p)?;
-        let d = beside(p, &f);
-        input.references.models.push((f, d));
-    }
-    for p in &a.reference_outputs {
-        input.references.outputs.push(source(p, None)?);
-    }
-    input.references.membership = a.reference_membership.as_ref().map(|p| read(p)).transpose()?;
     // The kept references of every model's architecture.
     let dir = if a.no_cache { None } else { cache_dir(a) };
     for cm in &input.models {
@@ -671,6 +654,22 @@ fn compare(c: CompareArgs) -> Result<Outcome, String> {
         })
         .collect();
     Ok(if crossed.is_empty() { Outcome::Pass } else { Outcome::Crossed(format!("the gate was crossed by {}", crossed.join("; "))) })
+}
+
+/// The user's own references: models (each with the external weights beside it), outputs, and
+/// the membership matrix.
+fn user_references(a: &AuditArgs) -> Result<privaudit::ReferenceInput, String> {
+    let mut r = privaudit::ReferenceInput::default();
+    for p in &a.reference_models {
+        let f = read(p)?;
+        let d = beside(p, &f);
+        r.models.push((f, d));
+    }
+    for p in &a.reference_outputs {
+        r.outputs.push(source(p, None)?);
+    }
+    r.membership = a.reference_membership.as_ref().map(|p| read(p)).transpose()?;
+    Ok(r)
 }
 
 fn cache_dir(a: &AuditArgs) -> Option<PathBuf> {

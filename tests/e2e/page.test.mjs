@@ -331,6 +331,10 @@ test("two models picked with the role 'a model to compare' are compared as the C
   assert.deepEqual(rows.map((r) => r.name), ["digits_mlp", "digits_mlp_qdq"]);
   rows.forEach((r, i) => assert.ok(Math.abs(r.auc - cli.rows[i].auc) <= 2e-3, `${r.name}: AUC ${r.auc} vs the CLI's ${cli.rows[i].auc}`));
   assert.ok(await page.$eval("#comparison-plot svg.privaudit-compare", (s) => s.querySelectorAll("circle").length === 2));
+  // "Save the comparison" downloads the comparison's JSON (made in the page; nothing is sent).
+  const [dl] = await Promise.all([page.waitForEvent("download"), page.click("#save-comparison")]);
+  const saved = JSON.parse(readFileSync(await dl.path(), "utf8"));
+  assert.deepEqual([dl.suggestedFilename(), saved.schema_version, saved.rows.map((r) => r.name)], ["privaudit-comparison.json", 1, ["digits_mlp", "digits_mlp_qdq"]]);
   // The first model's report is shown; choosing the second shows its own.
   assert.match(await page.$eval("#report-title", (e) => e.textContent), /— digits_mlp$/);
   await page.click('#comparison-table tr[data-name="digits_mlp_qdq"] button');
