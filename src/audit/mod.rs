@@ -276,10 +276,12 @@ fn assemble(
     };
     warnings.extend(backend_note.clone());
     let need_pop = plan.need_population;
+    // The files' own record counts: non-members dropped as copies of members were in the file.
+    let dropped = duplicates.as_ref().map_or(0, |d| d.nonmember_copies.len() * usize::from(plan.opts.drop_duplicates));
     for d in &mut digests {
         d.records = match d.role.as_str() {
             "members" => Some(n_mem),
-            "nonmembers" => Some(records.tables.get(1).map_or(n_non, |t| t.rows)),
+            "nonmembers" => Some(records.tables.get(1).map_or(n_non, |t| t.rows) + dropped),
             "population" => records.tables.get(2).map(|t| t.rows),
             _ => None,
         };

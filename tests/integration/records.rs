@@ -310,6 +310,8 @@ fn planted_duplicates_are_found_none_missed_no_false_ones_and_can_be_dropped() {
     let dropped = base(&AuditOptions { drop_duplicates: true, ..o.clone() }, m2.clone(), non);
     let dd = dropped.report.duplicates.as_ref().unwrap();
     assert_eq!(dd.dropped_nonmembers, 5);
+    let in_file = |r: &privaudit::report::AuditReport| r.provenance.inputs.iter().find(|d| d.role == "nonmembers").and_then(|d| d.records);
+    assert_eq!(in_file(&dropped.report), Some(clean.report.data.nonmembers + 5), "provenance counts the file's records, dropped ones included");
     assert_eq!(dropped.report.data.nonmembers, clean.report.data.nonmembers);
     let same = base(&o, m2, images("nonmembers"));
     assert_eq!(dropped.report.attacks, same.report.attacks, "dropping the copies = auditing without them");
