@@ -3,12 +3,12 @@
 //! privacy (AUC, TPR at the smallest measurable FPR level up to 0.1 %, ε) in one table.
 //!
 //! Each model's audit is exactly its single audit ([`super::run`] with the same options).
-//! Trained references depend only on the architecture ([`reference_cache_key`] hashes the
+//! Trained references depend only on the architecture ([`super::reference_cache_key`] hashes the
 //! architecture, not the weights), so they are trained once per distinct architecture and
 //! reused through the reference cache; a QDQ-quantised model, whose references cannot be
 //! trained, shares those of the first float model of the comparison.
 
-use super::{AuditInput, AuditOptions, AuditOutput, Progress, ReferenceInput, SharedReferences, Target, reference_cache_key};
+use super::{AuditInput, AuditOptions, AuditOutput, Progress, ReferenceInput, SharedReferences, Target};
 use crate::data::{DataSource, InputFile};
 use crate::error::{AuditError, Result};
 use crate::metrics::Interval;
@@ -146,8 +146,14 @@ pub async fn compare(input: CompareInput, opts: &AuditOptions, progress: &mut dy
         })
         .collect();
     // Float models first, so a QDQ model finds the references it shares.
-    let quantised: Vec<bool> =
-        input.models.iter().map(|c| crate::model::OnnxModel::parse(&c.model, c.model_data.as_ref()).map(|o| o.quantised())).collect::<Result<_>>()?;
+    // Each model parsed once here: whether it is QDQ, and its architecture (the cache key).
+    let (quantised, digests): (Vec<bool>, Vec<String>) = input
+        .models
+        .iter()
+        .map(|c| crate::model::OnnxModel::parse(&c.model, c.model_data.as_ref()).and_then(|o| Ok((o.quantised(), o.architecture_digest()?))))
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .unzip();
     let mut order: Vec<usize> = (0..m).collect();
     order.sort_by_key(|&i| quantised[i]);
     let mut kept: HashMap<String, (String, Vec<u8>)> = HashMap::new();
@@ -156,7 +162,7 @@ pub async fn compare(input: CompareInput, opts: &AuditOptions, progress: &mut dy
     for (done, &i) in order.iter().enumerate() {
         let name = &input.models[i].name;
         let mut one = inputs[i].clone();
-        let key = reference_cache_key(&one, opts);
+        let key = super::references::cache_key(&one, opts, &digests[i]);
         let mut how = String::new();
         if let Some(k) = &key {
             if let Some((from, bytes)) = kept.get(k) {
@@ -197,7 +203,7 @@ pub async fn compare(input: CompareInput, opts: &AuditOptions, progress: &mut dy
     let audits: Vec<(AuditOutput, String)> = outs.into_iter().map(|o| o.expect("every model audited")).collect();
     let first = &audits[0].0.report;
     let level = first.verdict.fpr_level.clone();
-    let rows = input.models.iter().zip(&audits).map(|(c, (out, how))| row(c, &out.report, &level, how)).collect();
+    let rows = input.models.iter().zip(&audits).zip(&quantised).map(|((c, (out, how)), &q)| row(c, &out.report, &level, how, q)).collect();
     let mut warnings = Vec::new();
     let (a, b) = (first.data.members, first.data.nonmembers);
     if audits.iter().any(|(o, _)| o.report.data.members != a || o.report.data.nonmembers != b) {
@@ -230,7 +236,7 @@ fn inputs_cached(input: &CompareInput, key: Option<&str>) -> Option<Vec<u8>> {
     input.cached_references.iter().find(|b| cache_key(b).as_deref() == Some(key)).cloned()
 }
 
-fn row(c: &CompareModel, r: &AuditReport, level: &str, how: &str) -> CompareRow {
+fn row(c: &CompareModel, r: &AuditReport, level: &str, how: &str, quantised: bool) -> CompareRow {
     let best_auc = r.attacks.iter().max_by(|a, b| a.metrics.auc.total_cmp(&b.metrics.auc));
     let tpr = |a: &crate::report::AttackResult| a.metrics.tpr_at_fpr.get(level).copied().unwrap_or(0.0);
     let best_tpr = r.attacks.iter().max_by(|a, b| tpr(a).total_cmp(&tpr(b)));
@@ -239,7 +245,7 @@ fn row(c: &CompareModel, r: &AuditReport, level: &str, how: &str) -> CompareRow 
         name: c.name.clone(),
         model: c.model.name.clone(),
         sha256: r.provenance.inputs.iter().find(|d| d.role == "model").map(|d| d.sha256.clone()).unwrap_or_default(),
-        quantised: crate::model::OnnxModel::parse(&c.model, c.model_data.as_ref()).is_ok_and(|o| o.quantised()),
+        quantised,
         accuracy_members: r.model.accuracy_members,
         accuracy_nonmembers: r.model.accuracy_nonmembers,
         generalization_gap: r.model.generalization_gap,

@@ -191,6 +191,9 @@ fn rms(a: &[f64], b: &[f64]) -> f64 {
 /// (r, c) is brighter than cell (r, c + 1).
 pub(crate) fn dhash(x: &[f64], g: &Geometry) -> u64 {
     let (h, w, c) = (g.height, g.width, g.channels);
+    if h == 0 || w == 0 || c == 0 || x.len() < h * w * c {
+        return 0;
+    }
     let px = |y: usize, xx: usize| -> f64 { (0..c).map(|k| if g.nchw { x[k * h * w + y * w + xx] } else { x[(y * w + xx) * c + k] }).sum::<f64>() / c as f64 };
     let (mut sum, mut cnt) = ([[0.0f64; 9]; 8], [[0u32; 9]; 8]);
     for y in 0..h {

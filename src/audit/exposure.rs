@@ -30,9 +30,9 @@ impl Inputs<'_> {
         (0..row.len()).fold(0, |b, k| if row[k] > row[b] { k } else { b })
     }
 
-    /// The `plan.opts.exposed` members the attack `a` scores highest, and as many non-members.
-    pub fn exposure(&self, a: usize) -> Exposure {
-        let (order, rank) = records::ranking(&self.columns[a]);
+    /// The `plan.opts.exposed` members the attack `a` scores highest, and as many non-members,
+    /// from its [`records::ranking`] (`order`, `rank`).
+    pub fn exposure(&self, a: usize, (order, rank): (&[usize], &[usize])) -> Exposure {
         let sorted_non: Vec<Vec<f64>> = self
             .columns
             .iter()
@@ -123,7 +123,7 @@ impl Inputs<'_> {
         let loss = &self.target_signals.loss;
         let mut sorted: Vec<f64> = cands.iter().map(|&i| loss[i]).collect();
         sorted.sort_by(f64::total_cmp);
-        let cuts = [0.25, 0.5, 0.75].map(|q| records::quantile(&sorted, q));
+        let cuts = [0.25, 0.5, 0.75].map(|q| crate::metrics::bootstrap::quantile(&sorted, q));
         let quartile = |v: f64| cuts.iter().filter(|&&t| v > t).count();
         for q in 0..4 {
             let range = match q {

@@ -277,7 +277,7 @@ fn assemble(
     warnings.extend(backend_note.clone());
     let need_pop = plan.need_population;
     // The files' own record counts: non-members dropped as copies of members were in the file.
-    let dropped = duplicates.as_ref().map_or(0, |d| d.nonmember_copies.len() * usize::from(plan.opts.drop_duplicates));
+    let dropped = duplicates.as_ref().map_or(0, |d| d.info.dropped_nonmembers);
     for d in &mut digests {
         d.records = match d.role.as_str() {
             "members" => Some(n_mem),
@@ -326,7 +326,7 @@ fn assemble(
         is_member,
         names: report.attacks.iter().map(|a| a.name.as_str()).collect(),
     };
-    let (_, rank) = report::records::ranking(&evaluation.columns[strongest]);
+    let (order, rank) = report::records::ranking(&evaluation.columns[strongest]);
     let rows = split
         .candidates
         .iter()
@@ -348,7 +348,7 @@ fn assemble(
             }
         })
         .collect();
-    report.exposure = x.exposure(strongest);
+    report.exposure = x.exposure(strongest, (&order, &rank));
     if plan.opts.slices {
         report.slices = x.slices()?;
     }

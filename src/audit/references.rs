@@ -66,10 +66,16 @@ impl CachedReferences {
 /// `None` when the run trains no references (or its inputs or options are invalid: the run
 /// will say why).
 pub fn reference_cache_key(input: &AuditInput, opts: &super::AuditOptions) -> Option<String> {
-    let plan = Plan::new(input, opts).ok()?;
     let Target::Model { model, model_data } = &input.target else {
         return None;
     };
+    let onnx = crate::model::OnnxModel::parse(model, model_data.as_ref()).ok()?;
+    cache_key(input, opts, &onnx.architecture_digest().ok()?)
+}
+
+/// [`reference_cache_key`] for a model already parsed (`digest`: its architecture digest).
+pub(super) fn cache_key(input: &AuditInput, opts: &super::AuditOptions, digest: &str) -> Option<String> {
+    let plan = Plan::new(input, opts).ok()?;
     if !plan.trains() {
         return None;
     }
@@ -82,8 +88,7 @@ pub fn reference_cache_key(input: &AuditInput, opts: &super::AuditOptions) -> Op
     part(env!("CARGO_PKG_VERSION").as_bytes());
     // The model's architecture, not its bytes: references re-initialise the trained weights,
     // so models that differ only there (a plain and a DP-trained one) share references.
-    let onnx = crate::model::OnnxModel::parse(model, model_data.as_ref()).ok()?;
-    part(onnx.architecture_digest().ok()?.as_bytes());
+    part(digest.as_bytes());
     for src in [Some(&input.members), Some(&input.nonmembers), input.population.as_ref()] {
         part(src.map_or(&[][..], |s| &s.file.bytes));
         part(src.and_then(|s| s.labels.as_ref()).map_or(&[][..], |l| &l.bytes));
@@ -169,7 +174,8 @@ pub(crate) async fn build(cx: Inputs<'_>, source: RefSource, say: &mut Say<'_>, 
                     member[2 * pair + usize::from(i >= pool.len() / 2)][r] = true;
                 }
             }
-            let key = reference_cache_key(input, &plan.opts);
+            // The model is parsed already: its digest, not a second parse of the file.
+            let key = cache_key(input, &plan.opts, &onnx.architecture_digest()?);
             let mut logits = Vec::new();
             // A QDQ-quantised model: rounding passes no gradient, so its references are the
             // ones trained for the float model it is compared with, or none.

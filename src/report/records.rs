@@ -168,13 +168,6 @@ pub fn slice(
     Ok(s)
 }
 
-/// Linear-interpolated quantile of sorted values (numpy's default `quantile` method).
-pub fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let pos = q * (sorted.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
-}
-
 /// Duplicate records among the members and between members and non-members.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct DuplicateInfo {
