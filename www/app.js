@@ -21,6 +21,11 @@ const DEMO_IMAGES = {
   files: { model: "digits_cnn.onnx", members: "digits_images/members.zip", nonmembers: "digits_images/nonmembers.zip", population: "digits_images/population.zip" },
   options: { attacks: ["loss", "attack_p", "lira", "rmia"], references: 2, mode: "offline", training: { epochs: 30, learningRate: 0.003, batchSize: 25 } },
 };
+const DEMO_TABULAR = {
+  title: "Tabular demo: a scikit-learn pipeline (StandardScaler + MLPClassifier) exported by skl2onnx with default options, trained on 280 of scikit-learn's breast-cancer records; its Scaler runs as the file has it, 4 references of its network are trained here on 144 held-out records, then LiRA runs next to the threshold attacks.",
+  files: { model: "cancer_pipeline.onnx", members: "cancer_members.csv", nonmembers: "cancer_nonmembers.csv" },
+  options: { attacks: ["threshold", "lira"], references: 4, mode: "offline", training: { epochs: 100, learningRate: 0.003 } },
+};
 const DEMO_REFS = {
   title: "Demo with reference models: the same overfit digits MLP; 4 references of its architecture are trained here (offline: on 250 held-out non-members), then LiRA, RMIA and Attack-P run next to the threshold attacks.",
   options: { scale: 1 / 16, attacks: ["threshold", "attack_p", "lira", "rmia"], references: 4, mode: "offline", training: { epochs: 100 } },
@@ -71,6 +76,8 @@ function options() {
   o.slices = $("#slicesOn").checked;
   const slice = $("#sliceColumn").value.trim();
   if (slice) o.sliceColumn = slice;
+  const output = $("#modelOutput").value.trim();
+  if (output && mode() !== "outputs") o.output = output;
   if ($("#dropDuplicates").checked && mode() !== "outputs") o.dropDuplicates = true;
   const image = { resize: size("imageResize"), centerCrop: size("imageCrop"), normalize: $("#imageNormalize").value };
   if (image.resize || image.centerCrop || image.normalize !== "none") o.image = image;
@@ -297,6 +304,7 @@ function wire() {
   $("#demo").addEventListener("click", () => runDemo().catch((e) => showError(e.message)));
   $("#demo-refs").addEventListener("click", () => runDemo(DEMO_REFS).catch((e) => showError(e.message)));
   $("#demo-images").addEventListener("click", () => runDemo(DEMO_IMAGES).catch((e) => showError(e.message)));
+  $("#demo-tabular").addEventListener("click", () => runDemo(DEMO_TABULAR).catch((e) => showError(e.message)));
   $("#cancel").addEventListener("click", () => abort?.abort());
   $("#save-json").addEventListener("click", () => last && download("privaudit-report.json", last.reportJson, "application/json"));
   $("#save-comparison").addEventListener("click", () => comparisonShown && download("privaudit-comparison.json", comparisonShown.comparisonJson, "application/json"));

@@ -101,6 +101,8 @@ export interface AuditOptions {
   sliceColumn?: string;
   /** Drop the non-members that copy a member (exactly, or nearly for images). Default false. */
   dropDuplicates?: boolean;
+  /** The graph output holding the class scores, when the model has several (a scikit-learn export's probabilities beside its label). Default: chosen by privaudit. */
+  output?: string;
   /** false: neither reuse nor keep trained references in IndexedDB. Default true. */
   cache?: boolean;
 }

@@ -78,8 +78,12 @@ export function summary(report) {
   const acc = r.model.format === "outputs" ? "" :
     ` · accuracy ${fmt(r.model.accuracy_members)} on members, ${fmt(r.model.accuracy_nonmembers)} on non-members (generalisation gap ${fmt(r.model.generalization_gap)})`;
   const pop = r.data.population ? `, ${r.data.population} population records` : "";
-  return [`Ran on `, el("strong", { className: "backend-used", textContent: backend }),
+  const read = [r.model.reading, r.model.preprocessing?.length ? `preprocessing ${r.model.preprocessing.join(" → ")}` : null,
+    r.model.estimator ? `estimator: ${r.model.estimator}` : null].filter(Boolean);
+  const line = [`Ran on `, el("strong", { className: "backend-used", textContent: backend }),
     ` · ${r.data.members} members, ${r.data.nonmembers} non-members${pop}, ${r.data.classes} classes${acc}`];
+  if (read.length) line.push(el("br"), el("small", { className: "model-read", textContent: `Model read: ${read.join("; ")}` }));
+  return line;
 }
 
 /** Fill a references table (caption + tbody), or hide it when no reference model was used. */

@@ -150,7 +150,9 @@ pub async fn compare(input: CompareInput, opts: &AuditOptions, progress: &mut dy
     let (quantised, digests): (Vec<bool>, Vec<String>) = input
         .models
         .iter()
-        .map(|c| crate::model::OnnxModel::parse(&c.model, c.model_data.as_ref()).and_then(|o| Ok((o.quantised(), o.architecture_digest()?))))
+        .map(|c| {
+            crate::model::parse_audited(&c.model, c.model_data.as_ref(), opts.output.as_deref()).and_then(|o| Ok((o.quantised(), o.architecture_digest()?)))
+        })
         .collect::<Result<Vec<_>>>()?
         .into_iter()
         .unzip();

@@ -170,7 +170,7 @@ pub async fn run(input: AuditInput, opts: &AuditOptions, progress: &mut dyn FnMu
     say("read", 0.0, "hashing the inputs (SHA-256)".into());
     let digests = provenance::digests(&input);
     say("read", 0.01, "reading files".into());
-    let onnx = target::parse_model(&input, say)?;
+    let onnx = target::parse_model(&input, &plan, say)?;
     let mut records = target::read_records(&input, &plan, onnx.as_ref())?;
     // Duplicates among the model's inputs (outputs-only mode has none to compare).
     let mut duplicates = onnx.is_some().then(|| {

@@ -107,6 +107,10 @@ pub struct AuditOptions {
     /// the audit: they would count as non-members what the model saw in training. Default:
     /// false (they are counted and warned about).
     pub drop_duplicates: bool,
+    /// The graph output holding the class scores, when the model has several (a scikit-learn
+    /// export's `probabilities` beside its `label`). Default: chosen by privaudit (the one
+    /// float output, or a ZipMap's tensor, or the one named like "prob…").
+    pub output: Option<String>,
 }
 
 impl Default for AuditOptions {
@@ -133,6 +137,7 @@ impl Default for AuditOptions {
             slices: true,
             slice_column: None,
             drop_duplicates: false,
+            output: None,
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::attacks::{ModelSignals, ReferenceSet};
 use crate::data;
 use crate::error::{AuditError, Result};
 use crate::limits;
-use crate::model::{OnnxModel, Rng};
+use crate::model::Rng;
 use crate::report::{ReferenceInfo, ReferenceModelInfo};
 use crate::signals::{self, Logits, OutputKind, Signals};
 use serde::{Deserialize, Serialize};
@@ -69,8 +69,8 @@ pub fn reference_cache_key(input: &AuditInput, opts: &super::AuditOptions) -> Op
     let Target::Model { model, model_data } = &input.target else {
         return None;
     };
-    let onnx = crate::model::OnnxModel::parse(model, model_data.as_ref()).ok()?;
-    cache_key(input, opts, &onnx.architecture_digest().ok()?)
+    let audited = crate::model::parse_audited(model, model_data.as_ref(), opts.output.as_deref()).ok()?;
+    cache_key(input, opts, &audited.architecture_digest().ok()?)
 }
 
 /// [`reference_cache_key`] for a model already parsed (`digest`: its architecture digest).
@@ -175,7 +175,12 @@ pub(crate) async fn build(cx: Inputs<'_>, source: RefSource, say: &mut Say<'_>, 
                 }
             }
             // The model is parsed already: its digest, not a second parse of the file.
-            let key = cache_key(input, &plan.opts, &onnx.architecture_digest()?);
+            let digest = onnx.architecture_digest()?;
+            let digest = match &target.pipeline {
+                Some(p) => format!("{digest}+{}", p.preprocessing_digest),
+                None => digest,
+            };
+            let key = cache_key(input, &plan.opts, &digest);
             let mut logits = Vec::new();
             // A QDQ-quantised model: rounding passes no gradient, so its references are the
             // ones trained for the float model it is compared with, or none.
@@ -349,29 +354,59 @@ fn user_outputs(input: &AuditInput, plan: &Plan, records: &Records, classes: usi
     Ok(logits)
 }
 
-/// The user's reference models, run on every row.
+/// The user's reference models, run on every row. A pipeline's references are pipelines with
+/// the same preprocessing (compared by digest): their estimators run on the same preprocessed
+/// records, a tree ensemble's on the CPU.
 async fn user_models(input: &AuditInput, records: &Records, target: &TargetOutputs, classes: usize, say: &mut Say<'_>) -> Result<Vec<Logits>> {
-    let Some((_, be)) = &target.model else {
+    if target.model.is_none() && target.pipeline.is_none() {
         return Err(AuditError::option(
             "referenceModels",
             "reference models need the records' features; in outputs-only mode give the references' outputs instead",
         ));
-    };
+    }
     let (total, k) = (records.count(), input.references.models.len());
     let values = records.all_features();
     let mut logits = Vec::new();
     for (i, (m, d)) in input.references.models.iter().enumerate() {
-        let r = OnnxModel::parse(m, d.as_ref())?;
-        if r.features() != records.tables[0].cols {
-            return Err(AuditError::ShapeMismatch {
-                file: m.name.clone(),
-                what: "model input".into(),
-                expected: format!("{} features", records.tables[0].cols),
-                actual: r.features().to_string(),
-            });
+        let r = crate::model::parse_audited(m, d.as_ref(), None)?;
+        match (&target.pipeline, &r.pipeline) {
+            (Some(t), Some(p)) if t.preprocessing_digest != p.preprocessing_digest => {
+                return Err(AuditError::model(
+                    &m.name,
+                    format!("its preprocessing differs from {}'s; reference pipelines must preprocess the records exactly as the audited one", t.file()),
+                ));
+            }
+            (Some(t), None) => {
+                return Err(AuditError::model(&m.name, format!("{} is a pipeline; its references must be pipelines with the same preprocessing", t.file())));
+            }
+            (None, Some(_)) => return Err(AuditError::model(&m.name, "a pipeline cannot be the reference of a plain model")),
+            _ => {}
         }
         let span = (0.15 + 0.7 * i as f64 / k as f64, 0.15 + 0.7 * (i + 1) as f64 / k as f64);
-        let l = model_logits(&r, be, &values, total, say, span, &format!("reference {}/{k}", i + 1)).await?;
+        let l = match (&r.onnx, &r.pipeline, &target.model) {
+            (Some(onnx), _, Some((_, be))) => {
+                if onnx.features() != records.tables[0].cols {
+                    return Err(AuditError::ShapeMismatch {
+                        file: m.name.clone(),
+                        what: "model input".into(),
+                        expected: format!("{} features", records.tables[0].cols),
+                        actual: onnx.features().to_string(),
+                    });
+                }
+                model_logits(onnx, be, &values, total, say, span, &format!("reference {}/{k}", i + 1)).await?
+            }
+            (_, Some(p), _) if p.network.is_none() => {
+                let (z, c) = p.host_outputs(&values, total)?;
+                let kind = if p.kind == crate::model::pipeline::ReadKind::Probabilities { OutputKind::Probabilities } else { OutputKind::Logits };
+                Logits::from_outputs(&m.name, z, total, c, kind)?.0
+            }
+            _ => {
+                return Err(AuditError::model(
+                    &m.name,
+                    "a network reference of a tree ensemble (or the reverse): references must be models of the audited one's kind",
+                ));
+            }
+        };
         if l.classes != classes {
             return Err(AuditError::ShapeMismatch {
                 file: m.name.clone(),

@@ -9,7 +9,8 @@ use super::{AuditInput, Say, Target};
 use crate::backend::{self, Backend};
 use crate::data::{self, Table};
 use crate::error::{AuditError, Result};
-use crate::model::OnnxModel;
+use crate::model::pipeline::{Estimator, Pipeline, ReadKind};
+use crate::model::{Audited, OnnxModel};
 use crate::report::ModelInfo;
 use crate::signals::{Logits, OutputKind};
 
@@ -90,12 +91,12 @@ impl Records {
 ///
 /// # Errors
 /// A malformed or unsupported model.
-pub(crate) fn parse_model(input: &AuditInput, say: &mut Say<'_>) -> Result<Option<OnnxModel>> {
+pub(crate) fn parse_model(input: &AuditInput, plan: &Plan, say: &mut Say<'_>) -> Result<Option<Audited>> {
     match &input.target {
         Target::Outputs => Ok(None),
         Target::Model { model, model_data } => {
             say("model", 0.01, format!("parsing {}", model.name));
-            OnnxModel::parse(model, model_data.as_ref()).map(Some)
+            crate::model::parse_audited(model, model_data.as_ref(), plan.opts.output.as_deref()).map(Some)
         }
     }
 }
@@ -105,14 +106,19 @@ pub(crate) fn parse_model(input: &AuditInput, say: &mut Say<'_>) -> Result<Optio
 ///
 /// # Errors
 /// Any malformed data file; image folders in outputs-only mode or mixed with tables.
-pub(crate) fn read_records(input: &AuditInput, plan: &Plan, model: Option<&OnnxModel>) -> Result<Records> {
+pub(crate) fn read_records(input: &AuditInput, plan: &Plan, audited: Option<&Audited>) -> Result<Records> {
+    let model = audited.and_then(|a| a.onnx.as_ref());
+    let pipeline = audited.and_then(|a| a.pipeline.as_ref());
     let mut sources = vec![("members", &input.members), ("nonmembers", &input.nonmembers)];
     if let (Some(p), true) = (&input.population, plan.need_population) {
         sources.push(("population", p));
     }
     let mut images = None;
     let mut geometry = None;
-    let tables = if sources.iter().any(|(_, s)| s.is_images()) {
+    let tables = if let Some(p) = pipeline {
+        // A pipeline's records: its preprocessing run on them (columns matched to its inputs).
+        sources.iter().map(|(_, s)| p.features(s, &plan.table)).collect::<Result<Vec<_>>>()?
+    } else if sources.iter().any(|(_, s)| s.is_images()) {
         let Some(model) = model else {
             return Err(AuditError::option("members", "image folders are a model's inputs; in outputs-only mode give the outputs as CSV or NPY"));
         };
@@ -196,8 +202,10 @@ pub(crate) struct TargetOutputs {
     pub info: ModelInfo,
     /// Features per record (model mode).
     pub features: Option<usize>,
-    /// The parsed model and the device it ran on (model mode).
+    /// The parsed model and the device it ran on (model mode; a pipeline's network part).
     pub model: Option<(OnnxModel, Backend)>,
+    /// The tabular pipeline, when the model is one.
+    pub pipeline: Option<Pipeline>,
 }
 
 /// Run the model on every row of `values`, reporting progress from `from` to `to`.
@@ -221,7 +229,7 @@ pub(crate) async fn model_logits(
 /// # Errors
 /// Tables that disagree with each other or with the model, labels outside its classes, model
 /// and device failures.
-pub(crate) async fn outputs(input: &AuditInput, plan: &Plan, records: &mut Records, onnx: Option<OnnxModel>, say: &mut Say<'_>) -> Result<TargetOutputs> {
+pub(crate) async fn outputs(input: &AuditInput, plan: &Plan, records: &mut Records, audited: Option<Audited>, say: &mut Say<'_>) -> Result<TargetOutputs> {
     let tables = &mut records.tables;
     match &input.target {
         Target::Outputs => {
@@ -237,7 +245,8 @@ pub(crate) async fn outputs(input: &AuditInput, plan: &Plan, records: &mut Recor
                         actual: t.cols.to_string(),
                     });
                 }
-                t.check_labels(cols)?;
+                // One column is a binary model's positive class (see `Logits::from_outputs`).
+                t.check_labels(cols.max(2))?;
                 let (l, k) = Logits::from_outputs(&t.file, t.values.clone(), t.rows, t.cols, plan.opts.outputs)?;
                 if let Some(k0) = kind.filter(|&k0| k0 != k) {
                     return Err(AuditError::file(
@@ -249,11 +258,17 @@ pub(crate) async fn outputs(input: &AuditInput, plan: &Plan, records: &mut Recor
                 values.extend(l.values);
             }
             let kind = if kind == Some(OutputKind::Probabilities) { "probabilities" } else { "logits" };
-            let logits = Logits { rows: records.labels.len(), values, classes: cols };
-            Ok(TargetOutputs { logits, info: model_info("outputs", None, None, kind), features: None, model: None })
+            let logits = Logits { rows: records.labels.len(), values, classes: cols.max(2) };
+            Ok(TargetOutputs { logits, info: model_info("outputs", None, None, kind), features: None, model: None, pipeline: None })
         }
         Target::Model { model, .. } => {
-            let onnx = onnx.ok_or_else(|| AuditError::model(&model.name, "internal: the model was not parsed"))?;
+            let Audited { onnx, pipeline } = audited.ok_or_else(|| AuditError::model(&model.name, "internal: the model was not parsed"))?;
+            let onnx = match (onnx, pipeline) {
+                (Some(o), p) => (o, p),
+                (None, Some(p)) => return host_outputs(plan, records, p, say),
+                (None, None) => return Err(AuditError::model(&model.name, "internal: the model was not parsed")),
+            };
+            let (onnx, pipeline) = onnx;
             let f = onnx.features();
             for t in tables.iter_mut() {
                 if t.cols != f {
@@ -281,12 +296,94 @@ pub(crate) async fn outputs(input: &AuditInput, plan: &Plan, records: &mut Recor
             for t in tables.iter() {
                 t.check_labels(logits.classes)?;
             }
-            let info = model_info("onnx", onnx.opset, Some(onnx.parameters), "logits");
-            Ok(TargetOutputs { logits, info, features: Some(f), model: Some((onnx, be)) })
+            let mut info = model_info("onnx", onnx.opset, Some(onnx.parameters), "logits");
+            info.reading = Some(match &pipeline {
+                Some(p) => p.reading.clone(),
+                None => graph_reading(&onnx),
+            });
+            if let Some(p) = &pipeline {
+                info.opset = p.opset();
+                info.parameters = Some(p.parameters());
+                info.estimator = Some(format!(
+                    "network ({}; references are trained as the same network on the preprocessed records, the preprocessing kept as the file has it)",
+                    p.estimator_op
+                ));
+                info.preprocessing = Some(p.preprocessing.clone());
+            }
+            Ok(TargetOutputs { logits, info, features: Some(f), model: Some((onnx, be)), pipeline })
         }
     }
 }
 
 fn model_info(format: &str, opset: Option<i64>, parameters: Option<u64>, outputs: &str) -> ModelInfo {
-    ModelInfo { format: format.into(), opset, parameters, accuracy_members: 0.0, accuracy_nonmembers: 0.0, generalization_gap: 0.0, outputs: outputs.into() }
+    ModelInfo {
+        format: format.into(),
+        opset,
+        parameters,
+        accuracy_members: 0.0,
+        accuracy_nonmembers: 0.0,
+        generalization_gap: 0.0,
+        outputs: outputs.into(),
+        reading: None,
+        estimator: None,
+        preprocessing: None,
+    }
+}
+
+/// What was read of a plain graph, for the report.
+fn graph_reading(onnx: &OnnxModel) -> String {
+    let how = if onnx.skipped_final_softmax {
+        "the input of the final Softmax (logits)"
+    } else if onnx.skipped_final_sigmoid {
+        "the input of the final Sigmoid: one output unit, read as the positive class's logit z (classes' logits 0 and z)"
+    } else if onnx.single_unit {
+        "one output unit, read as the positive class's logit z (classes' logits 0 and z)"
+    } else {
+        "the output as logits"
+    };
+    format!("output '{}': {how}", onnx.output)
+}
+
+/// A pipeline whose estimator runs on the CPU (a tree ensemble): its outputs on every row of the
+/// preprocessed records.
+fn host_outputs(plan: &Plan, records: &mut Records, p: Pipeline, say: &mut Say<'_>) -> Result<TargetOutputs> {
+    if plan.trains() {
+        let why = match &p.estimator {
+            Estimator::Trees => "a tree ensemble cannot be trained by gradient".to_string(),
+            Estimator::Host(why) => why.clone(),
+            Estimator::Network => String::new(),
+        };
+        return Err(AuditError::option(
+            "attacks",
+            format!(
+                "{}: {why}, so privaudit cannot train its reference models; run the attacks that need none (loss, confidence, entropy, modified_entropy, attack_p), or give references' outputs (--reference-outputs, referenceOutputs)",
+                p.file()
+            ),
+        ));
+    }
+    say("inference", 0.06, format!("running {} ({}) on the CPU", p.file(), p.estimator_op));
+    let values: Vec<f64> = records.tables.iter().flat_map(|t| t.values.iter().copied()).collect();
+    let rows = records.labels.len();
+    let (z, k) = p.host_outputs(&values, rows)?;
+    let (kind, label) = match p.kind {
+        ReadKind::Probabilities => (OutputKind::Probabilities, "probabilities"),
+        ReadKind::Logits | ReadKind::SingleLogit => (OutputKind::Logits, "logits"),
+    };
+    let logits = Logits::from_outputs(p.file(), z, rows, k, kind)?.0;
+    for t in records.tables.iter() {
+        t.check_labels(logits.classes)?;
+    }
+    let mut info = model_info("onnx", p.opset(), Some(p.parameters()), label);
+    info.reading = Some(p.reading.clone());
+    info.estimator = Some(match &p.estimator {
+        Estimator::Trees => format!(
+            "tree ensemble ({}, run on the CPU): it cannot be trained by gradient, so it gets the attacks that need no reference model, or references' outputs you give",
+            p.estimator_op
+        ),
+        Estimator::Host(why) => format!("{} run on the CPU: {why}, so it gets the attacks that need no reference model", p.estimator_op),
+        Estimator::Network => p.estimator_op.clone(),
+    });
+    info.preprocessing = Some(p.preprocessing.clone());
+    let f = p.width;
+    Ok(TargetOutputs { logits, info, features: Some(f), model: None, pipeline: Some(p) })
 }

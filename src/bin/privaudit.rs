@@ -215,6 +215,10 @@ struct AuditArgs {
     /// audit; otherwise they are counted and warned about.
     #[arg(long, help_heading = "Report")]
     drop_duplicates: bool,
+    /// The graph output holding the class scores, when the model has several (default: the
+    /// one float output, a ZipMap's probabilities, or the one named like "prob…").
+    #[arg(long)]
+    output: Option<String>,
     /// Where the model runs.
     #[arg(long, value_enum, default_value = "auto")]
     backend: Backend,
@@ -500,6 +504,7 @@ fn options(a: &AuditArgs) -> Result<AuditOptions, String> {
         slices: !a.no_slices,
         slice_column: a.slice_column.clone(),
         drop_duplicates: a.drop_duplicates,
+        output: a.output.clone(),
     };
     // Names first: a typo should not wait for the files to be read.
     privaudit::attacks::AttackKind::parse_list(&opts.attacks, opts.mode == ReferenceMode::Online).map_err(|e| format!("--attacks: {e}"))?;

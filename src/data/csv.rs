@@ -4,7 +4,84 @@ use super::{Table, TableOptions, label_from_f64};
 use crate::error::{AuditError, Result};
 use crate::limits::{self, quote};
 
-pub(super) fn read_csv(file: &str, bytes: &[u8], opts: &TableOptions) -> Result<Table> {
+/// A CSV read as text: the feature columns' names and cells, each row's label cell and slice
+/// value. Tabular pipelines read their string and numeric inputs from it by column name.
+#[derive(Clone, Debug)]
+pub struct CellTable {
+    /// The file, for messages.
+    pub file: String,
+    /// The feature columns (every column but the label, id and slice columns), in file order.
+    pub header: Vec<String>,
+    /// Row-major cells of the feature columns (trimmed).
+    pub cells: Vec<String>,
+    /// Number of data rows.
+    pub rows: usize,
+    /// Each row's label cell.
+    pub labels: Vec<String>,
+    /// Each row's slice value (empty without a slice column).
+    pub groups: Vec<String>,
+    /// Each row's 1-based data row in the file (blank lines are skipped).
+    pub line: Vec<usize>,
+    /// The label column's name.
+    pub label_column: String,
+}
+
+impl CellTable {
+    /// A cell error at data row `r` (0-based among the kept rows) of feature column `c`.
+    pub fn bad_cell(&self, r: usize, c: usize, message: String) -> AuditError {
+        AuditError::BadCell { file: self.file.clone(), row: self.line[r], column: quote(&self.header[c]), message }
+    }
+
+    /// A label error at data row `r`.
+    pub fn bad_label(&self, r: usize, message: String) -> AuditError {
+        AuditError::BadCell { file: self.file.clone(), row: self.line[r], column: quote(&self.label_column), message }
+    }
+
+    /// The columns `cols` as a `rows × cols.len()` tensor of a pipeline input of type `ty`
+    /// ("float", "double", "int64" or "string"). An empty cell or NaN is a missing value in a
+    /// float input (what an Imputer replaces).
+    pub(crate) fn tensor(&self, cols: &[usize], ty: &str) -> Result<crate::model::pipeline::value::Tensor> {
+        use crate::model::pipeline::value::{Data, Tensor};
+        let w = self.header.len();
+        let at = |r: usize, c: usize| self.cells[r * w + c].as_str();
+        let shape = vec![self.rows, cols.len()];
+        let mut cells = Vec::with_capacity(self.rows * cols.len());
+        for r in 0..self.rows {
+            for &c in cols {
+                cells.push((r, c));
+            }
+        }
+        let float = |r: usize, c: usize| -> Result<f64> {
+            let s = at(r, c);
+            if s.is_empty() || s.eq_ignore_ascii_case("nan") {
+                return Ok(f64::NAN);
+            }
+            let v: f64 = s.parse().map_err(|_| self.bad_cell(r, c, format!("'{}' is not a number (this input is {ty})", quote(s))))?;
+            if v.is_infinite() {
+                return Err(self.bad_cell(r, c, format!("'{}' is not finite", quote(s))));
+            }
+            Ok(v)
+        };
+        let data = match ty {
+            "string" => Data::Str(cells.iter().map(|&(r, c)| at(r, c).to_string()).collect()),
+            "int64" => Data::I64(
+                cells
+                    .iter()
+                    .map(|&(r, c)| {
+                        let s = at(r, c);
+                        s.parse::<i64>().map_err(|_| self.bad_cell(r, c, format!("'{}' is not a whole number (this input is int64)", quote(s))))
+                    })
+                    .collect::<Result<_>>()?,
+            ),
+            "double" => Data::F64(cells.iter().map(|&(r, c)| float(r, c)).collect::<Result<_>>()?),
+            _ => Data::F32(cells.iter().map(|&(r, c)| float(r, c).map(|v| v as f32)).collect::<Result<_>>()?),
+        };
+        Ok(Tensor { data, shape })
+    }
+}
+
+/// Read a CSV's header and cells as text.
+pub fn read_cells(file: &str, bytes: &[u8], opts: &TableOptions) -> Result<CellTable> {
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
         return Err(AuditError::file(file, "the text is UTF-16; save the CSV as UTF-8"));
     }
@@ -46,10 +123,16 @@ pub(super) fn read_csv(file: &str, bytes: &[u8], opts: &TableOptions) -> Result<
         None => None,
     };
     let feature_idx: Vec<usize> = (0..header.len()).filter(|&i| i != label_idx && Some(i) != id_idx && Some(i) != slice_idx).collect();
-    let cols = feature_idx.len();
-    let mut values = Vec::new();
-    let mut labels = Vec::new();
-    let mut groups = Vec::new();
+    let mut out = CellTable {
+        file: file.into(),
+        header: feature_idx.iter().map(|&i| header[i].clone()).collect(),
+        cells: Vec::new(),
+        rows: 0,
+        labels: Vec::new(),
+        groups: Vec::new(),
+        line: Vec::new(),
+        label_column: opts.label_column.clone(),
+    };
     for (r, rec) in reader.records().enumerate() {
         let row = r + 1; // 1-based data row (the header is row 0)
         let rec = rec.map_err(|e| match e.kind() {
@@ -65,21 +148,13 @@ pub(super) fn read_csv(file: &str, bytes: &[u8], opts: &TableOptions) -> Result<
             continue; // blank line
         }
         for &c in &feature_idx {
-            let cell = rec.get(c).unwrap_or("");
-            let v = parse_num(cell).map_err(|m| AuditError::BadCell { file: file.into(), row, column: quote(&header[c]), message: m })?;
-            values.push(v);
+            out.cells.push(rec.get(c).unwrap_or("").to_string());
         }
-        if values.len() > limits::MAX_VALUES {
+        if out.cells.len() > limits::MAX_VALUES {
             return Err(AuditError::file(file, format!("more than {} values; split the data or use fewer records", limits::MAX_VALUES)));
         }
-        let cell = rec.get(label_idx).unwrap_or("");
-        let l = parse_num(cell).and_then(label_from_f64).map_err(|m| AuditError::BadCell {
-            file: file.into(),
-            row,
-            column: quote(&header[label_idx]),
-            message: m,
-        })?;
-        labels.push(l);
+        out.labels.push(rec.get(label_idx).unwrap_or("").to_string());
+        out.line.push(row);
         if let Some(c) = slice_idx {
             let cell = rec.get(c).unwrap_or("");
             if cell.is_empty() {
@@ -98,12 +173,29 @@ pub(super) fn read_csv(file: &str, bytes: &[u8], opts: &TableOptions) -> Result<
                     message: format!("a slice value of over {} characters; slices are groups such as a region or an age band", limits::MAX_SLICE_VALUE_CHARS),
                 });
             }
-            groups.push(cell.to_string());
+            out.groups.push(cell.to_string());
         } else if opts.slice_column.as_ref() == Some(&opts.label_column) {
-            groups.push(labels[labels.len() - 1].to_string());
+            out.groups.push(out.labels[out.labels.len() - 1].clone());
         }
+        out.rows += 1;
     }
-    Ok(Table { file: file.into(), rows: labels.len(), cols, values, labels, ids: Vec::new(), classes: Vec::new(), groups })
+    Ok(out)
+}
+
+pub(super) fn read_csv(file: &str, bytes: &[u8], opts: &TableOptions) -> Result<Table> {
+    let c = read_cells(file, bytes, opts)?;
+    let cols = c.header.len();
+    let mut values = Vec::with_capacity(c.cells.len());
+    for (k, cell) in c.cells.iter().enumerate() {
+        values.push(parse_num(cell).map_err(|m| c.bad_cell(k / cols.max(1), k % cols.max(1), m))?);
+    }
+    let mut labels = Vec::with_capacity(c.rows);
+    for (r, cell) in c.labels.iter().enumerate() {
+        labels.push(parse_num(cell).and_then(label_from_f64).map_err(|m| c.bad_label(r, m))?);
+    }
+    // Slicing by the label: its values as the label reads.
+    let groups = if opts.slice_column.as_ref() == Some(&opts.label_column) { labels.iter().map(usize::to_string).collect() } else { c.groups };
+    Ok(Table { file: file.into(), rows: c.rows, cols, values, labels, ids: Vec::new(), classes: Vec::new(), groups })
 }
 
 fn parse_num(cell: &str) -> std::result::Result<f64, String> {

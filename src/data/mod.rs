@@ -5,7 +5,7 @@
 //! bytes: NPY (`\x93NUMPY`), NPZ (a zip, `PK\x03\x04`), otherwise CSV with a header.
 
 mod csv;
-pub use csv::read_slice_file;
+pub use csv::{CellTable, read_cells, read_slice_file};
 pub mod image;
 mod npy;
 

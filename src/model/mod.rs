@@ -9,6 +9,7 @@
 //! failed: cubecl#1641).
 
 mod interp;
+pub mod pipeline;
 pub(crate) mod proto;
 mod spatial;
 mod train;
@@ -39,6 +40,13 @@ pub struct OnnxModel {
     output_name: String,
     /// The graph ends in a Softmax that we skip: its input already is the logits.
     pub skipped_final_softmax: bool,
+    /// The graph ends in a Sigmoid over one output unit that we skip: its input is the positive
+    /// class's logit.
+    pub skipped_final_sigmoid: bool,
+    /// The graph output read (before any skipped final Softmax or Sigmoid).
+    pub output: String,
+    /// The output has one unit: a binary model's positive-class logit (or sigmoid).
+    pub single_unit: bool,
     /// Each node's name as the file gives it, for messages.
     node_names: Vec<String>,
 }
@@ -50,6 +58,16 @@ impl OnnxModel {
     /// Malformed protobuf, a graph onnx-ir rejects, weights in an external file that was not
     /// given, more or fewer than one data input, an operator outside [`OPS`].
     pub fn parse(model: &InputFile, external_data: Option<&InputFile>) -> Result<Self> {
+        Self::parse_output(model, external_data, None)
+    }
+
+    /// [`OnnxModel::parse`], reading the graph output named `output` (default: the only output,
+    /// or the only float output of rank 2 among several).
+    ///
+    /// # Errors
+    /// As [`OnnxModel::parse`]; an output name that is not one; several candidate outputs and
+    /// no name.
+    pub fn parse_output(model: &InputFile, external_data: Option<&InputFile>, output: Option<&str>) -> Result<Self> {
         let file = model.name.clone();
         crate::data::check_size(model)?;
         let facts = proto::facts(&file, &model.bytes)?;
@@ -91,10 +109,27 @@ impl OnnxModel {
             }
         };
         let graph = onnx_ir::OnnxGraphBuilder::new().parse_bytes(bytes).map_err(|e| AuditError::model(&file, format!("cannot read the ONNX graph: {e}")))?;
-        Self::from_graph(file, graph, facts)
+        Self::from_graph(file, graph, facts, output)
     }
 
-    fn from_graph(file: String, graph: OnnxGraph, facts: proto::ModelFacts) -> Result<Self> {
+    /// The model's bytes with external weights inlined (what onnx-ir and the pipeline reader
+    /// parse).
+    ///
+    /// # Errors
+    /// As [`OnnxModel::parse`] for external data.
+    pub fn resolved_bytes(model: &InputFile, external_data: Option<&InputFile>) -> Result<Vec<u8>> {
+        let facts = proto::facts(&model.name, &model.bytes)?;
+        match (facts.external_locations.is_empty(), external_data) {
+            (true, _) => Ok(model.bytes.clone()),
+            (false, Some(data)) => proto::inline_external_data(&model.name, &model.bytes, &data.name, &data.bytes),
+            (false, None) => Err(AuditError::model(
+                &model.name,
+                format!("the weights are stored in an external file ({}); pick it together with the model", facts.external_locations.join(", ")),
+            )),
+        }
+    }
+
+    fn from_graph(file: String, graph: OnnxGraph, facts: proto::ModelFacts, wanted: Option<&str>) -> Result<Self> {
         let data_inputs: Vec<_> = graph.inputs.iter().filter(|a| a.value().is_none()).collect();
         let [input] = data_inputs.as_slice() else {
             return Err(AuditError::model(
@@ -136,27 +171,65 @@ impl OnnxModel {
         if input_shape.len() > 3 {
             return Err(AuditError::model(&file, format!("input '{}' has rank {}; at most 4 is supported", input.name, tt.rank)));
         }
-        let [output] = graph.outputs.as_slice() else {
-            return Err(AuditError::model(&file, format!("expected exactly one output (the class scores), found {}", graph.outputs.len())));
+        let names: Vec<String> = graph.outputs.iter().map(|o| o.name.clone()).collect();
+        let output = match (wanted, graph.outputs.as_slice()) {
+            (Some(w), outs) => outs.iter().find(|o| o.name == w).ok_or_else(|| {
+                AuditError::model(&file, format!("no output '{}'; the model's outputs are {}", crate::limits::quote(w), crate::limits::list(&names)))
+            })?,
+            (None, [one]) => one,
+            (None, []) => return Err(AuditError::model(&file, "the graph has no output; expected one holding the class scores")),
+            (None, outs) => {
+                // Several outputs: the one float tensor of rank 2 (class scores), if only one is.
+                let scores: Vec<_> = outs
+                    .iter()
+                    .filter(|o| matches!(&o.ty, ArgType::Tensor(t) if t.rank == 2 && matches!(t.dtype, onnx_ir::DType::F32 | onnx_ir::DType::F64 | onnx_ir::DType::F16)))
+                    .collect();
+                match scores.as_slice() {
+                    [one] => *one,
+                    _ => {
+                        return Err(AuditError::model(
+                            &file,
+                            format!(
+                                "the model has {} outputs ({}); name the one holding the class scores with the output option (--output)",
+                                outs.len(),
+                                crate::limits::list(&names)
+                            ),
+                        ));
+                    }
+                }
+            }
         };
         let node_names = interp::file_node_names(&graph, &facts.nodes);
         for (node, name) in graph.nodes.iter().zip(&node_names) {
             interp::check_supported(&file, node, name)?;
         }
-        // A final Softmax turns logits into probabilities in f32, which loses the tails; we
-        // read its input instead, which is exactly the logits.
-        let mut output_name = output.name.clone();
-        let mut skipped_final_softmax = false;
-        if let Some(Node::Softmax(s)) = graph.nodes.iter().find(|n| n.outputs().iter().any(|o| o.name == output.name)) {
-            if let Some(input) = s.inputs.first().filter(|i| s.config.axis + 1 == i.ty.rank() && !i.name.is_empty()) {
-                output_name = input.name.clone();
-                skipped_final_softmax = true;
-            }
-        }
-        let classes = match &output.ty {
+        let width = match &output.ty {
             ArgType::Tensor(t) => t.static_shape.as_ref().and_then(|s| s.last().copied().flatten()),
             _ => None,
         };
+        // A final Softmax turns logits into probabilities in f32, which loses the tails; we
+        // read its input instead, which is exactly the logits. A final Sigmoid over one unit
+        // likewise: its input is the positive class's logit.
+        let mut output_name = output.name.clone();
+        let mut skipped_final_softmax = false;
+        let mut skipped_final_sigmoid = false;
+        match graph.nodes.iter().find(|n| n.outputs().iter().any(|o| o.name == output.name)) {
+            Some(Node::Softmax(s)) => {
+                if let Some(input) = s.inputs.first().filter(|i| s.config.axis + 1 == i.ty.rank() && !i.name.is_empty()) {
+                    output_name = input.name.clone();
+                    skipped_final_softmax = true;
+                }
+            }
+            Some(Node::Sigmoid(s)) if width == Some(1) => {
+                if let Some(input) = s.inputs.first().filter(|i| !i.name.is_empty()) {
+                    output_name = input.name.clone();
+                    skipped_final_sigmoid = true;
+                }
+            }
+            _ => {}
+        }
+        // One output unit: a binary model (read as (0, z), see `PreparedModel::logits`).
+        let classes = width.map(|w| if w == 1 { 2 } else { w });
         Ok(Self {
             file,
             opset: facts.opset,
@@ -166,6 +239,9 @@ impl OnnxModel {
             classes,
             output_name,
             skipped_final_softmax,
+            skipped_final_sigmoid,
+            output: output.name.clone(),
+            single_unit: width == Some(1),
             node_names,
             graph,
         })
@@ -277,7 +353,10 @@ impl PreparedModel<'_> {
             if dims[0] != n {
                 return Err(AuditError::model(&m.file, format!("the output has {} rows for a batch of {n} records", dims[0])));
             }
-            classes = dims[1];
+            // One output unit: the positive class's logit z of a binary model, read as the
+            // two logits (0, z) (softmax(0, z) = (1 − σ(z), σ(z))).
+            let single = dims[1] == 1;
+            classes = if single { 2 } else { dims[1] };
             // All records' outputs are kept (f64 on the CPU): bounded like any data file.
             if rows.checked_mul(classes).is_none_or(|n| n > crate::limits::MAX_VALUES) {
                 return Err(AuditError::model(
@@ -287,7 +366,11 @@ impl PreparedModel<'_> {
             }
             let data: TensorData =
                 t.into_data_async().await.map_err(|e| AuditError::Device { backend: format!("{:?}", self.device), message: format!("{e:?}") })?;
-            out.extend(data.iter::<f32>().map(f64::from));
+            if single {
+                out.extend(data.iter::<f32>().flat_map(|z| [0.0, f64::from(z)]));
+            } else {
+                out.extend(data.iter::<f32>().map(f64::from));
+            }
             done += n;
             on_batch(done, rows);
         }
@@ -302,4 +385,57 @@ pub fn external_data_location(model: &InputFile) -> Option<String> {
     let loc = facts.external_locations.into_iter().next()?;
     let ok = !loc.is_empty() && !loc.contains("..") && !loc.starts_with('/') && !loc.contains('\\') && !loc.contains('\0');
     ok.then_some(loc)
+}
+
+/// The audited model: a graph run by onnx-ir and burn, or a tabular pipeline (its
+/// preprocessing on the CPU) whose estimator is such a graph (a network) or runs on the CPU (trees).
+pub struct Audited {
+    /// The graph burn runs and trains: the model itself, or a pipeline's network part.
+    pub onnx: Option<OnnxModel>,
+    /// The pipeline, when the file is one.
+    pub pipeline: Option<pipeline::Pipeline>,
+}
+
+/// Parse an audited model, as a pipeline when it is one ([`pipeline::is_pipeline`]).
+///
+/// # Errors
+/// As [`OnnxModel::parse_output`] and [`pipeline::Pipeline::parse`].
+pub fn parse_audited(model: &InputFile, external_data: Option<&InputFile>, output: Option<&str>) -> Result<Audited> {
+    crate::data::check_size(model)?;
+    if !pipeline::is_pipeline(&model.bytes) {
+        return Ok(Audited { onnx: Some(OnnxModel::parse_output(model, external_data, output)?), pipeline: None });
+    }
+    let bytes = OnnxModel::resolved_bytes(model, external_data)?;
+    let p = pipeline::Pipeline::parse(&model.name, &bytes, output)?;
+    let onnx = match pipeline::network_file(&p) {
+        Some(f) => Some(
+            OnnxModel::parse(&f, None)
+                .map_err(|e| AuditError::model(&model.name, format!("the pipeline's network part (from its {}) cannot be read: {e}", p.estimator_op)))?,
+        ),
+        None => None,
+    };
+    Ok(Audited { onnx, pipeline: Some(p) })
+}
+
+impl Audited {
+    /// What its reference models depend on ([`OnnxModel::architecture_digest`]), with a
+    /// pipeline's preprocessing (its constants decide the records references train on).
+    ///
+    /// # Errors
+    /// As [`OnnxModel::architecture_digest`].
+    pub fn architecture_digest(&self) -> Result<String> {
+        let net = match &self.onnx {
+            Some(o) => o.architecture_digest()?,
+            None => String::new(),
+        };
+        Ok(match &self.pipeline {
+            Some(p) => format!("{net}+{}", p.preprocessing_digest),
+            None => net,
+        })
+    }
+
+    /// Whether the graph is QDQ-quantised ([`OnnxModel::quantised`]).
+    pub fn quantised(&self) -> bool {
+        self.onnx.as_ref().is_some_and(OnnxModel::quantised)
+    }
 }

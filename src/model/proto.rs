@@ -13,20 +13,20 @@
 use crate::error::{AuditError, Result};
 
 #[derive(Clone, Copy)]
-enum Wire<'a> {
+pub(crate) enum Wire<'a> {
     Varint(u64),
-    Fixed64,
+    Fixed64(u64),
     Bytes(&'a [u8]),
-    Fixed32,
+    Fixed32(u32),
 }
 
-struct Field<'a> {
-    num: u64,
-    value: Wire<'a>,
-    raw: &'a [u8], // the whole field, tag included
+pub(crate) struct Field<'a> {
+    pub num: u64,
+    pub value: Wire<'a>,
+    pub raw: &'a [u8], // the whole field, tag included
 }
 
-fn varint(b: &[u8], pos: &mut usize) -> Option<u64> {
+pub(crate) fn varint(b: &[u8], pos: &mut usize) -> Option<u64> {
     let mut v = 0u64;
     for shift in (0..64).step_by(7) {
         let byte = *b.get(*pos)?;
@@ -39,7 +39,7 @@ fn varint(b: &[u8], pos: &mut usize) -> Option<u64> {
     None
 }
 
-fn fields(b: &[u8]) -> Option<Vec<Field<'_>>> {
+pub(crate) fn fields(b: &[u8]) -> Option<Vec<Field<'_>>> {
     let mut out = Vec::new();
     let mut pos = 0;
     while pos < b.len() {
@@ -48,8 +48,10 @@ fn fields(b: &[u8]) -> Option<Vec<Field<'_>>> {
         let value = match tag & 7 {
             0 => Wire::Varint(varint(b, &mut pos)?),
             1 => {
-                pos = pos.checked_add(8).filter(|&p| p <= b.len())?;
-                Wire::Fixed64
+                let end = pos.checked_add(8).filter(|&p| p <= b.len())?;
+                let v = u64::from_le_bytes(b[pos..end].try_into().ok()?);
+                pos = end;
+                Wire::Fixed64(v)
             }
             2 => {
                 let len = usize::try_from(varint(b, &mut pos)?).ok()?;
@@ -59,8 +61,10 @@ fn fields(b: &[u8]) -> Option<Vec<Field<'_>>> {
                 Wire::Bytes(s)
             }
             5 => {
-                pos = pos.checked_add(4).filter(|&p| p <= b.len())?;
-                Wire::Fixed32
+                let end = pos.checked_add(4).filter(|&p| p <= b.len())?;
+                let v = u32::from_le_bytes(b[pos..end].try_into().ok()?);
+                pos = end;
+                Wire::Fixed32(v)
             }
             _ => return None,
         };
@@ -69,7 +73,7 @@ fn fields(b: &[u8]) -> Option<Vec<Field<'_>>> {
     Some(out)
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -77,7 +81,7 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-fn put_bytes(out: &mut Vec<u8>, num: u64, bytes: &[u8]) {
+pub(crate) fn put_bytes(out: &mut Vec<u8>, num: u64, bytes: &[u8]) {
     put_varint(out, (num << 3) | 2);
     put_varint(out, bytes.len() as u64);
     out.extend_from_slice(bytes);

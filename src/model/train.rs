@@ -407,6 +407,10 @@ impl OnnxModel {
                     }
                 }
                 let (logits, dims) = out.into_matrix(&self.file)?;
+                // One output unit of a binary model: its logit z as the pair (0, z), so that
+                // the softmax cross-entropy below is the logistic loss on z.
+                let (logits, dims) =
+                    if dims == [n, 1] && classes == 2 { (Tensor::cat(vec![logits.clone().zeros_like(), logits], 1), [n, 2]) } else { (logits, dims) };
                 if dims != [n, classes] {
                     return Err(AuditError::model(&self.file, format!("training output has shape {dims:?}; expected [{n}, {classes}]")));
                 }

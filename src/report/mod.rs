@@ -182,6 +182,16 @@ pub struct ModelInfo {
     pub generalization_gap: f64,
     /// How outputs were read: "logits" or "probabilities".
     pub outputs: String,
+    /// Which value of the graph was read and how (the output's name, a final Softmax or Sigmoid
+    /// skipped, one output unit read as a binary model's logit …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reading: Option<String>,
+    /// A tabular pipeline's estimator and what it gets: "network (…)" or "tree ensemble (…)".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimator: Option<String>,
+    /// A tabular pipeline's preprocessing operators, in order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preprocessing: Option<Vec<String>>,
 }
 
 /// Facts about the data.
@@ -410,12 +420,28 @@ pub fn epsilon_line(r: &AuditReport) -> String {
     )
 }
 
+/// What of the model was read (and, for a pipeline, its preprocessing and estimator), or
+/// `None` for a plain graph read as it is.
+pub fn model_line(r: &AuditReport) -> Option<String> {
+    let m = &r.model;
+    let mut parts: Vec<String> = m.reading.iter().cloned().collect();
+    if let Some(p) = m.preprocessing.as_ref().filter(|p| !p.is_empty()) {
+        parts.push(format!("preprocessing {}", p.join(" → ")));
+    }
+    parts.extend(m.estimator.iter().map(|e| format!("estimator: {e}")));
+    (!parts.is_empty()).then(|| format!("model read: {}", parts.join("; ")))
+}
+
 /// A short text table for terminals: the metrics, their intervals, the ε bounds.
 pub fn summary_text(r: &AuditReport) -> String {
     let mut s = format!(
         "backend {}   members {}   non-members {}   accuracy {:.3} / {:.3} (gap {:+.3})\n",
         r.backend, r.data.members, r.data.nonmembers, r.model.accuracy_members, r.model.accuracy_nonmembers, r.model.generalization_gap
     );
+    if let Some(line) = model_line(r) {
+        s.push_str(&line);
+        s.push('\n');
+    }
     if let Some(line) = references_line(r) {
         s.push_str(&line);
         s.push('\n');
@@ -586,7 +612,7 @@ pub fn html(r: &AuditReport) -> String {
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>privaudit report</title>\
 <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
 <style>body{{font:14px system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}}table{{border-collapse:collapse;margin:1em 0}}td,th{{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}}th[scope=row]{{text-align:left}}small{{color:#555}}.unmeasurable{{color:#999}}caption{{text-align:left}}.verdict{{background:#f4f6fa;padding:.2em 1em;border-left:4px solid #1f77b4}}.inputs td{{text-align:left}}tr.small{{color:#777}}.records small{{color:#555}}code{{font-size:11px;word-break:break-all}}pre{{white-space:pre-wrap;font-size:11px}}@media print{{details{{display:none}}body{{margin:0}}}}svg{{max-width:100%}}.h svg{{width:300px}}</style></head><body>\
-<h1>Membership-inference audit</h1><p>Backend <b>{}</b> · {} members · {} non-members · accuracy {:.3} (members) / {:.3} (non-members), gap {:+.3}</p>\
+<h1>Membership-inference audit</h1><p>Backend <b>{}</b> · {} members · {} non-members · accuracy {:.3} (members) / {:.3} (non-members), gap {:+.3}</p>{}\
 <section class=\"verdict\"><h2>Verdict</h2><ul>{verdict}</ul>{gate}</section>\
 <table><caption>Attack metrics (TPR at FPR ≤ level), with their intervals beneath. {}</caption><thead><tr><th>attack</th>{head}</tr></thead><tbody>{rows}</tbody></table>\
 <table><caption>{}</caption><thead><tr><th>attack</th>{eps_head}</tr></thead><tbody>{eps_rows}</tbody></table>\
@@ -598,6 +624,7 @@ pub fn html(r: &AuditReport) -> String {
         r.model.accuracy_members,
         r.model.accuracy_nonmembers,
         r.model.generalization_gap,
+        model_line(r).map_or_else(String::new, |l| format!("<p><small>{}</small></p>", escape(&l))),
         escape(&statistics_line(r)),
         escape(&epsilon_line(r)),
         roc_svg(r),

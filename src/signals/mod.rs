@@ -46,6 +46,9 @@ impl Logits {
     /// on rows that are not probability vectors; fewer than two or more than
     /// [`crate::limits::MAX_CLASSES`] classes.
     pub fn from_outputs(file: &str, values: Vec<f64>, rows: usize, classes: usize, kind: OutputKind) -> Result<(Self, OutputKind)> {
+        if classes == 1 {
+            return Self::from_single_column(file, values, rows, kind);
+        }
         if classes < 2 {
             return Err(AuditError::ShapeMismatch {
                 file: file.into(),
@@ -102,6 +105,52 @@ impl Logits {
         };
         let values = if kind == OutputKind::Probabilities { values.into_iter().map(|p| p.max(f64::MIN_POSITIVE).ln()).collect() } else { values };
         Ok((Self { values, rows, classes }, kind))
+    }
+
+    /// A binary model's one output column: the positive class's logit z, or its probability p.
+    /// Both classes' logits are then (0, z), since softmax(0, z) = (1 − σ(z), σ(z)); a
+    /// probability becomes z = ln p − ln(1 − p), computed in f64 with `ln_1p` (no `log(1 − p)`
+    /// of a rounded p). Auto reads a column wholly in [0, 1] as probabilities.
+    ///
+    /// # Errors
+    /// Non-finite values, logits beyond ±[`crate::limits::MAX_LOGIT`], probabilities outside
+    /// [0, 1].
+    fn from_single_column(file: &str, values: Vec<f64>, rows: usize, kind: OutputKind) -> Result<(Self, OutputKind)> {
+        let bad = |k: usize, message: String| AuditError::BadCell {
+            file: file.into(),
+            row: k + 1,
+            column: "output (one column: the positive class)".into(),
+            message,
+        };
+        if let Some(k) = values.iter().position(|v| !v.is_finite()) {
+            return Err(bad(k, "NaN or Inf output".into()));
+        }
+        if let Some(k) = values.iter().position(|v| v.abs() > crate::limits::MAX_LOGIT) {
+            return Err(bad(k, format!("output {:e} is beyond ±1e30; these are not logits or probabilities", values[k])));
+        }
+        let kind = match kind {
+            OutputKind::Auto if values.iter().all(|p| (0.0..=1.0).contains(p)) => OutputKind::Probabilities,
+            OutputKind::Auto => OutputKind::Logits,
+            k => k,
+        };
+        if kind == OutputKind::Probabilities {
+            if let Some(k) = values.iter().position(|p| !(0.0..=1.0).contains(p)) {
+                return Err(bad(k, format!("outputs were declared probabilities, but {} is outside [0, 1]", values[k])));
+            }
+        }
+        let out = values
+            .iter()
+            .flat_map(|&v| {
+                let z = if kind == OutputKind::Probabilities {
+                    // ln p − ln(1 − p), clamped where p is exactly 0 or 1.
+                    v.max(f64::MIN_POSITIVE).ln() - (-v).ln_1p().max(f64::MIN_POSITIVE.ln())
+                } else {
+                    v
+                };
+                [0.0, z]
+            })
+            .collect();
+        Ok((Self { values: out, rows, classes: 2 }, kind))
     }
 }
 

@@ -10,6 +10,7 @@ mod hostile;
 mod images;
 mod metrics_vs_sklearn;
 mod onnx_vs_onnxruntime;
+mod pipelines;
 mod records;
 mod reference_attacks;
 mod registry;
