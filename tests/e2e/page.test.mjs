@@ -589,3 +589,40 @@ test("a saved copy of the page, served by another static server from a sub-folde
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("scikit-learn pipelines with string columns (skl2onnx) are audited through the page as the CLI audits them", async () => {
+  // A ColumnTransformer (imputed and scaled numbers, one-hot strings) with a LogisticRegression
+  // (a network: runs on WebGPU) and with a RandomForest (trees: on the CPU); string labels.
+  const TAB = `${FIX}tabular/`;
+  await page.click("#clear-files");
+  for (const model of ["census_lr.onnx", "census_rf.onnx"]) {
+    const state = await runWithFiles({ model: `${TAB}${model}`, members: `${TAB}census_members.csv`, nonmembers: `${TAB}census_nonmembers.csv` }, { backend: "auto" });
+    assert.equal(state, "done", await page.$eval("#error", (e) => e.textContent));
+    const read = await page.$eval("#summary", (e) => e.textContent);
+    assert.match(read, /Model read: output 'output_probability'/, read);
+    assert.match(read, /preprocessing .*ai\.onnx\.ml\.OneHotEncoder/, read);
+    assert.match(read, model === "census_rf.onnx" ? /tree ensemble/ : /network \(ai\.onnx\.ml\.LinearClassifier/, read);
+    const browserReport = await reportFromPage();
+    const out = `${ROOT}target/e2e-cli-${model}.json`;
+    execFileSync(`${ROOT}target/debug/privaudit`, ["audit", "-q", "--backend", "cpu", "--model", `${TAB}${model}`,
+      "--members", `${TAB}census_members.csv`, "--nonmembers", `${TAB}census_nonmembers.csv`, "--out", out]);
+    const cli = JSON.parse(readFileSync(out, "utf8"));
+    assert.equal(cli.attacks.length, 4);
+    for (const a of cli.attacks) {
+      assert.ok(Math.abs(a.auc - browserReport[a.name].auc) <= 1e-6, `${model} ${a.name}: CLI AUC ${a.auc} vs browser ${browserReport[a.name].auc}`);
+    }
+    await page.click("#clear-files");
+  }
+});
+
+test("the tabular demo audits its scikit-learn pipeline and trains references of its network in the tab", async () => {
+  await page.evaluate(() => { document.body.dataset.state = "running"; });
+  await page.click("#demo-tabular");
+  await page.waitForSelector('body[data-state="done"], body[data-state="error"]', { timeout: AUDIT_TIMEOUT });
+  assert.equal(await page.$eval("body", (b) => b.dataset.state), "done", await page.$eval("#error", (e) => e.textContent));
+  const read = await page.$eval("#summary", (e) => e.textContent);
+  assert.match(read, /the logit under \(1 − σ\(z\), σ\(z\)\)/, read);
+  assert.match(read, /preprocessing ai\.onnx\.ml\.Scaler → Cast/, read);
+  const got = await reportFromPage();
+  for (const a of ["loss", "lira_offline"]) assert.ok(got[a] && got[a].auc > 0.3 && got[a].auc < 0.8, `${a}: ${JSON.stringify(got[a])}`);
+});

@@ -227,3 +227,78 @@ fn trees_are_not_trained_and_say_why() {
     assert_eq!(p.estimator, Estimator::Trees);
     assert_eq!(p.estimator_op, "ai.onnx.ml.TreeEnsembleClassifier");
 }
+
+fn cli(args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_privaudit")).args(args).output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn the_cli_audits_pipelines_with_trained_and_given_references() {
+    let dir = std::env::temp_dir().join(format!("privaudit-pipelines-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = |n: &str| tab(n).to_string_lossy().into_owned();
+    let out = dir.join("census.json").to_string_lossy().into_owned();
+    // LiRA on a ColumnTransformer + LogisticRegression: references of its network trained here.
+    let (ok, err) = cli(&[
+        "audit",
+        "-q",
+        "--backend",
+        "cpu",
+        "--model",
+        &p("census_lr.onnx"),
+        "--members",
+        &p("census_members.csv"),
+        "--nonmembers",
+        &p("census_nonmembers.csv"),
+        "--attacks",
+        "loss,lira",
+        "--refs",
+        "2",
+        "--epochs",
+        "20",
+        "--lr",
+        "0.01",
+        "--no-cache",
+        "--out",
+        &out,
+    ]);
+    assert!(ok, "{err}");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(r["references"]["source"], "trained");
+    assert!(r["model"]["reading"].as_str().unwrap().contains("LinearClassifier's positive-class score"), "{}", r["model"]);
+    assert!(r["model"]["preprocessing"].as_array().unwrap().iter().any(|o| o == "ai.onnx.ml.OneHotEncoder"));
+    // A tree ensemble: LiRA needs references, so it is refused unless they are given …
+    let gb = [
+        "audit",
+        "-q",
+        "--model",
+        &p("cancer_gb.onnx"),
+        "--members",
+        &p("cancer_members.csv"),
+        "--nonmembers",
+        &p("cancer_nonmembers.csv"),
+        "--attacks",
+        "lira",
+        "--out",
+        &out,
+    ];
+    let (ok, err) = cli(&gb);
+    assert!(!ok && err.contains("a tree ensemble cannot be trained by gradient") && err.contains("reference-outputs"), "{err}");
+    // … as ONNX pipelines with the same preprocessing (none here), run on the CPU …
+    let mut given = gb.to_vec();
+    let refs = format!("{},{}", p("cancer_rf.onnx"), p("cancer_lgbm.onnx"));
+    given.extend(["--reference-models", &refs]);
+    let (ok, err) = cli(&given);
+    assert!(ok, "{err}");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(r["references"]["source"], "models");
+    assert!(r["model"]["estimator"].as_str().unwrap().starts_with("tree ensemble"), "{}", r["model"]);
+    // … and a reference that preprocesses otherwise is refused.
+    let mut other = gb.to_vec();
+    let refs = format!("{},{}", p("census_rf.onnx"), p("cancer_lgbm.onnx"));
+    other.extend(["--reference-models", &refs]);
+    let (ok, err) = cli(&other);
+    assert!(!ok && err.contains("census_rf.onnx: its preprocessing differs"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

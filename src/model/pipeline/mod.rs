@@ -320,7 +320,12 @@ impl Pipeline {
                             break (raw_name(&v), None, ReadKind::SingleLogit, "the trees' summed score before their LOGISTIC (one logit)".into());
                         }
                         _ => {
-                            break (v.clone(), None, ReadKind::Probabilities, format!("the trees' class scores (post_transform {post}), read as probabilities"));
+                            break (
+                                v.clone(),
+                                None,
+                                ReadKind::Probabilities,
+                                format!("the trees' class scores (post_transform {post}), read as probabilities"),
+                            );
                         }
                     }
                 }
