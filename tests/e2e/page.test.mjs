@@ -626,3 +626,29 @@ test("the tabular demo audits its scikit-learn pipeline and trains references of
   const got = await reportFromPage();
   for (const a of ["loss", "lira_offline"]) assert.ok(got[a] && got[a].auc > 0.3 && got[a].auc < 0.8, `${a}: ${JSON.stringify(got[a])}`);
 });
+
+test("every pipeline fixture's probabilities in Chromium (networks on WebGPU, trees on the CPU) match onnxruntime to 1e-4", async () => {
+  // The per-record loss of the scores CSV is −ln p(label): exp(−loss) against onnxruntime's
+  // probability of the label (tests/fixtures/tabular/pipeline_cases.json).
+  const TAB = `${FIX}tabular/`;
+  const cases = JSON.parse(readFileSync(`${TAB}pipeline_cases.json`, "utf8")).cases;
+  for (const c of cases) {
+    const bytes = (p) => [...readFileSync(`${TAB}${p}`)];
+    const csv = await page.evaluate(async ([m, a, b]) => {
+      const { runAudit } = await import("/www/api.js");
+      const r = await runAudit({ model: new Uint8Array(m), members: new Uint8Array(a), nonmembers: new Uint8Array(b), slices: false });
+      return r.scoresCsv;
+    }, [bytes(c.model), bytes(c.members), bytes(c.nonmembers)]);
+    const [head, ...lines] = csv.trim().split("\n");
+    const col = Object.fromEntries(head.split(",").map((h, i) => [h, i]));
+    assert.equal(lines.length, c.onnxruntime.length, c.name);
+    let worst = 0;
+    for (const line of lines) {
+      const v = line.split(",");
+      const row = (v[col.set] === "members" ? 0 : lines.filter((l) => l.startsWith("members,")).length) + Number(v[col.row]) - 1;
+      const p = Math.exp(-Number(v[col.model_loss]));
+      worst = Math.max(worst, Math.abs(p - c.onnxruntime[row][Number(v[col.label])]));
+    }
+    assert.ok(worst <= 1e-4, `${c.name}: max |p − onnxruntime| = ${worst}`);
+  }
+});
