@@ -24,6 +24,8 @@ pub struct CellTable {
     pub line: Vec<usize>,
     /// The label column's name.
     pub label_column: String,
+    /// The slice column's name, when the file has it (its values are `groups`).
+    pub slice_column: Option<String>,
 }
 
 impl CellTable {
@@ -132,6 +134,7 @@ pub fn read_cells(file: &str, bytes: &[u8], opts: &TableOptions) -> Result<CellT
         groups: Vec::new(),
         line: Vec::new(),
         label_column: opts.label_column.clone(),
+        slice_column: slice_idx.map(|i| header[i].clone()),
     };
     for (r, rec) in reader.records().enumerate() {
         let row = r + 1; // 1-based data row (the header is row 0)

@@ -157,6 +157,18 @@ fn columns_are_matched_to_inputs_by_name() {
     // Reordered columns, a missing (empty) hours value: fine.
     let t = with("sex,workclass,hours,age,label\nF,private,,40,high\nM,self-employed,41.5,33,low\n").unwrap();
     assert_eq!((t.rows, t.labels.clone()), (2, vec![0, 1]));
+    // Slicing by one of the inputs: the column is both a slice and the input.
+    let by_sex = TableOptions { slice_column: Some("sex".into()), ..TableOptions::default() };
+    let t2 = p
+        .features(
+            &privaudit::data::DataSource {
+                file: privaudit::data::InputFile::new("d.csv", b"sex,workclass,hours,age,label\nF,private,,40,high\nM,self-employed,41.5,33,low\n".to_vec()),
+                ..Default::default()
+            },
+            &by_sex,
+        )
+        .unwrap();
+    assert_eq!((t2.values.clone(), t2.groups.clone()), (t.values.clone(), vec!["F".to_string(), "M".to_string()]));
     let e = with("age,hours,workclass,label\n40,38,private,high\n").unwrap_err().to_string();
     assert!(e.contains("d.csv") && e.contains("no column 'sex'"), "{e}");
     let e = with("age,hours,workclass,sex,zip,label\n40,38,private,F,12345,high\n").unwrap_err().to_string();

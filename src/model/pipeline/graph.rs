@@ -45,7 +45,8 @@ pub(crate) struct HostNode {
     pub name: String,
     pub inputs: Vec<String>,
     pub outputs: Vec<String>,
-    pub attrs: HashMap<String, Attr>,
+    /// Attributes by name (a few per node: a list, not a map).
+    pub attrs: Vec<(String, Attr)>,
     /// The NodeProto's bytes (without the field tag), to re-encode the network part.
     pub raw: Vec<u8>,
 }
@@ -285,7 +286,7 @@ pub(crate) fn decode(file: &str, bytes: &[u8]) -> Result<HostGraph> {
     let mut nodes = Vec::new();
     for b in bytes_of(&gf, 1) {
         let nf = fields(b).ok_or_else(|| malformed(file))?;
-        let mut attrs = HashMap::new();
+        let mut attrs = Vec::new();
         for a in bytes_of(&nf, 5) {
             let (k, v) = attribute(file, a)?;
             if let Attr::T(t) = &v {
@@ -294,7 +295,7 @@ pub(crate) fn decode(file: &str, bytes: &[u8]) -> Result<HostGraph> {
             if let Attr::Floats(v) = &v {
                 parameters += v.len() as u64;
             }
-            attrs.insert(k, v);
+            attrs.push((k, v));
         }
         nodes.push(HostNode {
             op: first_bytes(&nf, 4).map(text).unwrap_or_default(),
@@ -313,29 +314,33 @@ pub(crate) fn decode(file: &str, bytes: &[u8]) -> Result<HostGraph> {
 }
 
 impl HostNode {
+    fn get(&self, k: &str) -> Option<&Attr> {
+        self.attrs.iter().find(|(n, _)| n == k).map(|(_, v)| v)
+    }
+
     pub(crate) fn int(&self, k: &str, default: i64) -> i64 {
-        match self.attrs.get(k) {
+        match self.get(k) {
             Some(Attr::I(v)) => *v,
             _ => default,
         }
     }
 
     pub(crate) fn float(&self, k: &str, default: f32) -> f32 {
-        match self.attrs.get(k) {
+        match self.get(k) {
             Some(Attr::F(v)) => *v,
             _ => default,
         }
     }
 
     pub(crate) fn string(&self, k: &str) -> Option<&str> {
-        match self.attrs.get(k) {
+        match self.get(k) {
             Some(Attr::S(v)) => Some(v),
             _ => None,
         }
     }
 
     pub(crate) fn floats(&self, k: &str) -> Option<Vec<f32>> {
-        match self.attrs.get(k) {
+        match self.get(k) {
             Some(Attr::Floats(v)) => Some(v.clone()),
             Some(Attr::F(v)) => Some(vec![*v]),
             Some(Attr::T(t)) => t.data.as_f32(),
@@ -349,14 +354,14 @@ impl HostNode {
     }
 
     pub(crate) fn ints(&self, k: &str) -> Option<&[i64]> {
-        match self.attrs.get(k) {
+        match self.get(k) {
             Some(Attr::Ints(v)) => Some(v),
             _ => None,
         }
     }
 
     pub(crate) fn strings(&self, k: &str) -> Option<&[String]> {
-        match self.attrs.get(k) {
+        match self.get(k) {
             Some(Attr::Strings(v)) => Some(v),
             _ => None,
         }

@@ -94,7 +94,7 @@ pub fn is_pipeline(bytes: &[u8]) -> bool {
     for f in &top {
         let (7, Wire::Bytes(g)) = (f.num, f.value) else { continue };
         let Some(gf) = fields(g) else { return false };
-        let init_names: HashSet<&[u8]> = gf
+        let init_names: Vec<&[u8]> = gf
             .iter()
             .filter(|x| x.num == 5)
             .filter_map(|x| if let Wire::Bytes(t) = x.value { fields(t) } else { None })
@@ -113,7 +113,7 @@ pub fn is_pipeline(bytes: &[u8]) -> bool {
                     if d.non_tensor || d.elem == Some(graph::STRING) {
                         return true;
                     }
-                    if x.num == 11 && !init_names.contains(d.name.as_bytes()) {
+                    if x.num == 11 && !init_names.contains(&d.name.as_bytes()) {
                         data_inputs += 1;
                     }
                 }
@@ -312,8 +312,8 @@ impl Pipeline {
                 ("ai.onnx.ml", "TreeEnsembleClassifier") if n.outputs.get(1) == Some(&v) => {
                     let post = n.string("post_transform").unwrap_or("NONE");
                     let classes = ops::class_labels(n).map_or(0, |l| l.len());
-                    let ids: HashSet<i64> = n.ints("class_ids").unwrap_or_default().iter().copied().collect();
-                    let binary = classes == 2 && ids.len() == 1;
+                    let ids = n.ints("class_ids").unwrap_or_default();
+                    let binary = classes == 2 && ids.iter().all(|&i| Some(&i) == ids.first());
                     match post {
                         "SOFTMAX" if !binary => break (raw_name(&v), None, ReadKind::Logits, "the trees' summed scores before their SOFTMAX (logits)".into()),
                         "LOGISTIC" if binary => {
@@ -359,8 +359,8 @@ impl Pipeline {
         let known: HashSet<String> = std::iter::once(cut.clone()).collect();
         let after = needed(&graph, &producers, &[readout.as_str()], &known);
         // Nothing after the cut may read the graph inputs again.
-        let input_names: HashSet<&str> = graph.inputs.iter().map(|d| d.name.as_str()).collect();
-        if let Some(n) = after.iter().map(|&i| &graph.nodes[i]).find(|n| n.inputs.iter().any(|i| input_names.contains(i.as_str()) && *i != cut)) {
+        let input_names: Vec<&str> = graph.inputs.iter().map(|d| d.name.as_str()).collect();
+        if let Some(n) = after.iter().map(|&i| &graph.nodes[i]).find(|n| n.inputs.iter().any(|i| input_names.contains(&i.as_str()) && *i != cut)) {
             return Err(bad(format!(
                 "node '{}' ({}) reads a graph input after the estimator has started; privaudit splits pipelines into preprocessing and an estimator",
                 n.name,
@@ -582,8 +582,8 @@ impl Pipeline {
             seeds.insert(name.clone(), c.tensor(&cols, ty)?);
             return Ok(seeds);
         }
-        let names: HashSet<&str> = inputs.iter().map(|(n, _, _)| n.as_str()).collect();
-        if let Some(extra) = c.header.iter().find(|h| !names.contains(h.as_str())) {
+        let names: Vec<&str> = inputs.iter().map(|(n, _, _)| n.as_str()).collect();
+        if let Some(extra) = c.header.iter().find(|h| !names.contains(&h.as_str())) {
             return Err(AuditError::file(
                 &c.file,
                 format!(
@@ -601,13 +601,18 @@ impl Pipeline {
                     format!("input '{name}' takes {} values per record; with several inputs each must be one column", w.unwrap_or(0)),
                 ));
             }
-            let k = c.header.iter().position(|h| h == name).ok_or_else(|| {
-                AuditError::file(
+            if let Some(k) = c.header.iter().position(|h| h == name) {
+                seeds.insert(name.clone(), c.tensor(&[k], ty)?);
+            } else if c.slice_column.as_ref() == Some(name) {
+                // Slicing by one of the model's inputs: the column is both.
+                let column = data::CellTable { header: vec![name.clone()], cells: c.groups.clone(), ..c.clone() };
+                seeds.insert(name.clone(), column.tensor(&[0], ty)?);
+            } else {
+                return Err(AuditError::file(
                     &c.file,
                     format!("no column '{}' for the model's input of that name (columns: {})", crate::limits::quote(name), crate::limits::list(&c.header)),
-                )
-            })?;
-            seeds.insert(name.clone(), c.tensor(&[k], ty)?);
+                ));
+            }
         }
         Ok(seeds)
     }

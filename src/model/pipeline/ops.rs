@@ -1,5 +1,6 @@
 //! The operators of tabular pipelines, evaluated on the CPU with onnxruntime's semantics: f32
-//! arithmetic for float tensors (as its CPU kernels compute them), the `ai.onnx.ml` operators
+//! arithmetic for float tensors (as its CPU kernels compute them; a double-typed pipeline is
+//! computed in f32 too, where onnxruntime would use f64: one code path, a smaller wasm), the `ai.onnx.ml` operators
 //! scikit-learn exports (skl2onnx, onnxmltools), and the standard operators these graphs use.
 //! Checked against onnxruntime 1.32's kernels in `tests/pipelines.rs`.
 
@@ -23,7 +24,6 @@ pub const PIPELINE_OPS: &[&str] = &[
     "ai.onnx.ml.ZipMap",
     "Cast",
     "Concat",
-    "ArgMax",
     "Sigmoid",
     "Softmax",
     "Relu",
@@ -92,8 +92,6 @@ fn elementwise(a: &Tensor, b: &Tensor, op: &str, bad: Bad<'_>) -> Result<Tensor>
     }
     let (ia, ib) = (broadcast_index(&a.shape, &shape), broadcast_index(&b.shape, &shape));
     let data = match (&a.data, &b.data) {
-        (Data::F32(x), Data::F32(y)) => Data::F32(ia.iter().zip(&ib).map(|(&i, &j)| arith(x[i], y[j], op)).collect()),
-        (Data::F64(x), Data::F64(y)) => Data::F64(ia.iter().zip(&ib).map(|(&i, &j)| arith(x[i], y[j], op)).collect()),
         (Data::I64(x), Data::I64(y)) => Data::I64(
             ia.iter()
                 .zip(&ib)
@@ -106,12 +104,17 @@ fn elementwise(a: &Tensor, b: &Tensor, op: &str, bad: Bad<'_>) -> Result<Tensor>
                 .collect::<Option<Vec<i64>>>()
                 .ok_or_else(|| bad("integer division by zero".into()))?,
         ),
+        // Float and double operands are computed in f32 (doubles are rounded first).
+        (x @ (Data::F32(_) | Data::F64(_)), y @ (Data::F32(_) | Data::F64(_))) => {
+            let (x, y) = (x.as_f32().unwrap_or_default(), y.as_f32().unwrap_or_default());
+            Data::F32(ia.iter().zip(&ib).map(|(&i, &j)| arith(x[i], y[j], op)).collect())
+        }
         (x, y) => return Err(bad(format!("operands of types {} and {} (ONNX requires one type)", x.kind(), y.kind()))),
     };
     Ok(Tensor { data, shape })
 }
 
-fn arith<T: std::ops::Add<Output = T> + std::ops::Sub<Output = T> + std::ops::Mul<Output = T> + std::ops::Div<Output = T>>(x: T, y: T, op: &str) -> T {
+fn arith(x: f32, y: f32, op: &str) -> f32 {
     match op {
         "Add" => x + y,
         "Sub" => x - y,
@@ -120,10 +123,11 @@ fn arith<T: std::ops::Add<Output = T> + std::ops::Sub<Output = T> + std::ops::Mu
     }
 }
 
-fn map_float(t: Tensor, f32f: impl Fn(f32) -> f32, f64f: impl Fn(f64) -> f64, bad: Bad<'_>) -> Result<Tensor> {
+/// `f` on every value of a float tensor (a double one is rounded to f32 first).
+fn map_float(t: Tensor, f: impl Fn(f32) -> f32, bad: Bad<'_>) -> Result<Tensor> {
     let data = match t.data {
-        Data::F32(v) => Data::F32(v.into_iter().map(f32f).collect()),
-        Data::F64(v) => Data::F64(v.into_iter().map(f64f).collect()),
+        Data::F32(v) => Data::F32(v.into_iter().map(f).collect()),
+        Data::F64(v) => Data::F32(v.into_iter().map(|x| f(x as f32)).collect()),
         other => return Err(bad(format!("expects a float tensor, found {}", other.kind()))),
     };
     Ok(Tensor { data, shape: t.shape })
@@ -234,7 +238,7 @@ fn concat(inputs: Vec<Tensor>, a: i64, bad: Bad<'_>) -> Result<Tensor> {
     Ok(Tensor { data: data.take(&idx), shape })
 }
 
-/// A[M,K]·B[K,N] in f32 (f64 for doubles), A's leading axes as rows.
+/// A[M,K]·B[K,N] in f32 (doubles rounded first), A's leading axes as rows.
 fn matmul(a: &Tensor, b: &Tensor, trans_b: bool, bad: Bad<'_>) -> Result<Tensor> {
     if b.shape.len() != 2 || a.shape.is_empty() {
         return Err(bad(format!("operands of shapes {:?} × {:?}: a 2-D right operand is supported", a.shape, b.shape)));
@@ -250,34 +254,18 @@ fn matmul(a: &Tensor, b: &Tensor, trans_b: bool, bad: Bad<'_>) -> Result<Tensor>
         return Err(bad(format!("a product of shape {shape:?} is larger than privaudit handles")));
     }
     let bi = |kk: usize, j: usize| if trans_b { j * k + kk } else { kk * n + j };
-    let data = match (&a.data, &b.data) {
-        (Data::F64(x), Data::F64(y)) => {
-            let mut out = vec![0f64; m * n];
-            for r in 0..m {
-                for j in 0..n {
-                    out[r * n + j] = (0..k).map(|kk| x[r * k + kk] * y[bi(kk, j)]).sum();
-                }
+    let (x, y) = (floats(a, "the left operand", bad)?, floats(b, "the right operand", bad)?);
+    let mut out = vec![0f32; m * n];
+    for r in 0..m {
+        for j in 0..n {
+            let mut s = 0f32;
+            for kk in 0..k {
+                s += x[r * k + kk] * y[bi(kk, j)];
             }
-            Data::F64(out)
+            out[r * n + j] = s;
         }
-        (x, y) => {
-            let (x, y) = (
-                floats(&Tensor { data: x.clone(), shape: vec![] }, "MatMul's left operand", bad)?,
-                floats(&Tensor { data: y.clone(), shape: vec![] }, "MatMul's right operand", bad)?,
-            );
-            let mut out = vec![0f32; m * n];
-            for r in 0..m {
-                for j in 0..n {
-                    let mut s = 0f32;
-                    for kk in 0..k {
-                        s += x[r * k + kk] * y[bi(kk, j)];
-                    }
-                    out[r * n + j] = s;
-                }
-            }
-            Data::F32(out)
-        }
-    };
+    }
+    let data = Data::F32(out);
     Ok(Tensor { data, shape })
 }
 
@@ -313,14 +301,10 @@ pub(crate) fn class_labels(node: &HostNode) -> Option<Data> {
     node.strings("classlabels_strings").map(|v| Data::Str(v.to_vec()))
 }
 
-/// The label of each row: the class with the highest score.
-fn labels_of(scores: &[f32], width: usize, labels: &Data) -> Data {
-    let best: Vec<usize> = scores
-        .chunks(width.max(1))
-        .map(|r| r.iter().enumerate().fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &v)| if v > bv { (i, v) } else { (bi, bv) }).0)
-        .collect();
-    let clamp: Vec<usize> = best.iter().map(|&b| b.min(labels.len().saturating_sub(1))).collect();
-    labels.take(&clamp)
+/// A classifier's `label` output, which privaudit never computes: it reads scores, and an
+/// output holding labels is refused. An empty tensor, so that any use of it is a shape error.
+fn no_labels() -> Tensor {
+    Tensor { data: Data::I64(Vec::new()), shape: vec![0] }
 }
 
 /// The LinearClassifier's raw scores `X·Wᵀ + b` (`rows × targets`), its number of targets, and
@@ -379,9 +363,9 @@ pub(crate) fn eval(node: &HostNode, mut inputs: Vec<Option<Tensor>>, opset: i64,
             };
             one(Tensor { data, shape: t.shape })
         }
-        "Relu" => one(map_float(take(0)?, |x| x.max(0.0), |x| x.max(0.0), bad)?),
-        "Tanh" => one(map_float(take(0)?, f32::tanh, f64::tanh, bad)?),
-        "Sigmoid" => one(map_float(take(0)?, sigmoid32, |x| 1.0 / (1.0 + (-x).exp()), bad)?),
+        "Relu" => one(map_float(take(0)?, |x| x.max(0.0), bad)?),
+        "Tanh" => one(map_float(take(0)?, f32::tanh, bad)?),
+        "Sigmoid" => one(map_float(take(0)?, sigmoid32, bad)?),
         "Softmax" => {
             let t = take(0)?;
             let rank = t.shape.len();
@@ -415,11 +399,11 @@ pub(crate) fn eval(node: &HostNode, mut inputs: Vec<Option<Tensor>>, opset: i64,
             let mut y = matmul(&a, &b, node.int("transB", 0) != 0, bad)?;
             let alpha = node.float("alpha", 1.0);
             if alpha != 1.0 {
-                y = map_float(y, |v| v * alpha, |v| v * f64::from(alpha), bad)?;
+                y = map_float(y, |v| v * alpha, bad)?;
             }
             if let Some(Some(c)) = inputs.get_mut(2).map(Option::take) {
                 let beta = node.float("beta", 1.0);
-                let c = if beta != 1.0 { map_float(c, |v| v * beta, |v| v * f64::from(beta), bad)? } else { c };
+                let c = if beta != 1.0 { map_float(c, |v| v * beta, bad)? } else { c };
                 y = elementwise(&y, &c, "Add", bad)?;
             }
             one(y)
@@ -482,31 +466,6 @@ pub(crate) fn eval(node: &HostNode, mut inputs: Vec<Option<Tensor>>, opset: i64,
                 })
                 .collect::<Result<_>>()?;
             one(concat(all, 1, bad)?)
-        }
-        "ArgMax" => {
-            let t = take(0)?;
-            let rank = t.shape.len();
-            let ax = axis(node.int("axis", 0), rank, bad)?;
-            if ax + 1 != rank {
-                return Err(bad("ArgMax over an axis other than the last is not supported".into()));
-            }
-            let v = floats(&t, "the input", bad)?;
-            let w = t.shape[ax].max(1);
-            let last = node.int("select_last_index", 0) != 0;
-            let best: Vec<i64> = v
-                .chunks(w)
-                .map(|r| {
-                    r.iter().enumerate().fold((0usize, f32::NEG_INFINITY), |(bi, bv), (i, &x)| if x > bv || (last && x == bv) { (i, x) } else { (bi, bv) }).0
-                        as i64
-                })
-                .collect();
-            let mut shape = t.shape.clone();
-            if node.int("keepdims", 1) != 0 {
-                shape[ax] = 1;
-            } else {
-                shape.remove(ax);
-            }
-            one(Tensor { data: Data::I64(best), shape })
         }
         "ai.onnx.ml.Scaler" => {
             let t = take(0)?;
@@ -571,8 +530,7 @@ pub(crate) fn eval(node: &HostNode, mut inputs: Vec<Option<Tensor>>, opset: i64,
             let (cats, found): (usize, Vec<Option<usize>>) = match &t.data {
                 Data::Str(v) => {
                     let c = node.strings("cats_strings").ok_or_else(|| bad("a string input needs cats_strings".into()))?;
-                    let map: std::collections::HashMap<&str, usize> = c.iter().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
-                    (c.len(), v.iter().map(|k| map.get(k.as_str()).copied()).collect())
+                    (c.len(), v.iter().map(|k| c.iter().position(|x| x == k)).collect())
                 }
                 d => {
                     let c = node.ints("cats_int64s").ok_or_else(|| bad("a numeric input needs cats_int64s".into()))?;
@@ -582,8 +540,7 @@ pub(crate) fn eval(node: &HostNode, mut inputs: Vec<Option<Tensor>>, opset: i64,
                         Data::F64(v) => v.iter().map(|&x| x as i64).collect(),
                         Data::Str(_) => Vec::new(),
                     };
-                    let map: std::collections::HashMap<i64, usize> = c.iter().enumerate().map(|(i, &k)| (k, i)).collect();
-                    (c.len(), keys.iter().map(|k| map.get(k).copied()).collect())
+                    (c.len(), keys.iter().map(|k| c.iter().position(|x| x == k)).collect())
                 }
             };
             let n = t.data.len();
@@ -678,7 +635,7 @@ pub(crate) fn eval(node: &HostNode, mut inputs: Vec<Option<Tensor>>, opset: i64,
         "ai.onnx.ml.Binarizer" => {
             let t = take(0)?;
             let th = node.float("threshold", 0.0);
-            one(map_float(t, |x| if x > th { 1.0 } else { 0.0 }, |x| if x > f64::from(th) { 1.0 } else { 0.0 }, bad)?)
+            one(map_float(t, |x| if x > th { 1.0 } else { 0.0 }, bad)?)
         }
         "ai.onnx.ml.LinearClassifier" => {
             let x = take(0)?;
@@ -699,8 +656,7 @@ pub(crate) fn eval(node: &HostNode, mut inputs: Vec<Option<Tensor>>, opset: i64,
                 (s, targets)
             };
             scores.truncate(rows * width);
-            let label = labels_of(&scores, width, &labels);
-            Ok(vec![Tensor { data: label, shape: vec![rows] }, Tensor::f32(scores, vec![rows, width]), Tensor::f32(raw, vec![rows, targets])])
+            Ok(vec![no_labels(), Tensor::f32(scores, vec![rows, width]), Tensor::f32(raw, vec![rows, targets])])
         }
         "ai.onnx.ml.TreeEnsembleClassifier" => {
             let x = take(0)?;
@@ -709,9 +665,8 @@ pub(crate) fn eval(node: &HostNode, mut inputs: Vec<Option<Tensor>>, opset: i64,
             let xv = floats(&x, "the input", bad)?;
             let raw = ensemble.raw_scores(&xv, rows, d, bad)?;
             let (scores, width) = ensemble.transformed(&raw, bad)?;
-            let label = labels_of(&scores, width, &ensemble.labels);
             let raw_width = ensemble.raw_width();
-            Ok(vec![Tensor { data: label, shape: vec![rows] }, Tensor::f32(scores, vec![rows, width]), Tensor::f32(raw, vec![rows, raw_width])])
+            Ok(vec![no_labels(), Tensor::f32(scores, vec![rows, width]), Tensor::f32(raw, vec![rows, raw_width])])
         }
         "ai.onnx.ml.ZipMap" => Err(bad("ZipMap's output is a sequence of maps; privaudit reads the tensor it is made from".into())),
         other => Err(bad(format!("operator {other} is not supported in pipelines (supported: {})", PIPELINE_OPS.join(", ")))),

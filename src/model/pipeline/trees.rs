@@ -12,7 +12,6 @@ use super::graph::HostNode;
 use super::ops::{Bad, class_labels, post_transform};
 use super::value::Data;
 use crate::error::Result;
-use std::collections::HashMap;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -82,12 +81,13 @@ impl TreeEnsemble {
         if classes == 0 {
             return Err(bad("no classes".into()));
         }
-        let mut index: HashMap<(i64, i64), usize> = HashMap::with_capacity(n);
-        for k in 0..n {
-            if index.insert((tree[k], ids[k]), k).is_some() {
-                return Err(bad(format!("tree {} has two nodes with id {}", tree[k], ids[k])));
-            }
+        // (tree, node id) → position, sorted for binary search.
+        let mut sorted: Vec<((i64, i64), usize)> = (0..n).map(|k| ((tree[k], ids[k]), k)).collect();
+        sorted.sort_unstable();
+        if let Some(w) = sorted.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(bad(format!("tree {} has two nodes with id {}", w[0].0.0, w[0].0.1)));
         }
+        let find = |t: i64, id: i64| sorted.binary_search_by_key(&(t, id), |e| e.0).ok().map(|i| sorted[i].1);
         let mut features = 0;
         let mut nodes = Vec::with_capacity(n);
         for k in 0..n {
@@ -105,7 +105,7 @@ impl TreeEnsemble {
                 if mode == Mode::Leaf {
                     return Ok(0);
                 }
-                index.get(&(tree[k], c)).copied().ok_or_else(|| bad(format!("tree {}: node {} points to node {c}, which does not exist", tree[k], ids[k])))
+                find(tree[k], c).ok_or_else(|| bad(format!("tree {}: node {} points to node {c}, which does not exist", tree[k], ids[k])))
             };
             let feature = if mode == Mode::Leaf {
                 0
@@ -127,22 +127,23 @@ impl TreeEnsemble {
         if cn.len() != ct.len() || ci.len() != ct.len() || cw.len() != ct.len() {
             return Err(bad("class_treeids, class_nodeids, class_ids and class_weights differ in length".into()));
         }
-        let mut used = std::collections::BTreeSet::new();
+        let mut used = vec![false; classes];
         for k in 0..ct.len() {
-            let leaf =
-                *index.get(&(ct[k], cn[k])).ok_or_else(|| bad(format!("a class weight names node {} of tree {}, which does not exist", cn[k], ct[k])))?;
+            let leaf = find(ct[k], cn[k]).ok_or_else(|| bad(format!("a class weight names node {} of tree {}, which does not exist", cn[k], ct[k])))?;
             let class =
                 usize::try_from(ci[k]).ok().filter(|&c| c < classes).ok_or_else(|| bad(format!("class id {} is outside the {classes} classes", ci[k])))?;
-            used.insert(class);
+            used[class] = true;
             nodes[leaf].weights.push((class, cw[k]));
         }
         let mut roots: Vec<(usize, usize)> = Vec::new();
-        let mut seen: HashMap<i64, usize> = HashMap::new();
+        // Each tree's first node in the file is its root; `seen` lists the trees' ids in the
+        // order of their roots.
+        let mut seen: Vec<i64> = Vec::new();
         for k in 0..n {
-            match seen.get(&tree[k]) {
-                Some(&r) => roots[r].1 += 1,
+            match seen.iter().position(|&t| t == tree[k]) {
+                Some(r) => roots[r].1 += 1,
                 None => {
-                    seen.insert(tree[k], roots.len());
+                    seen.push(tree[k]);
                     roots.push((k, 1));
                 }
             }
@@ -177,7 +178,7 @@ impl TreeEnsemble {
             }
         }
         let base = node.floats_or_tensor("base_values").unwrap_or_default();
-        let binary = classes == 2 && used.len() == 1;
+        let binary = classes == 2 && used.iter().filter(|&&u| u).count() == 1;
         let width = if binary { 1 } else { classes };
         if !base.is_empty() && base.len() != width && !(binary && base.len() == 2) {
             return Err(bad(format!("{} base values for {width} scores", base.len())));
