@@ -188,7 +188,7 @@ fn reshape(t: Tensor, spec: &[i64], bad: Bad<'_>) -> Result<Tensor> {
     }
     let known = crate::limits::product(&out).ok_or_else(|| bad(format!("target shape {spec:?} overflows")))?;
     if let Some(k) = infer {
-        if known == 0 || total % known != 0 {
+        if known == 0 || !total.is_multiple_of(known) {
             return Err(bad(format!("cannot reshape {:?} to {spec:?}", t.shape)));
         }
         out[k] = total / known;

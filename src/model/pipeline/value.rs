@@ -66,7 +66,7 @@ impl Tensor {
     /// (rows, last-axis width) of a tensor seen as a matrix over its last axis.
     pub(crate) fn matrix_dims(&self) -> (usize, usize) {
         let w = self.shape.last().copied().unwrap_or(1);
-        let rows = if w == 0 { 0 } else { self.data.len() / w };
+        let rows = self.data.len().checked_div(w).unwrap_or(0);
         (rows, w)
     }
 }
