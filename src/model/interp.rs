@@ -1134,7 +1134,7 @@ fn matmul(file: &str, node: &str, a: Value, b: Value, device: &Device) -> Result
 }
 
 /// The numpy broadcast of two shapes (right-aligned), or `None` when they do not broadcast.
-fn broadcast(sa: &[usize], sb: &[usize]) -> Option<Vec<usize>> {
+pub(crate) fn broadcast(sa: &[usize], sb: &[usize]) -> Option<Vec<usize>> {
     let rank = sa.len().max(sb.len());
     (0..rank)
         .map(|k| {

@@ -47,18 +47,6 @@ fn floats(t: &Tensor, what: &str, bad: Bad<'_>) -> Result<Vec<f32>> {
     t.data.as_f32().ok_or_else(|| bad(format!("{what} must be numeric, found strings")))
 }
 
-/// The numpy broadcast of two shapes.
-fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
-    let r = a.len().max(b.len());
-    (0..r)
-        .map(|k| {
-            let da = if k + a.len() >= r { a[k + a.len() - r] } else { 1 };
-            let db = if k + b.len() >= r { b[k + b.len() - r] } else { 1 };
-            (da == db || da == 1 || db == 1).then_some(da.max(db))
-        })
-        .collect()
-}
-
 /// For every element of `out`, the index into a tensor of shape `s` that broadcasts to it.
 fn broadcast_index(s: &[usize], out: &[usize]) -> Vec<usize> {
     let r = out.len();
@@ -86,7 +74,7 @@ fn broadcast_index(s: &[usize], out: &[usize]) -> Vec<usize> {
 }
 
 fn elementwise(a: &Tensor, b: &Tensor, op: &str, bad: Bad<'_>) -> Result<Tensor> {
-    let shape = broadcast_shape(&a.shape, &b.shape).ok_or_else(|| bad(format!("cannot broadcast shapes {:?} and {:?}", a.shape, b.shape)))?;
+    let shape = crate::model::interp::broadcast(&a.shape, &b.shape).ok_or_else(|| bad(format!("cannot broadcast shapes {:?} and {:?}", a.shape, b.shape)))?;
     if crate::limits::product(&shape).is_none_or(|n| n > crate::limits::MAX_VALUES) {
         return Err(bad(format!("a result of shape {shape:?} is larger than privaudit handles")));
     }
