@@ -117,6 +117,20 @@ pub(crate) fn read_records(input: &AuditInput, plan: &Plan, audited: Option<&Aud
     let mut geometry = None;
     let tables = if let Some(p) = pipeline {
         // A pipeline's records: its preprocessing run on them (columns matched to its inputs).
+        // Its graph scales its own inputs: scale/shift would act on its preprocessed features
+        // (a transform the file does not do), so they are refused rather than applied.
+        for (name, v, identity) in [("scale", plan.opts.scale, 1.0), ("shift", plan.opts.shift, 0.0)] {
+            if v != identity {
+                return Err(AuditError::option(
+                    name,
+                    format!(
+                        "{} is a pipeline that preprocesses its own input columns ({}); privaudit feeds it the files' values as they are, so {name} must be {identity} (got {v})",
+                        p.file(),
+                        p.preprocessing.join(" → ")
+                    ),
+                ));
+            }
+        }
         sources.iter().map(|(_, s)| p.features(s, &plan.table)).collect::<Result<Vec<_>>>()?
     } else if sources.iter().any(|(_, s)| s.is_images()) {
         let Some(model) = model else {

@@ -318,5 +318,22 @@ fn the_cli_audits_pipelines_with_trained_and_given_references() {
     other.extend(["--reference-models", &refs]);
     let (ok, err) = cli(&other);
     assert!(!ok && err.contains("census_rf.onnx: its preprocessing differs"), "{err}");
+    // scale/shift would act on a pipeline's preprocessed features, which its graph never does:
+    // refused, for a network and for trees alike, naming the option and the preprocessing.
+    for (model, members, nonmembers) in
+        [("census_lr.onnx", "census_members.csv", "census_nonmembers.csv"), ("cancer_gb.onnx", "cancer_members.csv", "cancer_nonmembers.csv")]
+    {
+        for flag in [["--scale", "0.0625"], ["--shift", "1"]] {
+            let (ok, err) =
+                cli(&["audit", "-q", "--model", &p(model), "--members", &p(members), "--nonmembers", &p(nonmembers), flag[0], flag[1], "--out", &out]);
+            let name = &flag[0][2..];
+            assert!(
+                !ok && err.contains(&format!("option '{name}': "))
+                    && err.contains(&format!("{model} is a pipeline"))
+                    && err.contains(&format!("so {name} must be")),
+                "{model} {flag:?}: {err}"
+            );
+        }
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
