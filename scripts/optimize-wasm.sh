@@ -10,7 +10,7 @@ before=$(stat -c %s "$WASM")
 for pass in 1 2; do
   node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers \
     --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
-    --enable-reference-types --enable-multivalue "$WASM" -o "$WASM.opt"
+    --enable-reference-types --enable-multivalue --enable-simd "$WASM" -o "$WASM.opt"
   mv "$WASM.opt" "$WASM"
 done
 echo "optimize-wasm: $before -> $(stat -c %s "$WASM") bytes"

@@ -5,7 +5,9 @@ use thiserror::Error;
 
 /// Everything that can go wrong in an audit, as a user-facing message. The fields are the
 /// parts of that message: the file, the place in it, what was expected and what was found.
-#[derive(Debug, Error, Clone, PartialEq)]
+/// Serializable so that an error raised in a Web Worker training a reference (`trainReference`)
+/// reaches the page as the same error.
+#[derive(Debug, Error, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[allow(missing_docs)]
 pub enum AuditError {
     /// A file could not be read or decoded at all.

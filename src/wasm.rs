@@ -316,3 +316,220 @@ pub async fn model_logits(model: Uint8Array, model_data: Option<Uint8Array>, x_n
     let _ = Reflect::set(&out, &"skippedFinalSoftmax".into(), &JsValue::from_bool(m.skipped_final_softmax));
     Ok(out.into())
 }
+
+// ---------------------------------------------------------------------------------------------
+// The CPU fallback's references, side by side in Web Workers (see src/audit/parallel.rs).
+
+use crate::audit::parallel::{JobContext, TrainJob, TrainResult};
+use js_sys::{Float32Array, Float64Array, Uint32Array};
+use std::cell::RefCell;
+
+thread_local! {
+    /// The pool registered by `setReferenceTrainer`, if any.
+    static TRAINER: RefCell<Option<Function>> = const { RefCell::new(None) };
+}
+
+/// Register (or, with `undefined`, remove) the pool the CPU fallback trains references on.
+///
+/// `trainer(context, jobs)` returns an async iterator of events: first
+/// `{ type: "pool", how }` (how the references will run, for the report) or
+/// `{ type: "unavailable", why }` (then the engine trains them here, one after another), then
+/// `{ type: "epoch", index, epoch, loss }`, `{ type: "done", result }` per reference and
+/// `{ type: "error", message, error? }` if one fails. Each worker runs [`train_reference`] on
+/// its own instance of this module; `context` and `jobs` are what it takes.
+#[wasm_bindgen(js_name = setReferenceTrainer)]
+pub fn set_reference_trainer(trainer: Option<Function>) {
+    TRAINER.with(|t| *t.borrow_mut() = trainer);
+}
+
+pub(crate) fn reference_trainer() -> Option<Function> {
+    TRAINER.with(|t| t.borrow().clone())
+}
+
+fn set(obj: &js_sys::Object, key: &str, v: &JsValue) {
+    let _ = Reflect::set(obj, &JsValue::from_str(key), v);
+}
+
+fn file_js(f: &InputFile) -> JsValue {
+    let o = js_sys::Object::new();
+    set(&o, "name", &JsValue::from_str(&f.name));
+    set(&o, "bytes", &Uint8Array::from(f.bytes.as_slice()).into());
+    o.into()
+}
+
+fn context_js(cx: &JobContext) -> Result<JsValue, AuditError> {
+    let o = js_sys::Object::new();
+    set(&o, "model", &file_js(&cx.model));
+    if let Some(d) = &cx.model_data {
+        set(&o, "modelData", &file_js(d));
+    }
+    if let Some(out) = &cx.output {
+        set(&o, "output", &JsValue::from_str(out));
+    }
+    set(&o, "classes", &JsValue::from(cx.classes as u32));
+    let settings = serde_json::to_string(&cx.settings).map_err(|e| AuditError::option("training", format!("internal: {e}")))?;
+    set(&o, "settings", &JsValue::from_str(&settings));
+    set(&o, "eval", &Float32Array::from(cx.eval.as_slice()).into());
+    set(&o, "evalRows", &JsValue::from(cx.eval_rows as u32));
+    Ok(o.into())
+}
+
+fn job_js(job: &TrainJob) -> JsValue {
+    let o = js_sys::Object::new();
+    let u32s = |v: &[usize]| Uint32Array::from(v.iter().map(|&i| i as u32).collect::<Vec<u32>>().as_slice());
+    set(&o, "index", &JsValue::from(job.index as u32));
+    set(&o, "rows", &u32s(&job.rows).into());
+    set(&o, "y", &u32s(&job.y).into());
+    // A decimal string: a JS number cannot hold every u64.
+    set(&o, "seed", &JsValue::from_str(&job.seed.to_string()));
+    o.into()
+}
+
+/// The number at `key` of a message between the workers, as a `usize`.
+fn count(obj: &JsValue, key: &str, what: &str) -> Result<usize, AuditError> {
+    get(obj, key)
+        .and_then(|v| v.as_f64())
+        .filter(|v| v.fract() == 0.0 && *v >= 0.0 && *v <= f64::from(u32::MAX))
+        .map(|v| v as usize)
+        .ok_or_else(|| AuditError::option(what, format!("internal: '{key}' is not a count")))
+}
+
+fn context_of(v: &JsValue) -> Result<JobContext, AuditError> {
+    const WHAT: &str = "reference training context";
+    let model = get(v, "model").ok_or_else(|| AuditError::option(WHAT, "internal: no model"))?;
+    let model = file_of(&model, "model")?;
+    let model_data = file(v, "modelData")?;
+    let settings = get(v, "settings").and_then(|s| s.as_string()).ok_or_else(|| AuditError::option(WHAT, "internal: no settings"))?;
+    let settings = serde_json::from_str(&settings).map_err(|e| AuditError::option("training", e.to_string()))?;
+    let eval = get(v, "eval").filter(|e| e.is_instance_of::<Float32Array>()).ok_or_else(|| AuditError::option(WHAT, "internal: eval is not a Float32Array"))?;
+    Ok(JobContext {
+        model,
+        model_data,
+        output: get(v, "output").and_then(|o| o.as_string()),
+        classes: count(v, "classes", WHAT)?,
+        settings,
+        eval: Float32Array::from(eval).to_vec(),
+        eval_rows: count(v, "evalRows", WHAT)?,
+    })
+}
+
+fn job_of(v: &JsValue) -> Result<TrainJob, AuditError> {
+    const WHAT: &str = "reference training job";
+    let u32s = |k: &str| {
+        get(v, k)
+            .filter(|a| a.is_instance_of::<Uint32Array>())
+            .map(|a| Uint32Array::from(a).to_vec().into_iter().map(|i| i as usize).collect::<Vec<usize>>())
+            .ok_or_else(|| AuditError::option(WHAT, format!("internal: '{k}' is not a Uint32Array")))
+    };
+    let seed = get(v, "seed").and_then(|s| s.as_string()).and_then(|s| s.parse::<u64>().ok()).ok_or_else(|| AuditError::option(WHAT, "internal: no seed"))?;
+    Ok(TrainJob { index: count(v, "index", WHAT)?, rows: u32s("rows")?, y: u32s("y")?, seed })
+}
+
+fn result_js(r: &TrainResult) -> JsValue {
+    let o = js_sys::Object::new();
+    set(&o, "index", &JsValue::from(r.index as u32));
+    set(&o, "logits", &Float64Array::from(r.logits.as_slice()).into());
+    set(&o, "classes", &JsValue::from(r.classes as u32));
+    set(&o, "losses", &Float64Array::from(r.losses.as_slice()).into());
+    o.into()
+}
+
+fn result_of(v: &JsValue) -> Result<TrainResult, AuditError> {
+    const WHAT: &str = "reference training result";
+    let f64s = |k: &str| {
+        get(v, k)
+            .filter(|a| a.is_instance_of::<Float64Array>())
+            .map(|a| Float64Array::from(a).to_vec())
+            .ok_or_else(|| AuditError::option(WHAT, format!("internal: '{k}' is not a Float64Array")))
+    };
+    Ok(TrainResult { index: count(v, "index", WHAT)?, logits: f64s("logits")?, classes: count(v, "classes", WHAT)?, losses: f64s("losses")? })
+}
+
+/// An error as a JS `Error` whose `privaudit` property carries it whole (JSON), so that the
+/// engine that asked for the work raises the same error.
+fn error_js(e: &AuditError) -> JsValue {
+    let err = js_sys::Error::new(&e.to_string());
+    if let Ok(json) = serde_json::to_string(e) {
+        set(&err, "privaudit", &JsValue::from_str(&json));
+    }
+    err.into()
+}
+
+/// Train one reference on this instance's CPU and run it on every record: what a worker of the
+/// pool registered with `setReferenceTrainer` does with each job. `onEpoch(epoch, loss)` is
+/// called after each epoch. Resolves to `{ index, logits: Float64Array, classes, losses:
+/// Float64Array }`; rejects with an `Error` whose `privaudit` property holds the engine's error.
+#[wasm_bindgen(js_name = trainReference)]
+pub async fn train_reference(context: JsValue, job: JsValue, on_epoch: Option<Function>) -> Result<JsValue, JsValue> {
+    let cx = context_of(&context).map_err(|e| error_js(&e))?;
+    let job = job_of(&job).map_err(|e| error_js(&e))?;
+    let mut progress = |e: usize, loss: f64| {
+        if let Some(f) = &on_epoch {
+            let _ = f.call2(&JsValue::NULL, &JsValue::from(e as u32), &JsValue::from(loss));
+        }
+    };
+    let r = crate::audit::parallel::run_job(&cx, &job, &mut progress).await.map_err(|e| error_js(&e))?;
+    Ok(result_js(&r))
+}
+
+/// Train `jobs` in the registered pool. Returns the results in job order and how they ran, or
+/// why the pool cannot run them (then the caller trains them itself).
+pub(crate) async fn train_in_workers(
+    trainer: &Function,
+    cx: &JobContext,
+    jobs: &[TrainJob],
+    on_epoch: &mut dyn FnMut(usize, usize, f64),
+) -> Result<Result<(Vec<TrainResult>, String), String>, AuditError> {
+    let pool_error = |what: &str, v: &JsValue| {
+        let message = get(v, "message").and_then(|m| m.as_string()).or_else(|| v.as_string()).unwrap_or_else(|| "no message".into());
+        AuditError::Device { backend: "cpu (Web Workers)".into(), message: format!("{what}: {message}") }
+    };
+    let list = js_sys::Array::new();
+    for j in jobs {
+        list.push(&job_js(j));
+    }
+    let iter = trainer.call2(&JsValue::NULL, &context_js(cx)?, &list).map_err(|e| pool_error("the reference pool did not start", &e))?;
+    let next =
+        get(&iter, "next").and_then(|f| f.dyn_into::<Function>().ok()).ok_or_else(|| pool_error("the reference pool", &"is not an async iterator".into()))?;
+    let mut results: Vec<Option<TrainResult>> = vec![None; jobs.len()];
+    let mut how = None;
+    loop {
+        let step = next.call0(&iter).map_err(|e| pool_error("the reference pool failed", &e))?;
+        let step = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&step)).await.map_err(|e| pool_error("the reference pool failed", &e))?;
+        if get(&step, "done").and_then(|d| d.as_bool()) == Some(true) {
+            break;
+        }
+        let ev = get(&step, "value").unwrap_or(JsValue::UNDEFINED);
+        match get(&ev, "type").and_then(|t| t.as_string()).as_deref() {
+            Some("unavailable") => {
+                return Ok(Err(get(&ev, "why").and_then(|w| w.as_string()).unwrap_or_else(|| "the pool of Web Workers cannot run them".into())));
+            }
+            Some("pool") => how = get(&ev, "how").and_then(|h| h.as_string()),
+            Some("epoch") => {
+                let loss = get(&ev, "loss").and_then(|l| l.as_f64()).unwrap_or(f64::NAN);
+                on_epoch(count(&ev, "index", "reference pool")?, count(&ev, "epoch", "reference pool")?, loss);
+            }
+            Some("done") => {
+                let r = result_of(&get(&ev, "result").unwrap_or(JsValue::UNDEFINED))?;
+                let i = r.index;
+                match results.get_mut(i) {
+                    Some(slot) => *slot = Some(r),
+                    None => return Err(pool_error("the reference pool", &format!("returned reference {i}, which was not asked for").into())),
+                }
+            }
+            Some("error") => {
+                // The engine's own error when a worker's engine raised it, else what the worker said.
+                return Err(get(&ev, "error")
+                    .and_then(|j| j.as_string())
+                    .and_then(|j| serde_json::from_str::<AuditError>(&j).ok())
+                    .unwrap_or_else(|| pool_error("a Web Worker training references failed", &ev)));
+            }
+            _ => return Err(pool_error("the reference pool", &"sent an event of no known type".into())),
+        }
+    }
+    let done: Option<Vec<TrainResult>> = results.into_iter().collect();
+    match done {
+        Some(r) => Ok(Ok((r, how.unwrap_or_else(|| format!("{} references trained in Web Workers", jobs.len()))))),
+        None => Err(pool_error("the reference pool", &"ended before every reference was trained".into())),
+    }
+}

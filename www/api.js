@@ -14,7 +14,8 @@
 // those. `signal` (an AbortSignal) cancels that audit alone: its promise rejects with an
 // AbortError, and other callers' audits go on (see "Lifecycle" below). Every other key is an option (labelColumn, idColumn, scale, shift, attacks,
 // backend, outputs, references, mode, seed, training, rmiaA, rmiaGamma, holdout, image; and cache:
-// false to neither reuse nor keep trained references in IndexedDB); an unknown
+// false to neither reuse nor keep trained references in IndexedDB; workers: at most this many
+// Web Workers training references side by side on the CPU, default one per core); an unknown
 // option is an error.
 
 // runCompare hands its models to runAudit under this key (not an option a caller can give).

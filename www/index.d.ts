@@ -105,6 +105,8 @@ export interface AuditOptions {
   output?: string;
   /** false: neither reuse nor keep trained references in IndexedDB. Default true. */
   cache?: boolean;
+  /** Without WebGPU: at most this many Web Workers train the references side by side (1: one after another in the engine's worker). Default: one per core, up to the number of references and 8. */
+  workers?: number;
 }
 
 export interface Progress {
@@ -213,6 +215,8 @@ export interface ReferenceInfo {
   membership: string;
   models: ReferenceModelInfo[];
   training_seconds: number | null;
+  /** How the references trained here ran: side by side on CPU threads or Web Workers (how many, and why), or one at a time on the GPU. */
+  parallelism?: string;
   cached: boolean;
 }
 

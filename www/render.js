@@ -92,7 +92,7 @@ export function fillReferences(table, report) {
   table.hidden = !refs;
   if (!refs) return;
   const how = { trained: "trained here", models: "your models", outputs: "your outputs" }[refs.source];
-  const secs = refs.training_seconds == null ? "" : `, ${refs.training_seconds.toFixed(1)} s`;
+  const secs = (refs.training_seconds == null ? "" : `, ${refs.training_seconds.toFixed(1)} s`) + (refs.parallelism ? `; ${refs.parallelism}` : "");
   const tr = refs.training;
   const settings = tr ? ` · ${tr.optimizer}, learning rate ${tr.learningRate}, ${tr.epochs} epochs, batch ${tr.batchSize}, weight decay ${tr.weightDecay}` : "";
   const cached = refs.cached ? " · reused from an earlier run (kept on this machine)" : "";

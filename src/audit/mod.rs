@@ -16,6 +16,7 @@ mod duplicates;
 mod evaluate;
 mod exposure;
 mod options;
+pub(crate) mod parallel;
 mod plan;
 mod population;
 mod provenance;

@@ -5,6 +5,7 @@
 //! only store the bytes [`AuditOutput::reference_cache`](super::AuditOutput) hands them and give
 //! them back as [`AuditInput::cached_references`].
 
+use super::parallel::{self, JobContext, TrainJob, TrainResult};
 use super::plan::{Plan, RefSource};
 use super::population::Split;
 use super::target::{Records, TargetOutputs, model_logits};
@@ -144,6 +145,7 @@ pub(crate) async fn build(cx: Inputs<'_>, source: RefSource, say: &mut Say<'_>, 
     let mut cached = false;
     let mut shared_from: Option<String> = None;
     let mut model_infos = Vec::new();
+    let mut parallelism: Option<String> = None;
     let (logits, member, membership_note) = match source {
         RefSource::Outputs { .. } | RefSource::Models { .. } => {
             let (member, note) = match &input.references.membership {
@@ -228,19 +230,68 @@ pub(crate) async fn build(cx: Inputs<'_>, source: RefSource, say: &mut Say<'_>, 
                 }
             }
             if !cached {
-                let values = records.all_features();
                 let epochs = plan.opts.training.epochs as usize;
-                for (j, m) in member.iter().enumerate() {
-                    let train_rows: Vec<usize> = (0..total).filter(|&r| m[r]).collect();
-                    let x = records.features(&train_rows);
-                    let y: Vec<usize> = train_rows.iter().map(|&r| records.labels[r]).collect();
-                    let seed_j = Rng::new(plan.opts.seed.wrapping_add(1 + j as u64)).next_u64();
-                    let span = |e: usize| 0.15 + 0.7 * (j * epochs + e) as f64 / (k * epochs) as f64;
-                    let mut on_epoch = |e: usize, loss: f64| say("train", span(e), format!("reference {}/{k}: epoch {e}/{epochs}, loss {loss:.4}", j + 1));
-                    let (prepared, losses) = onnx.train(be, &x, train_rows.len(), &y, classes, &plan.opts.training, seed_j, &mut on_epoch).await?;
-                    let (z, c) = prepared.logits(&values, total, |_, _| {}).await?;
-                    logits.push(Logits::from_outputs(onnx.file(), z, total, c, OutputKind::Logits)?.0);
-                    model_infos.push(ReferenceModelInfo { index: j, train_records: train_rows.len(), accuracy_train: None, accuracy_test: None, loss: losses });
+                // Progress counts the epochs done over every reference (side by side, their
+                // epochs interleave).
+                let done = std::cell::Cell::new(0usize);
+                let span = |_j: usize, _e: usize| {
+                    done.set(done.get() + 1);
+                    0.15 + 0.7 * done.get() as f64 / (k * epochs).max(1) as f64
+                };
+                let jobs: Vec<TrainJob> = member
+                    .iter()
+                    .enumerate()
+                    .map(|(j, m)| {
+                        let rows: Vec<usize> = (0..total).filter(|&r| m[r]).collect();
+                        let y = rows.iter().map(|&r| records.labels[r]).collect();
+                        TrainJob { index: j, rows, y, seed: Rng::new(plan.opts.seed.wrapping_add(1 + j as u64)).next_u64() }
+                    })
+                    .collect();
+                let trained = if be.name == "cpu" {
+                    // On the CPU every reference is a self-contained job (parallel.rs): side by
+                    // side on threads or Web Workers, or one after another where there are none,
+                    // with the same result either way.
+                    let Target::Model { model, model_data } = &input.target else {
+                        return Err(AuditError::option("attacks", "internal: training references needs the model file"));
+                    };
+                    let jcx = JobContext {
+                        model: model.clone(),
+                        model_data: model_data.clone(),
+                        output: plan.opts.output.clone(),
+                        classes,
+                        settings: plan.opts.training.clone(),
+                        eval: records.all_features().iter().map(|&v| v as f32).collect(),
+                        eval_rows: total,
+                    };
+                    let mut on_epoch =
+                        |j: usize, e: usize, loss: f64| say("train", span(j, e), format!("reference {}/{k}: epoch {e}/{epochs}, loss {loss:.4}", j + 1));
+                    let (results, how) = parallel::train_on_cpu(&jcx, &jobs, &mut on_epoch).await?;
+                    parallelism = Some(how);
+                    results
+                } else {
+                    let values = records.all_features();
+                    let mut results = Vec::with_capacity(k);
+                    for job in &jobs {
+                        let j = job.index;
+                        let x = records.features(&job.rows);
+                        let mut on_epoch =
+                            |e: usize, loss: f64| say("train", span(j, e), format!("reference {}/{k}: epoch {e}/{epochs}, loss {loss:.4}", j + 1));
+                        let (prepared, losses) = onnx.train(be, &x, job.rows.len(), &job.y, classes, &plan.opts.training, job.seed, &mut on_epoch).await?;
+                        let (z, c) = prepared.logits(&values, total, |_, _| {}).await?;
+                        results.push(TrainResult { index: j, logits: z, classes: c, losses });
+                    }
+                    parallelism = Some(format!("{k} references trained one after another on the GPU ({})", be.name));
+                    results
+                };
+                for (job, r) in jobs.iter().zip(trained) {
+                    logits.push(Logits::from_outputs(onnx.file(), r.logits, total, r.classes, OutputKind::Logits)?.0);
+                    model_infos.push(ReferenceModelInfo {
+                        index: job.index,
+                        train_records: job.rows.len(),
+                        accuracy_train: None,
+                        accuracy_test: None,
+                        loss: r.losses,
+                    });
                 }
                 if let Some(key) = key {
                     let kept = CachedReferences {
@@ -319,6 +370,7 @@ pub(crate) async fn build(cx: Inputs<'_>, source: RefSource, say: &mut Say<'_>, 
         membership: membership_note,
         models: model_infos,
         training_seconds: (trained && !cached).then(|| (now_ms() - t0) / 1000.0),
+        parallelism,
         cached,
     };
     Ok(References { set, info, cache })

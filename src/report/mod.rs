@@ -257,6 +257,10 @@ pub struct ReferenceInfo {
     /// Wall time spent training and evaluating the references, in seconds (null when they
     /// came from the user or from the cache).
     pub training_seconds: Option<f64>,
+    /// How privaudit's references were trained: side by side on how many threads or Web
+    /// Workers, or one at a time on the GPU, and why (absent when none were trained here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallelism: Option<String>,
     /// Whether trained references were reused from an earlier run with the same inputs,
     /// settings and seed instead of trained again.
     pub cached: bool,
@@ -530,6 +534,10 @@ pub fn references_line(r: &AuditReport) -> Option<String> {
         refs.models.iter().map(|m| f(m).map_or("–".to_string(), |v| format!("{v:.3}"))).collect::<Vec<_>>().join(" ")
     };
     let secs = refs.training_seconds.map(|t| format!(", {t:.1} s")).unwrap_or_default();
+    let secs = match &refs.parallelism {
+        Some(p) => format!("{secs}; {p}"),
+        None => secs,
+    };
     Some(format!(
         "references: {} ({}, {}, seed {}{secs}); accuracy on own training records {} / on others {}; membership {}",
         refs.count,

@@ -48,7 +48,7 @@ after(async () => {
 test("the tarball ships only the package files", () => {
   const files = execFileSync("find", ["node_modules/privaudit", "-type", "f"], { cwd: dir, encoding: "utf8" }).trim().split("\n").map((f) => f.replace("node_modules/privaudit/", "")).sort();
   assert.deepEqual(files.filter((f) => !/^(README\.md|LICENSE.*|package\.json)$/.test(f)), [
-    "www/api.js", "www/files.js", "www/index.d.ts", "www/pkg/privaudit.js", "www/pkg/privaudit_bg.wasm", "www/render.js", "www/widget.d.ts", "www/widget.js", "www/worker.js",
+    "www/api.js", "www/files.js", "www/index.d.ts", "www/pkg/privaudit.js", "www/pkg/privaudit_bg.wasm", "www/render.js", "www/trainer.js", "www/widget.d.ts", "www/widget.js", "www/worker.js",
   ]);
 });
 
@@ -219,6 +219,10 @@ async function auditBuiltApp(dist, label) {
     const report = await page.evaluate(([m, a, b]) => window.runDemo(new Uint8Array(m), new Uint8Array(a), new Uint8Array(b)),
       [bytes(`${DEMO}digits_mlp.onnx`), bytes(`${DEMO}digits_members.csv`), bytes(`${DEMO}digits_nonmembers.csv`)]);
     checkAucs(Object.fromEntries(report.attacks.map((a) => [a.name, a.auc])), label);
+    // The bundle carries the reference trainers' worker (a worker started by a worker).
+    const cpu = await page.evaluate(async ([m, a, b]) => ({ report: await window.runOnCpu(new Uint8Array(m), new Uint8Array(a), new Uint8Array(b)), cores: navigator.hardwareConcurrency }),
+      [bytes(`${DEMO}digits_mlp.onnx`), bytes(`${DEMO}digits_members.csv`), bytes(`${DEMO}digits_nonmembers.csv`)]);
+    if (cpu.cores >= 2) assert.match(cpu.report.references.parallelism, /^2 references trained side by side in 2 Web Workers/, `${label}: ${cpu.report.references.parallelism}`);
     for (const url of requests) assert.equal(new URL(url).origin, origin, `${label}: request to another origin: ${url}`);
     assert.ok(requests.some((u) => u.endsWith(".wasm")), `${label}: the wasm came from the app's own assets`);
   } finally {
@@ -233,6 +237,7 @@ function makeApp(name) {
   mkdirSync(join(app, "src"), { recursive: true });
   writeFileSync(join(app, "src", "main.js"), `import { audit } from "privaudit";
 window.runDemo = async (model, members, nonmembers) => audit({ model, members, nonmembers, scale: 1 / 16 });
+window.runOnCpu = async (model, members, nonmembers) => audit({ model, members, nonmembers, scale: 1 / 16, backend: "cpu", attacks: ["lira"], references: 2, training: { epochs: 2 }, cache: false });
 window.ready = true;`);
   cpSync(join(dir, "node_modules"), join(app, "node_modules"), { recursive: true });
   return app;

@@ -302,6 +302,74 @@ test("an offline audit with 2 references trained on WebGPU agrees with the CLI",
   assert.deepEqual(again.attacks, r.attacks);
 });
 
+test("without WebGPU the references train side by side in Web Workers: the same report as one at a time, and the CLI's numbers", async () => {
+  const bytes = (p) => [...readFileSync(p)];
+  const opts = { scale: 1 / 16, attacks: ["loss", "lira", "rmia"], references: 4, mode: "offline", seed: 5, training: { epochs: 6, learningRate: 0.01 } };
+  const out = await page.evaluate(async ([m, a, b, o]) => {
+    const { audit } = await import("/www/api.js");
+    const train = [];
+    const pooled = await audit({ model: new Uint8Array(m), members: new Uint8Array(a), nonmembers: new Uint8Array(b), ...o, backend: "cpu", cache: false,
+      onProgress: (p) => p.stage === "train" && train.push(p) });
+    // The engine alone on this page's thread, with no pool registered: one reference after another.
+    const engine = await import("/www/pkg/privaudit.js");
+    await engine.default({ module_or_path: "/www/pkg/privaudit_bg.wasm" });
+    const file = (name, x) => ({ name, bytes: new Uint8Array(x) });
+    const alone = await engine.runAudit({ model: file("digits_mlp.onnx", m), members: file("digits_members.csv", a), nonmembers: file("digits_nonmembers.csv", b), options: { ...o, backend: "cpu" } });
+    return { pooled, alone: alone.report, train, cores: navigator.hardwareConcurrency };
+  }, [bytes(`${DEMO}digits_mlp.onnx`), bytes(`${DEMO}digits_members.csv`), bytes(`${DEMO}digits_nonmembers.csv`), opts]);
+  const { pooled, alone } = out;
+  assert.equal(pooled.backend, "cpu");
+  const n = Math.min(out.cores, 4);
+  if (n >= 2) {
+    assert.match(pooled.references.parallelism, new RegExp(`^4 references trained side by side in ${n} Web Workers on the CPU \\(`));
+  } else {
+    assert.match(pooled.references.parallelism, /^4 references trained one after another in the engine's worker \(the browser reports 1 core\)$/);
+  }
+  assert.equal(alone.references.parallelism, "4 references trained one after another in the engine's worker (no pool of Web Workers was registered)");
+  // Each worker runs the engine's own job code, seeded: identical to the last bit.
+  assert.deepEqual(pooled.references.models, alone.references.models, "losses and accuracies per reference");
+  assert.deepEqual(pooled.attacks, alone.attacks, "every attack's numbers");
+  // Progress covers every reference's every epoch, and only moves forward.
+  for (let j = 1; j <= 4; j++) assert.ok(out.train.some((p) => p.message.startsWith(`reference ${j}/4: epoch 6/6`)), `reference ${j}'s last epoch`);
+  assert.ok(out.train.every((p, i) => i === 0 || p.fraction >= out.train[i - 1].fraction), "progress never goes back");
+  // The CLI on this machine's CPU (native SIMD kernels: sums in another order, so within f32 noise).
+  const file = `${ROOT}target/e2e-cli-pool.json`;
+  execFileSync(`${ROOT}target/debug/privaudit`, ["audit", "-q", "--backend", "cpu", "--scale", "0.0625", "--model", `${DEMO}digits_mlp.onnx`,
+    "--members", `${DEMO}digits_members.csv`, "--nonmembers", `${DEMO}digits_nonmembers.csv`, "--attacks", "loss,lira,rmia",
+    "--refs", "4", "--mode", "offline", "--seed", "5", "--epochs", "6", "--lr", "0.01", "--no-cache", "--out", file]);
+  const cli = JSON.parse(readFileSync(file, "utf8"));
+  pooled.references.models.forEach((m, j) => {
+    const c = cli.references.models[j];
+    assert.equal(m.train_records, c.train_records);
+    m.loss.forEach((l, e) => assert.ok(Math.abs(l - c.loss[e]) <= 1e-4, `reference ${j} epoch ${e + 1}: loss ${l} in Chromium, ${c.loss[e]} natively`));
+  });
+  for (const a of cli.attacks) {
+    const got = pooled.attacks.find((x) => x.name === a.name);
+    assert.ok(Math.abs(got.auc - a.auc) <= 2e-3, `${a.name}: AUC ${got.auc} in Chromium, ${a.auc} natively`);
+  }
+  // Hostile: a bad pool size is refused by name; a job that does not fit its records, or a
+  // context that is not what the engine sends, is the engine's clear error, not a trap.
+  const bad = await page.evaluate(async ([m]) => {
+    const { audit } = await import("/www/api.js");
+    const out = [];
+    for (const workers of [0, 1.5, "2"]) {
+      try { await audit({ model: new Uint8Array(m), members: new Uint8Array([1]), nonmembers: new Uint8Array([1]), workers }); out.push("accepted"); } catch (e) { out.push(e.message); }
+    }
+    const engine = await import("/www/pkg/privaudit.js");
+    const context = { model: { name: "digits_mlp.onnx", bytes: new Uint8Array(m) }, classes: 10, settings: "{}", eval: new Float32Array(10 * 64), evalRows: 10 };
+    const job = { index: 0, rows: Uint32Array.of(0, 99), y: Uint32Array.of(1, 2), seed: "1" };
+    for (const [c, j] of [[context, job], [{ ...context, eval: [1, 2] }, job], [context, { ...job, seed: "-1" }]]) {
+      try { await engine.trainReference(c, j); out.push("accepted"); } catch (e) { out.push(`${e.message} | ${e.privaudit ? "engine error" : "no engine error"}`); }
+    }
+    return out;
+  }, [bytes(`${DEMO}digits_mlp.onnx`)]);
+  for (const m of bad.slice(0, 3)) assert.match(m, /^option 'workers': expected a whole number ≥ 1, got /);
+  assert.match(bad[3], /^option 'references': internal: reference 1 got 2 rows and 2 labels of 10 records × 64 features \| engine error$/);
+  assert.match(bad[4], /eval is not a Float32Array \| engine error$/);
+  assert.match(bad[5], /no seed \| engine error$/);
+  for (const url of requests) assert.equal(new URL(url).origin, origin, `request to another origin: ${url}`);
+});
+
 // The one place for files: a folder holding a model, a class-folder set and two zips is picked
 // at once; each item gets its role from its name (no role chosen by hand), the role list says
 // what is given and what is missing, a role changes from the keyboard, and a missing required

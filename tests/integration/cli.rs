@@ -239,3 +239,85 @@ fn bad_reference_options_are_one_line_errors() {
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("--rmia-a") && e.lines().count() == 1, "{e}");
 }
+
+/// On the CPU the references are trained side by side on threads (src/audit/parallel.rs):
+/// each is its own seeded, single-threaded job, so one thread and several give the same report
+/// and scores to the last bit, and the report says how they ran.
+#[test]
+fn references_trained_on_one_thread_or_several_are_identical() {
+    let dir = std::env::temp_dir().join(format!("privaudit-cli-threads-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |threads: &str| {
+        let (out, scores) = (dir.join(format!("{threads}.json")), dir.join(format!("{threads}.csv")));
+        let o = demo_audit(&[
+            "-q",
+            "--backend",
+            "cpu",
+            "--scale",
+            "0.0625",
+            "--attacks",
+            "loss,lira,rmia",
+            "--refs",
+            "4",
+            "--epochs",
+            "6",
+            "--seed",
+            "9",
+            "--no-cache",
+        ])
+        .env("PRIVAUDIT_THREADS", threads)
+        .arg("--out")
+        .arg(&out)
+        .arg("--scores")
+        .arg(&scores)
+        .output()
+        .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        (r, std::fs::read_to_string(&scores).unwrap(), String::from_utf8_lossy(&o.stdout).to_string())
+    };
+    let (one, one_scores, _) = run("1");
+    let (three, three_scores, stdout) = run("3");
+    assert_eq!(one["references"]["parallelism"], "4 references trained one after another on 1 CPU thread (PRIVAUDIT_THREADS=1)");
+    assert_eq!(three["references"]["parallelism"], "4 references trained side by side on 3 CPU threads (PRIVAUDIT_THREADS=3)");
+    assert!(stdout.contains("side by side on 3 CPU threads"), "the text report says how they ran: {stdout}");
+    assert_eq!(one["references"]["models"], three["references"]["models"], "losses and accuracies per reference");
+    assert_eq!(one["attacks"], three["attacks"]);
+    assert_eq!(one_scores, three_scores, "every record's score");
+    // More threads than references: one per reference.
+    let (many, _, _) = run("16");
+    assert_eq!(many["references"]["parallelism"], "4 references trained side by side on 4 CPU threads (one per reference; PRIVAUDIT_THREADS=16)");
+    assert_eq!(many["attacks"], one["attacks"]);
+
+    // A CNN too (Conv, MaxPool, Linear; make_cnn_fixtures.py), its references trained on the population.
+    let cnn = |threads: &str| {
+        let m = |n: &str| fixture(&format!("models/digits_cnn_{n}.npz"));
+        let (out, scores) = (dir.join(format!("cnn{threads}.json")), dir.join(format!("cnn{threads}.csv")));
+        let o = cli()
+            .args(["audit", "-q", "--backend", "cpu", "--attacks", "loss,lira,rmia", "--refs", "2", "--epochs", "3", "--batch", "25", "--no-cache"])
+            .env("PRIVAUDIT_THREADS", threads)
+            .arg("--model")
+            .arg(fixture("models/digits_cnn.onnx"))
+            .arg("--members")
+            .arg(m("members"))
+            .arg("--nonmembers")
+            .arg(m("nonmembers"))
+            .arg("--population")
+            .arg(m("population"))
+            .arg("--out")
+            .arg(&out)
+            .arg("--scores")
+            .arg(&scores)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        (r, std::fs::read_to_string(&scores).unwrap())
+    };
+    let ((one, one_scores), (two, two_scores)) = (cnn("1"), cnn("2"));
+    assert_eq!(two["references"]["parallelism"], "2 references trained side by side on 2 CPU threads (PRIVAUDIT_THREADS=2)");
+    assert_eq!(one["references"]["models"], two["references"]["models"]);
+    assert_eq!(one["attacks"], two["attacks"]);
+    assert_eq!(one_scores, two_scores);
+}

@@ -206,6 +206,7 @@ fn the_typescript_options_are_the_engines() {
     let d = serde_json::to_value(AuditOptions::default()).unwrap();
     let mut rust: BTreeSet<String> = d.as_object().unwrap().keys().cloned().collect();
     rust.insert("cache".into()); // the worker's own option (IndexedDB), not the engine's
+    rust.insert("workers".into()); // the worker's own too: the size of its pool of reference trainers
     assert_eq!(ts_fields(&ts, "AuditOptions"), rust, "index.d.ts AuditOptions vs AuditOptions (serde names)");
     let training: BTreeSet<String> = d["training"].as_object().unwrap().keys().cloned().collect();
     assert_eq!(ts_fields(&ts, "TrainingOptions"), training, "index.d.ts TrainingOptions vs TrainSettings");
