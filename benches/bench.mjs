@@ -36,7 +36,8 @@ function native(backend) {
     "--refs", String(K), "--mode", "offline", "--epochs", String(EPOCHS), "--no-cache", "--out", out], { env, stdio: ["ignore", "ignore", "inherit"] });
   const total = (performance.now() - t0) / 1000;
   const r = JSON.parse(readFileSync(out, "utf8"));
-  return { where: `native CLI, ${backend === "gpu" ? "wgpu" : "CPU"}`, epochs: EPOCHS, backend: r.backend, total, training: r.references.training_seconds, rmia: r.attacks.find((a) => a.name === "rmia_offline").auc };
+  const how = backend === "gpu" ? "" : ` (${(r.references.parallelism ?? "").replace(/^\d+ references trained /, "").replace(/ \(.*\)$/, "")})`;
+  return { where: `native CLI, ${backend === "gpu" ? "wgpu" : "CPU"}${how}`, epochs: EPOCHS, backend: r.backend, total, training: r.references.training_seconds, rmia: r.attacks.find((a) => a.name === "rmia_offline").auc };
 }
 
 // SwiftShader (Chromium's software WebGPU, what a machine without a GPU gets) takes ~5 ms per
@@ -59,17 +60,22 @@ async function browserRuns() {
       return a ? `${i.vendor ?? ""} ${i.architecture ?? ""} ${i.description ?? ""}`.trim() : null;
     });
     const software = /swiftshader|llvmpipe|lavapipe/i.test(adapter ?? "");
-    for (const backend of ["gpu", "cpu"]) {
+    // WebGPU, then the CPU fallback three ways: its first audit in this tab (the engine's wasm is
+    // still being optimised by the browser as it runs), the same on one worker (`workers: 1`,
+    // today's single thread), and again side by side in every core's worker, warm.
+    const runs = [["gpu", undefined, ""], ["cpu", undefined, ", first audit in the tab"], ["cpu", 1, ", warm"], ["cpu", undefined, ", warm"]];
+    for (const [backend, workers, when] of runs) {
       const epochs = backend === "gpu" && software ? SOFTWARE_EPOCHS : EPOCHS;
       const bytes = (p) => [...readFileSync(p)];
-      const r = await page.evaluate(async ([m, a, b, be, epochs]) => {
+      const r = await page.evaluate(async ([m, a, b, be, epochs, workers]) => {
         const { audit } = await import("/www/api.js");
         const t0 = performance.now();
         const rep = await audit({ model: new Uint8Array(m), members: new Uint8Array(a), nonmembers: new Uint8Array(b), scale: 1 / 16, backend: be,
-          attacks: ["threshold", "attack_p", "lira", "rmia"], references: 4, mode: "offline", training: { epochs }, cache: false });
-        return { total: (performance.now() - t0) / 1000, backend: rep.backend, training: rep.references.training_seconds, rmia: rep.attacks.find((x) => x.name === "rmia_offline").auc };
-      }, [bytes(`${DEMO}digits_mlp.onnx`), bytes(`${DEMO}digits_members.csv`), bytes(`${DEMO}digits_nonmembers.csv`), backend, epochs]);
-      const where = backend === "gpu" ? `Chromium, WebGPU${software ? ` (${adapter}, software)` : ""}` : "Chromium, CPU fallback";
+          attacks: ["threshold", "attack_p", "lira", "rmia"], references: 4, mode: "offline", training: { epochs }, cache: false, workers });
+        return { total: (performance.now() - t0) / 1000, backend: rep.backend, training: rep.references.training_seconds, rmia: rep.attacks.find((x) => x.name === "rmia_offline").auc,
+          how: (rep.references.parallelism ?? "").replace(/^\d+ references trained /, "").replace(/ \(.*\)$/, "") };
+      }, [bytes(`${DEMO}digits_mlp.onnx`), bytes(`${DEMO}digits_members.csv`), bytes(`${DEMO}digits_nonmembers.csv`), backend, epochs, workers]);
+      const where = backend === "gpu" ? `Chromium, WebGPU${software ? ` (${adapter}, software)` : ""}` : `Chromium, CPU fallback (${r.how}${when})`;
       out.push({ where, epochs, ...r });
     }
   } finally {
@@ -90,14 +96,14 @@ function torch() {
 }
 
 const host = execFileSync("sh", ["-c", "nproc; grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], { encoding: "utf8" }).trim().split("\n");
-const ONLY = arg("--only", "all"); // mlp | cnn | duplicates | all
+const ONLY = arg("--only", "all"); // mlp | cnn | duplicates | profile | all
 const perEpoch = (r) => r.training / (r.references * r.epochs);
 const table = (title, rows, peer) => {
   console.log(`\n${title}, on ${host[0]} cores (${host[1]?.trim()})`);
-  console.log("where".padEnd(64) + "ran on".padEnd(8) + "epochs".padStart(7) + "total s".padStart(9) + "training s".padStart(12) + "ms/ref-epoch".padStart(14) + "vs PyTorch".padStart(12) + "RMIA AUC".padStart(10));
+  console.log("where".padEnd(84) + "ran on".padEnd(8) + "epochs".padStart(7) + "total s".padStart(9) + "training s".padStart(12) + "ms/ref-epoch".padStart(14) + "vs PyTorch".padStart(12) + "RMIA AUC".padStart(10));
   for (const r of rows) {
     const ratio = peer && r !== peer ? `${(perEpoch(peer) / perEpoch(r)).toFixed(2)}×` : "";
-    console.log(r.where.padEnd(64) + r.backend.padEnd(8) + String(r.epochs).padStart(7) + r.total.toFixed(1).padStart(9) + r.training.toFixed(1).padStart(12) + (1000 * perEpoch(r)).toFixed(1).padStart(14) + ratio.padStart(12) + (r.rmia == null ? "" : r.rmia.toFixed(4)).padStart(10));
+    console.log(r.where.padEnd(84) + r.backend.padEnd(8) + String(r.epochs).padStart(7) + r.total.toFixed(1).padStart(9) + r.training.toFixed(1).padStart(12) + (1000 * perEpoch(r)).toFixed(1).padStart(14) + ratio.padStart(12) + (r.rmia == null ? "" : r.rmia.toFixed(4)).padStart(10));
   }
   console.log("vs PyTorch: PyTorch's time per reference-epoch / ours (> 1 means privaudit is faster). Training includes running each reference on all records.");
 };
@@ -118,11 +124,11 @@ if (ONLY === "all" || ONLY === "cnn") {
   const out = await cnn({ arg, env, SOFTWARE_EPOCHS });
   table(`offline audit of the image demo (digits CNN on PNG zips), K=${out.references} references × ${out.epochs} epochs`, out.training, out.training.find((r) => r.peer));
   console.log(`\nCNN inference (${out.inference.model}, ${out.inference.records} records of ${out.inference.shape}), after one warm-up run`);
-  console.log("where".padEnd(64) + "threads".padStart(8) + "seconds".padStart(9) + "records/s".padStart(11) + "vs ORT-web wasm".padStart(17) + "max |Δlogit|".padStart(14));
+  console.log("where".padEnd(84) + "threads".padStart(8) + "seconds".padStart(9) + "records/s".padStart(11) + "vs ORT-web wasm".padStart(17) + "max |Δlogit|".padStart(14));
   const base = out.inference.rows.find((r) => r.peer === "wasm");
   for (const r of out.inference.rows) {
     const ratio = base && r !== base && r.seconds ? `${(base.seconds / r.seconds).toFixed(2)}×` : "";
-    console.log(r.where.padEnd(64) + String(r.threads).padStart(8) + r.seconds.toFixed(2).padStart(9) + (out.inference.records / r.seconds).toFixed(0).padStart(11) + ratio.padStart(17) + (r.maxDiff == null ? "" : r.maxDiff.toExponential(1)).padStart(14));
+    console.log(r.where.padEnd(84) + String(r.threads).padStart(8) + r.seconds.toFixed(2).padStart(9) + (out.inference.records / r.seconds).toFixed(0).padStart(11) + ratio.padStart(17) + (r.maxDiff == null ? "" : r.maxDiff.toExponential(1)).padStart(14));
   }
   console.log("vs ORT-web wasm: onnxruntime-web's wasm EP time / ours (> 1 means privaudit is faster); Δlogit against onnxruntime-web's wasm EP.");
   result.cnn = out;
@@ -139,5 +145,11 @@ if (ONLY === "all" || ONLY === "duplicates") {
   }
   console.log(`vs numpy: numpy's time / ours (> 1 means privaudit is faster); the whole CLI audit of the 100,000 records took ${d.total.toFixed(1)} s.`);
   result.duplicates = d;
+}
+if (ONLY === "all" || ONLY === "profile") {
+  const { profile, print } = await import("./profile.mjs");
+  const p = await profile();
+  print(p);
+  result.profile = p;
 }
 writeFileSync(`${ROOT}target/bench.json`, JSON.stringify(result, null, 1));
