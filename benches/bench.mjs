@@ -85,9 +85,9 @@ async function browserRuns() {
   return out;
 }
 
-function torch() {
+function torch(threads) {
   try {
-    const line = execFileSync("python3", [`${ROOT}benches/torch_reference.py`, String(K), String(EPOCHS)], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    const line = execFileSync("python3", [`${ROOT}benches/torch_reference.py`, String(K), String(EPOCHS), ...(threads ? [String(threads)] : [])], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
     const r = JSON.parse(line.trim().split("\n").at(-1));
     return { where: `PyTorch ${r.torch} CPU (${r.threads} threads), training only`, epochs: EPOCHS, backend: "cpu", total: r.seconds, training: r.seconds, rmia: null };
   } catch {
@@ -116,6 +116,9 @@ if (ONLY === "all" || ONLY === "mlp") {
   try { rows.push(...(await browserRuns()).map((r) => ({ references: K, ...r }))); } catch (e) { console.error(`browser: ${e.message}`); }
   const peer = torch();
   if (peer) rows.push({ references: K, ...peer, peer: true });
+  // The same thread count as one worker.
+  const single = peer && peer.where.includes("(1 threads)") ? null : torch(1);
+  if (single) rows.push({ references: K, ...single, where: single.where.replace("(1 threads)", "(1 thread)") });
   table(`offline audit of the demo, K=${K} references × ${EPOCHS} epochs`, rows, rows.find((r) => r.peer));
   Object.assign(result, { epochs: EPOCHS, references: K, rows });
 }

@@ -6,7 +6,8 @@ the demo MLP (64-128-128-10), each on its own half of the held-out population (1
 held-out non-members), with Adam (lr 1e-3), 100 epochs, batch 32, then runs every reference on
 all 600 demo records. Prints one JSON line: {"seconds": …, "threads": …, "torch": …}.
 
-Usage: python3 benches/torch_reference.py [K] [epochs]
+Usage: python3 benches/torch_reference.py [K] [epochs] [threads]  (threads: torch.set_num_threads;
+default: torch's own choice, one per core)
 """
 import json, os, sys, time
 import numpy as np
@@ -15,6 +16,8 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 K = int(sys.argv[1]) if len(sys.argv) > 1 else 4
 EPOCHS = int(sys.argv[2]) if len(sys.argv) > 2 else 100
+if len(sys.argv) > 3:
+    torch.set_num_threads(int(sys.argv[3]))
 
 def load(name):
     d = np.loadtxt(os.path.join(ROOT, "www", "demo", name), delimiter=",", skiprows=1)

@@ -367,6 +367,28 @@ test("without WebGPU the references train side by side in Web Workers: the same 
   assert.match(bad[3], /^option 'references': internal: reference 1 got 2 rows and 2 labels of 10 records × 64 features \| engine error$/);
   assert.match(bad[4], /eval is not a Float32Array \| engine error$/);
   assert.match(bad[5], /no seed \| engine error$/);
+  // Trainers that cannot load (here: a copy of the site without trainer.js; a page gone offline
+  // is the same): the references are trained in the engine's worker instead, and the report
+  // says why.
+  const site = mkdtempSync(join(tmpdir(), "privaudit-no-trainer-"));
+  cpSync(`${ROOT}www`, join(site, "www"), { recursive: true });
+  rmSync(join(site, "www", "trainer.js"));
+  const bare = await serve(0, site);
+  const other = await browser.newPage();
+  try {
+    await other.goto(`http://127.0.0.1:${bare.address().port}/www/api.js`);
+    const fallback = await other.evaluate(async ([m, a, b]) => {
+      const { audit } = await import("/www/api.js");
+      return audit({ model: new Uint8Array(m), members: new Uint8Array(a), nonmembers: new Uint8Array(b), scale: 1 / 16, backend: "cpu", cache: false,
+        attacks: ["lira"], references: 2, training: { epochs: 2 } });
+    }, [bytes(`${DEMO}digits_mlp.onnx`), bytes(`${DEMO}digits_members.csv`), bytes(`${DEMO}digits_nonmembers.csv`)]);
+    if (out.cores >= 2) assert.match(fallback.references.parallelism, /^2 references trained one after another in the engine's worker \(the Web Workers to train them on did not start: /);
+    assert.equal(fallback.references.models.length, 2);
+  } finally {
+    await other.close();
+    bare.close();
+    rmSync(site, { recursive: true, force: true });
+  }
   for (const url of requests) assert.equal(new URL(url).origin, origin, `request to another origin: ${url}`);
 });
 

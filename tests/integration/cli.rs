@@ -240,6 +240,16 @@ fn bad_reference_options_are_one_line_errors() {
     assert!(e.contains("--rmia-a") && e.lines().count() == 1, "{e}");
 }
 
+/// Run an audit command with `PRIVAUDIT_THREADS=threads`, writing `<stem>.json` and `<stem>.csv`:
+/// its report, scores and standard output.
+fn run_with_threads(mut c: Command, threads: &str, stem: &std::path::Path) -> (serde_json::Value, String, String) {
+    let (out, scores) = (stem.with_extension("json"), stem.with_extension("csv"));
+    let o = c.env("PRIVAUDIT_THREADS", threads).arg("--out").arg(&out).arg("--scores").arg(&scores).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    (r, std::fs::read_to_string(&scores).unwrap(), String::from_utf8_lossy(&o.stdout).to_string())
+}
+
 /// On the CPU the references are trained side by side on threads (src/audit/parallel.rs):
 /// each is its own seeded, single-threaded job, so one thread and several give the same report
 /// and scores to the last bit, and the report says how they ran.
@@ -249,8 +259,7 @@ fn references_trained_on_one_thread_or_several_are_identical() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let run = |threads: &str| {
-        let (out, scores) = (dir.join(format!("{threads}.json")), dir.join(format!("{threads}.csv")));
-        let o = demo_audit(&[
+        let c = demo_audit(&[
             "-q",
             "--backend",
             "cpu",
@@ -265,17 +274,8 @@ fn references_trained_on_one_thread_or_several_are_identical() {
             "--seed",
             "9",
             "--no-cache",
-        ])
-        .env("PRIVAUDIT_THREADS", threads)
-        .arg("--out")
-        .arg(&out)
-        .arg("--scores")
-        .arg(&scores)
-        .output()
-        .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
-        (r, std::fs::read_to_string(&scores).unwrap(), String::from_utf8_lossy(&o.stdout).to_string())
+        ]);
+        run_with_threads(c, threads, &dir.join(threads))
     };
     let (one, one_scores, _) = run("1");
     let (three, three_scores, stdout) = run("3");
@@ -293,29 +293,13 @@ fn references_trained_on_one_thread_or_several_are_identical() {
     // A CNN too (Conv, MaxPool, Linear; make_cnn_fixtures.py), its references trained on the population.
     let cnn = |threads: &str| {
         let m = |n: &str| fixture(&format!("models/digits_cnn_{n}.npz"));
-        let (out, scores) = (dir.join(format!("cnn{threads}.json")), dir.join(format!("cnn{threads}.csv")));
-        let o = cli()
-            .args(["audit", "-q", "--backend", "cpu", "--attacks", "loss,lira,rmia", "--refs", "2", "--epochs", "3", "--batch", "25", "--no-cache"])
-            .env("PRIVAUDIT_THREADS", threads)
-            .arg("--model")
-            .arg(fixture("models/digits_cnn.onnx"))
-            .arg("--members")
-            .arg(m("members"))
-            .arg("--nonmembers")
-            .arg(m("nonmembers"))
-            .arg("--population")
-            .arg(m("population"))
-            .arg("--out")
-            .arg(&out)
-            .arg("--scores")
-            .arg(&scores)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
-        (r, std::fs::read_to_string(&scores).unwrap())
+        let mut c = cli();
+        c.args(["audit", "-q", "--backend", "cpu", "--attacks", "loss,lira,rmia", "--refs", "2", "--epochs", "3", "--batch", "25", "--no-cache"]);
+        c.arg("--model").arg(fixture("models/digits_cnn.onnx"));
+        c.arg("--members").arg(m("members")).arg("--nonmembers").arg(m("nonmembers")).arg("--population").arg(m("population"));
+        run_with_threads(c, threads, &dir.join(format!("cnn{threads}")))
     };
-    let ((one, one_scores), (two, two_scores)) = (cnn("1"), cnn("2"));
+    let ((one, one_scores, _), (two, two_scores, _)) = (cnn("1"), cnn("2"));
     assert_eq!(two["references"]["parallelism"], "2 references trained side by side on 2 CPU threads (PRIVAUDIT_THREADS=2)");
     assert_eq!(one["references"]["models"], two["references"]["models"]);
     assert_eq!(one["attacks"], two["attacks"]);
