@@ -49,13 +49,17 @@ let queue = Promise.resolve();
 const MAX_TRAINERS = 8, POOL_BYTES = 1 << 30;
 let maxTrainers = MAX_TRAINERS; // this request's `workers` option
 async function* trainReferences(context, jobs) {
-  const cores = Math.min(Math.max(1, navigator.hardwareConcurrency || 1), maxTrainers);
+  const cores = Math.max(1, navigator.hardwareConcurrency || 1);
   const copy = context.eval.byteLength + context.model.bytes.byteLength + (context.modelData?.bytes.byteLength ?? 0);
-  const byMemory = Math.max(1, Math.floor(POOL_BYTES / Math.max(1, copy)));
-  const n = Math.min(cores, MAX_TRAINERS, jobs.length, byMemory);
-  const limit = n === jobs.length ? "one per reference" : n === cores ? (maxTrainers < MAX_TRAINERS && cores === maxTrainers ? `workers: ${maxTrainers}` : `navigator.hardwareConcurrency ${cores}`) : n === byMemory ? `each holds a ${(copy / 2 ** 20).toFixed(0)} MB copy of the records, at most ${POOL_BYTES / 2 ** 30} GB in all` : `at most ${MAX_TRAINERS}`;
+  // The pool's size is the tightest of these limits, and the report says which one it was.
+  const [n, limit] = [
+    [jobs.length, jobs.length === 1 ? "one reference" : "one per reference"],
+    [cores, cores === 1 ? "the browser reports 1 core" : `navigator.hardwareConcurrency ${cores}`],
+    [maxTrainers, maxTrainers === MAX_TRAINERS ? `at most ${MAX_TRAINERS}` : `workers: ${maxTrainers}`],
+    [Math.max(1, Math.floor(POOL_BYTES / Math.max(1, copy))), `each holds a ${(copy / 2 ** 20).toFixed(0)} MB copy of the records, at most ${POOL_BYTES / 2 ** 30} GB in all`],
+  ].reduce((a, b) => (b[0] < a[0] ? b : a));
   if (n < 2) {
-    yield { type: "unavailable", why: maxTrainers < 2 ? `workers: ${maxTrainers}` : cores < 2 ? "the browser reports 1 core" : jobs.length < 2 ? "one reference" : limit };
+    yield { type: "unavailable", why: limit };
     return;
   }
   const events = [];
@@ -64,6 +68,10 @@ async function* trainReferences(context, jobs) {
     events.push(e);
     wake?.();
     wake = null;
+  };
+  const nextEvent = async () => {
+    while (!events.length) await new Promise((r) => (wake = r));
+    return events.shift();
   };
   const workers = [];
   let next = 0;
@@ -98,8 +106,7 @@ async function* trainReferences(context, jobs) {
   // trainer.js): else the references are trained in this worker instead, one after another.
   let loaded = 0, failure = null;
   while (loaded < n && !failure) {
-    while (!events.length) await new Promise((r) => (wake = r));
-    const e = events.shift();
+    const e = await nextEvent();
     if (e.type === "ready") loaded++;
     else if (e.type === "failed" || e.type === "error") failure = e.message;
   }
@@ -112,8 +119,7 @@ async function* trainReferences(context, jobs) {
   try {
     yield { type: "pool", how: `${jobs.length} references trained side by side in ${n} Web Workers on the CPU (${limit})` };
     for (let done = 0; done < jobs.length; ) {
-      while (!events.length) await new Promise((r) => (wake = r));
-      const e = events.shift();
+      const e = await nextEvent();
       if (e.type === "done") done++;
       if (e.type === "error") {
         for (const w of workers) w.terminate();

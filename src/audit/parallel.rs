@@ -79,13 +79,25 @@ pub async fn run_job(cx: &JobContext, job: &TrainJob, on_epoch: &mut dyn FnMut(u
             format!("internal: reference {} got {} rows and {} labels of {} records × {f} features", job.index + 1, job.rows.len(), job.y.len(), cx.eval_rows),
         ));
     }
-    let x: Vec<f64> = job.rows.iter().flat_map(|&r| cx.eval[r * f..(r + 1) * f].iter().map(|&v| f64::from(v))).collect();
+    let x = rows_of(&cx.eval, f, &job.rows)?;
     let be = Backend::cpu();
     let (prepared, losses) = onnx.train(&be, &x, job.rows.len(), &job.y, cx.classes, &cx.settings, job.seed, on_epoch).await?;
     drop(x);
-    let eval: Vec<f64> = cx.eval.iter().map(|&v| f64::from(v)).collect();
-    let (logits, classes) = prepared.logits(&eval, cx.eval_rows, |_, _| {}).await?;
+    let (logits, classes) = prepared.logits(&cx.eval, cx.eval_rows, |_, _| {}).await?;
     Ok(TrainResult { index: job.index, logits, classes, losses })
+}
+
+/// The records at `rows` of `values`, `f` features each, row-major.
+///
+/// # Errors
+/// A row outside `values`.
+pub fn rows_of(values: &[f32], f: usize, rows: &[usize]) -> Result<Vec<f32>> {
+    let mut out = Vec::with_capacity(rows.len().saturating_mul(f));
+    for &r in rows {
+        let record = r.checked_mul(f).and_then(|a| values.get(a..a.checked_add(f)?));
+        out.extend_from_slice(record.ok_or_else(|| AuditError::option("references", format!("internal: record {r} of {} × {f} values", values.len())))?);
+    }
+    Ok(out)
 }
 
 /// Train every job on the CPU, side by side where this platform allows: natively on threads

@@ -234,10 +234,12 @@ pub(crate) async fn build(cx: Inputs<'_>, source: RefSource, say: &mut Say<'_>, 
                 // Progress counts the epochs done over every reference (side by side, their
                 // epochs interleave).
                 let done = std::cell::Cell::new(0usize);
-                let span = |_j: usize, _e: usize| {
+                let fraction = || {
                     done.set(done.get() + 1);
                     0.15 + 0.7 * done.get() as f64 / (k * epochs).max(1) as f64
                 };
+                // Every record as the network reads it (f32), for training and evaluating each reference.
+                let eval: Vec<f32> = records.all_features().iter().map(|&v| v as f32).collect();
                 let jobs: Vec<TrainJob> = member
                     .iter()
                     .enumerate()
@@ -260,24 +262,23 @@ pub(crate) async fn build(cx: Inputs<'_>, source: RefSource, say: &mut Say<'_>, 
                         output: plan.opts.output.clone(),
                         classes,
                         settings: plan.opts.training.clone(),
-                        eval: records.all_features().iter().map(|&v| v as f32).collect(),
+                        eval,
                         eval_rows: total,
                     };
                     let mut on_epoch =
-                        |j: usize, e: usize, loss: f64| say("train", span(j, e), format!("reference {}/{k}: epoch {e}/{epochs}, loss {loss:.4}", j + 1));
+                        |j: usize, e: usize, loss: f64| say("train", fraction(), format!("reference {}/{k}: epoch {e}/{epochs}, loss {loss:.4}", j + 1));
                     let (results, how) = parallel::train_on_cpu(&jcx, &jobs, &mut on_epoch).await?;
                     parallelism = Some(how);
                     results
                 } else {
-                    let values = records.all_features();
                     let mut results = Vec::with_capacity(k);
                     for job in &jobs {
                         let j = job.index;
-                        let x = records.features(&job.rows);
+                        let x = parallel::rows_of(&eval, onnx.features(), &job.rows)?;
                         let mut on_epoch =
-                            |e: usize, loss: f64| say("train", span(j, e), format!("reference {}/{k}: epoch {e}/{epochs}, loss {loss:.4}", j + 1));
+                            |e: usize, loss: f64| say("train", fraction(), format!("reference {}/{k}: epoch {e}/{epochs}, loss {loss:.4}", j + 1));
                         let (prepared, losses) = onnx.train(be, &x, job.rows.len(), &job.y, classes, &plan.opts.training, job.seed, &mut on_epoch).await?;
-                        let (z, c) = prepared.logits(&values, total, |_, _| {}).await?;
+                        let (z, c) = prepared.logits(&eval, total, |_, _| {}).await?;
                         results.push(TrainResult { index: j, logits: z, classes: c, losses });
                     }
                     parallelism = Some(format!("{k} references trained one after another on the GPU ({})", be.name));

@@ -45,16 +45,6 @@ impl Records {
         self.tables.len() > 2
     }
 
-    /// Feature values of the rows in `idx` (row-major) — model mode only.
-    pub(crate) fn features(&self, idx: &[usize]) -> Vec<f64> {
-        let mut out = Vec::new();
-        for &i in idx {
-            let (t, r) = self.locate(i);
-            out.extend_from_slice(self.tables[t].row(r));
-        }
-        out
-    }
-
     pub(crate) fn all_features(&self) -> Vec<f64> {
         self.tables.iter().flat_map(|t| t.values.iter().copied()).collect()
     }

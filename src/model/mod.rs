@@ -23,6 +23,25 @@ use onnx_ir::{ArgType, Node, OnnxGraph};
 pub use interp::{Init, OPS, OpSpec, supported_ops};
 pub use train::{Augment, Optimizer, ReferenceParameter, Rng, TrainSettings};
 
+/// A feature value as the model reads it: the data files' f64, or f32 already (the model runs
+/// in f32, so records kept in f32 are exactly what it sees, in half the memory).
+pub trait Feature: Copy {
+    /// The value the model reads.
+    fn to_f32(self) -> f32;
+}
+
+impl Feature for f64 {
+    fn to_f32(self) -> f32 {
+        self as f32
+    }
+}
+
+impl Feature for f32 {
+    fn to_f32(self) -> f32 {
+        self
+    }
+}
+
 /// A parsed ONNX classifier, ready to be prepared on a device.
 pub struct OnnxModel {
     file: String,
@@ -322,12 +341,12 @@ impl PreparedModel<'_> {
         self.batch
     }
 
-    /// Run the model on `rows` records of `values` (row-major f64, converted to f32) and return
+    /// Run the model on `rows` records of `values` (row-major, converted to f32) and return
     /// the logits as f64, `rows × classes`.
     ///
     /// # Errors
     /// An output that is not `[rows, classes]`, a device failure on read-back.
-    pub async fn logits(&self, values: &[f64], rows: usize, mut on_batch: impl FnMut(usize, usize)) -> Result<(Vec<f64>, usize)> {
+    pub async fn logits<T: Feature>(&self, values: &[T], rows: usize, mut on_batch: impl FnMut(usize, usize)) -> Result<(Vec<f64>, usize)> {
         let m = self.model;
         let f = m.features();
         if rows.checked_mul(f) != Some(values.len()) {
@@ -344,7 +363,7 @@ impl PreparedModel<'_> {
         let mut done = 0;
         while done < rows {
             let n = bs.min(rows - done);
-            let chunk: Vec<f32> = values[done * f..(done + n) * f].iter().map(|&v| v as f32).collect();
+            let chunk: Vec<f32> = values[done * f..(done + n) * f].iter().map(|&v| v.to_f32()).collect();
             let mut shape = vec![n];
             shape.extend_from_slice(&m.input_shape);
             let x = interp::Value::from_f32(&m.file, chunk, &shape, &self.device)?;

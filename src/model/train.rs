@@ -256,10 +256,10 @@ impl OnnxModel {
     /// # Errors
     /// An untrainable graph, a device failure on read-back, a loss that is not finite.
     #[allow(clippy::too_many_arguments)]
-    pub async fn train(
+    pub async fn train<T: super::Feature>(
         &self,
         backend: &crate::backend::Backend,
-        values: &[f64],
+        values: &[T],
         rows: usize,
         labels: &[usize],
         classes: usize,
@@ -338,7 +338,7 @@ impl OnnxModel {
         // The training records stay on the device when they fit a quarter of its binding
         // limit; otherwise each batch is uploaded from here (the same f32 values either way).
         let resident = (rows as u64).saturating_mul(f.max(classes) as u64) <= backend.max_binding_bytes / 16;
-        let x_all = resident.then(|| Tensor::<2>::from_data(TensorData::new(values.iter().map(|&v| v as f32).collect::<Vec<f32>>(), [rows, f]), device));
+        let x_all = resident.then(|| Tensor::<2>::from_data(TensorData::new(values.iter().map(|&v| v.to_f32()).collect::<Vec<f32>>(), [rows, f]), device));
         if rows.checked_mul(classes).is_none_or(|n| n > crate::limits::MAX_VALUES) || labels.len() != rows || labels.iter().any(|&y| y >= classes) {
             return Err(AuditError::option(
                 "references",
@@ -374,7 +374,7 @@ impl OnnxModel {
                         (x_all.clone().select(0, idx.clone()), y_all.clone().select(0, idx))
                     }
                     _ => {
-                        let xs: Vec<f32> = chunk.iter().flat_map(|&i| values[i * f..(i + 1) * f].iter().map(|&v| v as f32)).collect();
+                        let xs: Vec<f32> = chunk.iter().flat_map(|&i| values[i * f..(i + 1) * f].iter().map(|&v| v.to_f32())).collect();
                         let ys: Vec<f32> = chunk.iter().flat_map(|&i| onehot[i * classes..(i + 1) * classes].iter().copied()).collect();
                         (Tensor::<2>::from_data(TensorData::new(xs, [n, f]), device), Tensor::<2>::from_data(TensorData::new(ys, [n, classes]), device))
                     }
