@@ -358,7 +358,7 @@ test("without WebGPU the references train side by side in Web Workers: the same 
     const engine = await import("/www/pkg/privaudit.js");
     const context = { model: { name: "digits_mlp.onnx", bytes: new Uint8Array(m) }, classes: 10, settings: "{}", eval: new Float32Array(10 * 64), evalRows: 10 };
     const job = { index: 0, rows: Uint32Array.of(0, 99), y: Uint32Array.of(1, 2), seed: "1" };
-    for (const [c, j] of [[context, job], [{ ...context, eval: [1, 2] }, job], [context, { ...job, seed: "-1" }]]) {
+    for (const [c, j] of [[context, job], [{ ...context, eval: [1, 2] }, job], [context, { ...job, seed: "-1" }], [context, { ...job, rows: Uint32Array.of(3, 3) }]]) {
       try { await engine.trainReference(c, j); out.push("accepted"); } catch (e) { out.push(`${e.message} | ${e.privaudit ? "engine error" : "no engine error"}`); }
     }
     return out;
@@ -367,6 +367,7 @@ test("without WebGPU the references train side by side in Web Workers: the same 
   assert.match(bad[3], /^option 'references': internal: reference 1 got 2 rows and 2 labels of 10 records × 64 features \| engine error$/);
   assert.match(bad[4], /eval is not a Float32Array \| engine error$/);
   assert.match(bad[5], /no seed \| engine error$/);
+  assert.match(bad[6], /^option 'references': internal: reference 1 got 2 rows and 2 labels of 10 records × 64 features \| engine error$/);
   // Trainers that cannot load (here: a copy of the site without trainer.js; a page gone offline
   // is the same): the references are trained in the engine's worker instead, and the report
   // says why.
