@@ -73,13 +73,15 @@ pub async fn run_job(cx: &JobContext, job: &TrainJob, on_epoch: &mut dyn FnMut(u
     let audited = crate::model::parse_audited(&cx.model, cx.model_data.as_ref(), cx.output.as_deref())?;
     let onnx = audited.onnx.ok_or_else(|| AuditError::model(&cx.model.name, "has no network part to train"))?;
     let f = onnx.features();
-    // Rows ascending and within the records: a job never asks for more than there are.
-    let rows_ok = job.rows.windows(2).all(|w| w[0] < w[1]) && job.rows.last().is_none_or(|&r| r < cx.eval_rows);
-    if cx.eval_rows.checked_mul(f) != Some(cx.eval.len()) || job.rows.len() != job.y.len() || !rows_ok {
+    if cx.eval_rows.checked_mul(f) != Some(cx.eval.len()) || job.rows.len() != job.y.len() || job.rows.iter().any(|&r| r >= cx.eval_rows) {
         return Err(AuditError::option(
             "references",
             format!("internal: reference {} got {} rows and {} labels of {} records × {f} features", job.index + 1, job.rows.len(), job.y.len(), cx.eval_rows),
         ));
+    }
+    // Each record at most once and in order, as the engine makes jobs.
+    if !job.rows.windows(2).all(|w| w[0] < w[1]) {
+        return Err(AuditError::option("references", format!("internal: reference {}'s rows must be strictly ascending record indices", job.index + 1)));
     }
     let x = rows_of(&cx.eval, f, &job.rows)?;
     let be = Backend::cpu();

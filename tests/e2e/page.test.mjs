@@ -367,7 +367,7 @@ test("without WebGPU the references train side by side in Web Workers: the same 
   assert.match(bad[3], /^option 'references': internal: reference 1 got 2 rows and 2 labels of 10 records × 64 features \| engine error$/);
   assert.match(bad[4], /eval is not a Float32Array \| engine error$/);
   assert.match(bad[5], /no seed \| engine error$/);
-  assert.match(bad[6], /^option 'references': internal: reference 1 got 2 rows and 2 labels of 10 records × 64 features \| engine error$/);
+  assert.match(bad[6], /^option 'references': internal: reference 1's rows must be strictly ascending record indices \| engine error$/);
   // Trainers that cannot load (here: a copy of the site without trainer.js; a page gone offline
   // is the same): the references are trained in the engine's worker instead, and the report
   // says why.
