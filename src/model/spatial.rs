@@ -9,6 +9,15 @@
 //! (im2col + GEMM), every step has a gradient through autodiff, and no new shader can fail
 //! validation on a browser (cubecl#1641).
 //!
+//! Inference on the CPU is the exception: a tensor on burn-flex outside autodiff (the target's
+//! and the references' logits) goes to privaudit-kernels' own loops over its values (`kernels/`:
+//! a register-blocked direct convolution summing in the same order as the im2col, a depthwise
+//! loop, a separable max pool), compiled at opt-level 3 in the otherwise size-optimised
+//! browser build. burn-flex's own window kernels were tried first: faster than the general
+//! path, but slower than these and 49 KB gzipped heavier (README, Benchmark). AveragePool keeps
+//! the general path. Training (autodiff) and the GPU keep the general path; tests compare both
+//! on the same inputs.
+//!
 //! Tensors are `[N, C, H, W]`; a 1-D operation runs as 2-D with `H = 1`.
 
 use burn::tensor::ops::PadMode;
@@ -122,6 +131,14 @@ impl Window {
 /// ONNX Conv: `x` `[N, C, H, W]`, `weight` `[O, C/groups, kH, kW]`, `bias` `[O]`; shapes
 /// already checked by the caller ([`check_conv`]).
 pub(crate) fn conv(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<4>>, w: &Window, groups: usize) -> Tensor<4> {
+    if let Some(y) = flex::conv(&x, &weight, bias.as_ref(), w, groups) {
+        return y;
+    }
+    conv_unfolded(x, weight, bias, w, groups)
+}
+
+/// [`conv`] as padded strided slices and a matrix product (every backend, with gradients).
+fn conv_unfolded(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<4>>, w: &Window, groups: usize) -> Tensor<4> {
     let [n, c, _, _] = x.dims();
     let device = x.device();
     let [o, cg, kh, kw] = weight.dims();
@@ -150,6 +167,13 @@ pub(crate) fn conv(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<4>>, w: 
 
 /// ONNX MaxPool over `[N, C, H, W]`.
 pub(crate) fn max_pool(x: Tensor<4>, w: &Window) -> Tensor<4> {
+    if let Some(y) = flex::max_pool(&x, w) {
+        return y;
+    }
+    max_pool_unfolded(x, w)
+}
+
+fn max_pool_unfolded(x: Tensor<4>, w: &Window) -> Tensor<4> {
     let device = x.device();
     // kH·kW ≥ 1 taps, so the fold always has a first value.
     w.taps(x, f32::NEG_INFINITY).into_iter().reduce(|a, t| a.max_pair(t)).unwrap_or_else(|| Tensor::zeros([1, 1, 1, 1], &device))
@@ -170,6 +194,66 @@ pub(crate) fn avg_pool(x: Tensor<4>, w: &Window, count_include_pad: bool) -> Ten
     let div: Vec<f32> = ch.iter().flat_map(|h| cw.iter().map(move |v| 1.0 / (h * v).max(1.0))).collect();
     let div = Tensor::<4>::from_data(burn::tensor::TensorData::new(div, [1, 1, w.out[0], w.out[1]]), &device);
     sum.mul(div)
+}
+
+/// privaudit-kernels' loops, for f32 tensors that live on burn-flex outside autodiff; `None`
+/// (take the general path) for anything else: the GPU, a tensor that records gradients, or a
+/// dtype other than f32.
+mod flex {
+    use super::Window;
+    use burn::backend::Flex;
+    use burn::backend::flex::FlexTensor;
+    use burn::tensor::{DType, Tensor, TensorData};
+
+    /// The f32 burn-flex tensor behind `t`, if that is what it is (a clone shares the buffer),
+    /// with its values contiguous.
+    fn on_flex<const D: usize>(t: &Tensor<D>) -> Option<FlexTensor> {
+        let p = t.clone().try_into_primitive::<Flex>().ok()?;
+        (p.dtype() == DType::F32).then(|| p.to_contiguous())
+    }
+
+    fn kernel_window(w: &Window) -> privaudit_kernels::Window2d {
+        privaudit_kernels::Window2d {
+            input: w.input,
+            kernel: w.kernel,
+            stride: w.stride,
+            dilation: w.dilation,
+            pad_begin: [w.pads[0].0, w.pads[1].0],
+            out: w.out,
+        }
+    }
+
+    fn back(values: Vec<f32>, shape: [usize; 4]) -> Tensor<4> {
+        Tensor::from_primitive::<Flex>(FlexTensor::from_data(TensorData::new(values, shape)))
+    }
+
+    /// Conv with privaudit-kernels' register-blocked loop. Not burn-flex's `conv2d`: its
+    /// small-channel kernel (a first layer's 3 channels) updates a whole output plane in
+    /// memory per product and was a third of CNN inference's time in the browser, and its
+    /// several algorithms took the shipped wasm over its size goal (+49 KB gzipped with its
+    /// pools).
+    pub(super) fn conv(x: &Tensor<4>, weight: &Tensor<4>, bias: Option<&Tensor<4>>, w: &Window, groups: usize) -> Option<Tensor<4>> {
+        let [o, ..] = weight.dims();
+        let wp = on_flex(weight)?;
+        let bp = match bias {
+            Some(b) => Some(on_flex(&b.clone().reshape([o]))?),
+            None => None,
+        };
+        let xp = on_flex(x)?;
+        let [n, c, _, _] = x.dims();
+        let y = privaudit_kernels::conv_2d(xp.storage(), n, c, wp.storage(), o, groups, bp.as_ref().map(|b| b.storage()), &kernel_window(w));
+        Some(back(y, [n, o, w.out[0], w.out[1]]))
+    }
+
+    /// MaxPool with privaudit-kernels' loop (padding never read, as if −∞). Not burn-flex's
+    /// `max_pool2d`, which also computes every maximum's index (for its backward pass) in a
+    /// per-output loop with bounds checks: it was a third of CNN inference's time in the
+    /// browser (V8's sampling profiler, 2026-12-05).
+    pub(super) fn max_pool(x: &Tensor<4>, w: &Window) -> Option<Tensor<4>> {
+        let xp = on_flex(x)?;
+        let [n, c, _, _] = x.dims();
+        Some(back(privaudit_kernels::max_pool_2d(xp.storage(), n * c, &kernel_window(w)), [n, c, w.out[0], w.out[1]]))
+    }
 }
 
 #[cfg(test)]
@@ -200,6 +284,71 @@ mod tests {
         assert_eq!((w.out[1], w.extra[1]), (3, 1));
         let w = win(4, 2, 2, 1, (0, 1), AutoPad::NotSet, true, true).unwrap();
         assert_eq!(w.out[1], 2, "the window starting at 4 lies wholly in the end padding");
+    }
+
+    /// privaudit-kernels' loops against the general path (itself checked against onnxruntime
+    /// on the CNN fixtures, tests/integration/onnx_vs_onnxruntime.rs) on the same inputs: the
+    /// blocked loop with full and partial blocks of columns and output channels, depthwise,
+    /// grouped, 1×1, uneven and `SAME_*` pads, strides, dilations and the pools' ceil mode.
+    #[test]
+    fn cpu_kernels_match_the_general_path() {
+        use super::{conv_unfolded, flex, max_pool_unfolded};
+        use crate::model::train::Rng;
+        use burn::tensor::{Device, Tensor, TensorData};
+        let dev = Device::flex();
+        let mut rng = Rng::new(13);
+        let mut random = |shape: [usize; 4]| {
+            let v: Vec<f32> = (0..shape.iter().product::<usize>()).map(|_| rng.uniform() as f32 * 2.0 - 1.0).collect();
+            Tensor::<4>::from_data(TensorData::new(v, shape), &dev)
+        };
+        let close = |a: Tensor<4>, b: Tensor<4>, what: &str| {
+            assert_eq!(a.dims(), b.dims(), "{what}");
+            let (a, b): (Vec<f32>, Vec<f32>) = (a.into_data().iter().collect(), b.into_data().iter().collect());
+            let worst = a.iter().zip(&b).map(|(x, y)| (x - y).abs() / (1.0 + y.abs())).fold(0f32, f32::max);
+            assert!(worst < 1e-5, "{what}: worst relative difference {worst}");
+        };
+        // (N, C, H, W), O, groups, kernel, stride, dilation, pads, auto_pad
+        type Case = ([usize; 4], usize, usize, [usize; 2], [usize; 2], [usize; 2], [(usize, usize); 2], AutoPad);
+        let convs: [Case; 10] = [
+            ([3, 4, 9, 8], 6, 1, [3, 3], [1, 1], [1, 1], [(1, 1), (1, 1)], AutoPad::NotSet),
+            // 32 input channels (288 products per output), 9 output channels (a partial block).
+            ([2, 32, 6, 7], 9, 1, [3, 3], [1, 2], [1, 1], [(1, 1), (1, 0)], AutoPad::NotSet),
+            ([2, 3, 12, 12], 8, 1, [5, 5], [2, 2], [1, 1], [(2, 1), (0, 2)], AutoPad::NotSet),
+            ([2, 16, 7, 7], 32, 1, [3, 3], [1, 1], [1, 1], [(0, 0), (0, 0)], AutoPad::SameUpper),
+            ([2, 8, 10, 9], 8, 1, [4, 2], [2, 1], [1, 1], [(0, 0), (0, 0)], AutoPad::SameLower),
+            ([2, 8, 9, 9], 8, 8, [3, 3], [1, 1], [2, 2], [(2, 2), (2, 2)], AutoPad::NotSet),
+            ([2, 8, 9, 9], 12, 4, [3, 3], [2, 1], [1, 1], [(1, 0), (1, 1)], AutoPad::NotSet),
+            ([2, 5, 6, 6], 7, 1, [1, 1], [1, 1], [1, 1], [(0, 0), (0, 0)], AutoPad::NotSet),
+            ([1, 2, 1, 30], 4, 1, [1, 5], [1, 3], [1, 2], [(0, 0), (4, 1)], AutoPad::NotSet),
+            ([2, 1, 28, 28], 32, 1, [3, 3], [1, 1], [1, 1], [(0, 0), (0, 0)], AutoPad::Valid),
+        ];
+        for (i, (xs, o, groups, kernel, stride, dilation, pads, auto_pad)) in convs.into_iter().enumerate() {
+            let win = Window::new([xs[2], xs[3]], kernel, stride, dilation, pads, &auto_pad, false, false).unwrap();
+            let (x, w, b) = (random(xs), random([o, xs[1] / groups, kernel[0], kernel[1]]), random([1, 1, 1, o]));
+            let fast = flex::conv(&x, &w, Some(&b), &win, groups).expect("a CPU tensor outside autodiff takes privaudit-kernels' loop");
+            close(fast, conv_unfolded(x.clone(), w.clone(), Some(b), &win, groups), &format!("conv case {i} with bias"));
+            let fast = flex::conv(&x, &w, None, &win, groups).unwrap();
+            close(fast, conv_unfolded(x, w, None, &win, groups), &format!("conv case {i}"));
+        }
+        // (N, C, H, W), kernel, stride, dilation, pads, ceil
+        let pools: [([usize; 4], [usize; 2], [usize; 2], [usize; 2], [(usize, usize); 2], bool); 6] = [
+            ([2, 3, 8, 8], [2, 2], [2, 2], [1, 1], [(0, 0), (0, 0)], false),
+            ([2, 3, 9, 7], [3, 3], [2, 2], [1, 1], [(1, 1), (1, 1)], true),
+            ([2, 3, 9, 7], [3, 2], [2, 3], [1, 1], [(1, 0), (0, 1)], false),
+            ([1, 4, 11, 10], [3, 3], [2, 2], [2, 1], [(2, 2), (0, 0)], true),
+            ([2, 2, 6, 5], [2, 2], [2, 2], [1, 1], [(0, 1), (1, 0)], true),
+            ([1, 2, 1, 13], [1, 4], [1, 3], [1, 1], [(0, 0), (1, 1)], false),
+        ];
+        for (i, (xs, kernel, stride, dilation, pads, ceil)) in pools.into_iter().enumerate() {
+            let win = Window::new([xs[2], xs[3]], kernel, stride, dilation, pads, &AutoPad::NotSet, ceil, true).unwrap();
+            let x = random(xs);
+            close(flex::max_pool(&x, &win).unwrap(), max_pool_unfolded(x, &win), &format!("max pool case {i}"));
+        }
+        // Training (gradients recorded) keeps the general path.
+        let win = Window::new([6, 6], [3, 3], [1, 1], [1, 1], [(1, 1), (1, 1)], &AutoPad::NotSet, false, false).unwrap();
+        let (x, w) = (random([1, 2, 6, 6]), random([3, 2, 3, 3]));
+        assert!(flex::conv(&x, &w.clone().autodiff().require_grad(), None, &win, 1).is_none());
+        assert!(flex::max_pool(&x.autodiff().require_grad(), &win).is_none());
     }
 
     #[test]

@@ -1,0 +1,237 @@
+//! privaudit's own CPU loops over plain `f32` slices.
+//!
+//! They live in a crate of their own for one reason: the browser build compiles privaudit at
+//! `opt-level = "z"` (size) and this crate at 3, where LLVM unrolls and vectorises the loops
+//! below into wasm SIMD (see the `wasm-release` profile in the root `Cargo.toml`). No
+//! dependencies, no `unsafe`; every function is checked against a general implementation in
+//! privaudit's tests (`src/model/spatial.rs`).
+
+#![forbid(unsafe_code)]
+
+/// The geometry of a 2-D pooling window over `[H, W]` planes; the caller has checked it
+/// (kernel, stride and dilation ≥ 1, each window overlapping the input, `out` consistent).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Window2d {
+    /// Input height and width.
+    pub input: [usize; 2],
+    /// Kernel height and width.
+    pub kernel: [usize; 2],
+    /// Stride per axis.
+    pub stride: [usize; 2],
+    /// Dilation per axis.
+    pub dilation: [usize; 2],
+    /// The padding before the input on each axis (the padding after it, and ceil mode's
+    /// extra, only decide `out`: windows are clipped to the input).
+    pub pad_begin: [usize; 2],
+    /// Output height and width.
+    pub out: [usize; 2],
+}
+
+impl Window2d {
+    /// For kernel place `k` on axis `a`: the outputs `o` whose input index
+    /// `o·stride + k·dilation − pad_begin` lies inside the input, as `lo..hi`.
+    fn valid(&self, a: usize, k: usize) -> (usize, usize) {
+        let (off, pad, s, n) = (k * self.dilation[a], self.pad_begin[a], self.stride[a], self.input[a]);
+        let lo = if off >= pad { 0 } else { (pad - off).div_ceil(s) };
+        let hi = if n + pad > off { ((n + pad - off - 1) / s + 1).min(self.out[a]) } else { 0 };
+        (lo.min(self.out[a]), hi.max(lo.min(self.out[a])))
+    }
+}
+
+/// Keeps the larger value; NaN wins (as in torch and numpy). Branch-free, so loops of it
+/// vectorise.
+#[inline(always)]
+fn take_max(m: &mut f32, v: f32) {
+    *m = if v > *m || v.is_nan() { v } else { *m };
+}
+
+/// Max pooling of `planes` contiguous `[H, W]` planes (`N·C` of them), returned as
+/// `planes` contiguous `[OH, OW]` planes. Padding is never read (as if −∞).
+///
+/// Separable: per output row, the maximum over the kernel's rows for every input column, then
+/// over the kernel's columns of that row; both as contiguous loops that vectorise.
+///
+/// # Panics
+/// If `src` is shorter than `planes · H · W` (a caller's bug, not an input's).
+pub fn max_pool_2d(src: &[f32], planes: usize, g: &Window2d) -> Vec<f32> {
+    let ([h, w], [oh, ow]) = (g.input, g.out);
+    let mut out = vec![f32::NEG_INFINITY; planes * oh * ow];
+    if h * w == 0 || oh * ow == 0 {
+        return out;
+    }
+    let cols: Vec<(usize, usize)> = (0..g.kernel[1]).map(|k| g.valid(1, k)).collect();
+    // Columns whose whole window lies inside the input: no bounds to check per place.
+    let inner = match cols.iter().fold((0, ow), |(lo, hi), &(l, h)| (lo.max(l), hi.min(h))) {
+        (lo, hi) if lo < hi => (lo, hi),
+        _ => (ow, ow),
+    };
+    let taps: Vec<usize> = (0..g.kernel[1]).map(|k| k * g.dilation[1]).collect();
+    let mut rows = vec![f32::NEG_INFINITY; w];
+    let mut wide = vec![f32::NEG_INFINITY; w];
+    for (plane, dst) in src.chunks_exact(h * w).take(planes).zip(out.chunks_exact_mut(oh * ow)) {
+        for (r, orow) in dst.chunks_exact_mut(ow).enumerate() {
+            rows.fill(f32::NEG_INFINITY);
+            for kh in 0..g.kernel[0] {
+                let Some(ih) = (r * g.stride[0] + kh * g.dilation[0]).checked_sub(g.pad_begin[0]).filter(|&i| i < h) else { continue };
+                for (m, &v) in rows.iter_mut().zip(&plane[ih * w..(ih + 1) * w]) {
+                    take_max(m, v);
+                }
+            }
+            let (s, pad) = (g.stride[1], g.pad_begin[1]);
+            // Interior columns: first the maximum over the kernel's columns starting at every
+            // input column (contiguous, vectorised), then every stride-th of them.
+            if inner.0 < inner.1 {
+                wide.copy_from_slice(&rows);
+                for &t in &taps[1..] {
+                    for (m, &v) in wide.iter_mut().zip(&rows[t..]) {
+                        take_max(m, v);
+                    }
+                }
+                let from = &wide[inner.0 * s - pad..];
+                for (m, &v) in orow[inner.0..inner.1].iter_mut().zip(from.iter().step_by(s)) {
+                    *m = v;
+                }
+            }
+            // The columns near the edges, where some kernel places fall in the padding.
+            for (&(lo, hi), &t) in cols.iter().zip(&taps) {
+                for c in (lo..hi.min(inner.0)).chain(lo.max(inner.1)..hi) {
+                    take_max(&mut orow[c], rows[c * s + t - pad]);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Output channels computed together by [`conv_2d`]: their running sums stay in registers
+/// while each input value is loaded once.
+const BLOCK_OUT: usize = 8;
+/// Output columns computed together by [`conv_2d`]: with [`BLOCK_OUT`], 32 running sums (eight
+/// 128-bit vectors) per block.
+const BLOCK_COLS: usize = 4;
+
+/// Direct 2-D convolution of `n` records of `c` contiguous `[H, W]` planes with `weight`
+/// `[O, C/groups, kH, kW]` and an optional `bias` `[O]`, returned as `[N, O, OH, OW]`. Padding
+/// reads zeros. Each output is one running sum over (channel, kernel row, kernel column) in
+/// that order, then the bias: the order of an im2col and matrix product.
+///
+/// Register-blocked: per output row, [`BLOCK_COLS`] columns × [`BLOCK_OUT`] output channels of
+/// a group at a time, the running sums held across the kernel's places in vectors along the
+/// output channels, so every input value loaded serves eight of them. A depthwise convolution
+/// (one input and one output channel per group) runs as one contiguous loop per kernel place
+/// over each output row instead.
+///
+/// # Panics
+/// If a slice is shorter than its shape or `groups` does not divide `c` and `o` (a caller's
+/// bug, not an input's).
+pub fn conv_2d(x: &[f32], n: usize, c: usize, weight: &[f32], o: usize, groups: usize, bias: Option<&[f32]>, g: &Window2d) -> Vec<f32> {
+    let ([h, w], [kh, kw], [oh, ow]) = (g.input, g.kernel, g.out);
+    let ([sh, sw], [dh, dw], [ph, pw]) = (g.stride, g.dilation, g.pad_begin);
+    let (cg, og) = (c / groups, o / groups);
+    // The input with its padding made explicit, wide enough for every window.
+    let (hh, ww) = ((h + ph).max((oh.max(1) - 1) * sh + (kh - 1) * dh + 1), (w + pw).max((ow.max(1) - 1) * sw + (kw - 1) * dw + 1));
+    let taps = cg * kh * kw;
+    // Offsets of the kernel's places from a group's first padded plane, in (channel, row,
+    // column) order.
+    let offsets: Vec<usize> = (0..cg).flat_map(|ci| (0..kh).flat_map(move |i| (0..kw).map(move |j| ci * hh * ww + i * dh * ww + j * dw))).collect();
+    let mut out = vec![0.0f32; n * o * oh * ow];
+    let mut padded = vec![0.0f32; c * hh * ww];
+    let pad_record = |padded: &mut [f32], record: &[f32]| {
+        for (plane, src) in padded.chunks_exact_mut(hh * ww).zip(record.chunks_exact(h * w)) {
+            for (row, line) in plane[ph * ww..].chunks_exact_mut(ww).zip(src.chunks_exact(w)) {
+                row[pw..pw + w].copy_from_slice(line);
+            }
+        }
+    };
+    if cg == 1 && og == 1 {
+        for (record, dst) in x.chunks_exact(c * h * w).take(n).zip(out.chunks_exact_mut(o * oh * ow)) {
+            pad_record(&mut padded, record);
+            for (ch, (plane, oplane)) in padded.chunks_exact(hh * ww).zip(dst.chunks_exact_mut(oh * ow)).enumerate() {
+                let wk = &weight[ch * taps..(ch + 1) * taps];
+                for (r, orow) in oplane.chunks_exact_mut(ow).enumerate() {
+                    for (&off, &wv) in offsets.iter().zip(wk) {
+                        let at = &plane[r * sh * ww + off..];
+                        if sw == 1 {
+                            for (m, &v) in orow.iter_mut().zip(at) {
+                                *m += wv * v;
+                            }
+                        } else {
+                            for (m, &v) in orow.iter_mut().zip(at.iter().step_by(sw)) {
+                                *m += wv * v;
+                            }
+                        }
+                    }
+                    if let Some(b) = bias {
+                        orow.iter_mut().for_each(|m| *m += b[ch]);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+    // Weights per group and block of its output channels, tap-major:
+    // [group][block][tap][BLOCK_OUT], zero past the group's last channel.
+    let blocks = og.div_ceil(BLOCK_OUT);
+    let mut wt = vec![0.0f32; groups * blocks * taps * BLOCK_OUT];
+    for co in 0..o {
+        let (grp, k) = (co / og, co % og);
+        for t in 0..taps {
+            wt[((grp * blocks + k / BLOCK_OUT) * taps + t) * BLOCK_OUT + k % BLOCK_OUT] = weight[co * taps + t];
+        }
+    }
+    let full = ow / BLOCK_COLS * BLOCK_COLS;
+    for (record, dst) in x.chunks_exact(c * h * w).take(n).zip(out.chunks_exact_mut(o * oh * ow)) {
+        pad_record(&mut padded, record);
+        for (gb, wb) in wt.chunks_exact(taps * BLOCK_OUT).enumerate() {
+            let (grp, b) = (gb / blocks, gb % blocks);
+            let first = grp * og + b * BLOCK_OUT;
+            let width = BLOCK_OUT.min(og - b * BLOCK_OUT);
+            let plane0 = grp * cg * hh * ww;
+            for r in 0..oh {
+                let base = plane0 + r * sh * ww;
+                let mut store = |col: usize, acc: &[[f32; BLOCK_OUT]; BLOCK_COLS], cols: usize| {
+                    for k in 0..width {
+                        let co = first + k;
+                        let at = (co * oh + r) * ow + col;
+                        let bias = bias.map_or(0.0, |v| v[co]);
+                        for (d, a) in dst[at..at + cols].iter_mut().zip(acc) {
+                            *d = a[k] + bias;
+                        }
+                    }
+                };
+                for col in (0..full).step_by(BLOCK_COLS) {
+                    let start = base + col * sw;
+                    // Per output column, the running sums of the block's output channels.
+                    let mut acc = [[0.0f32; BLOCK_OUT]; BLOCK_COLS];
+                    for (&off, wv) in offsets.iter().zip(wb.chunks_exact(BLOCK_OUT)) {
+                        let at = &padded[start + off..];
+                        let Ok(wv) = <&[f32; BLOCK_OUT]>::try_from(wv) else { continue };
+                        for (l, a) in acc.iter_mut().enumerate() {
+                            let xl = at[l * sw];
+                            for (s, &wk) in a.iter_mut().zip(wv) {
+                                *s += wk * xl;
+                            }
+                        }
+                    }
+                    store(col, &acc, BLOCK_COLS);
+                }
+                if full < ow {
+                    // The last, narrower block of columns.
+                    let start = base + full * sw;
+                    let mut acc = [[0.0f32; BLOCK_OUT]; BLOCK_COLS];
+                    for (&off, wv) in offsets.iter().zip(wb.chunks_exact(BLOCK_OUT)) {
+                        let at = &padded[start + off..];
+                        for (l, a) in acc.iter_mut().enumerate().take(ow - full) {
+                            let xl = at[l * sw];
+                            for (s, &wk) in a.iter_mut().zip(wv) {
+                                *s += wk * xl;
+                            }
+                        }
+                    }
+                    store(full, &acc, ow - full);
+                }
+            }
+        }
+    }
+    out
+}
