@@ -126,7 +126,7 @@ if (ONLY === "all" || ONLY === "cnn") {
   const { cnn } = await import("./cnn.mjs");
   const out = await cnn({ arg, env, SOFTWARE_EPOCHS });
   table(`offline audit of the image demo (digits CNN on PNG zips), K=${out.references} references × ${out.epochs} epochs`, out.training, out.training.find((r) => r.peer));
-  console.log(`\nCNN inference (${out.inference.model}, ${out.inference.records} records of ${out.inference.shape}), after one warm-up run`);
+  console.log(`\nCNN inference (${out.inference.model}, ${out.inference.records} records of ${out.inference.shape}), after a warm-up: the median of ${out.inference.rows[0]?.runs ?? 1} runs (1 on a software GPU)`);
   console.log("where".padEnd(84) + "threads".padStart(8) + "seconds".padStart(9) + "records/s".padStart(11) + "vs ORT-web wasm".padStart(17) + "max |Δlogit|".padStart(14));
   const base = out.inference.rows.find((r) => r.peer === "wasm");
   for (const r of out.inference.rows) {
