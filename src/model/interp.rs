@@ -357,12 +357,27 @@ pub(crate) fn run(
     };
     let mut env: Env = HashMap::new();
     env.insert(input.to_string(), x);
+    let steps: Vec<Step<'_>> = graph
+        .nodes
+        .iter()
+        .map(|n| Step {
+            kind: match n {
+                Node::Conv1d(_) | Node::Conv2d(_) => StepKind::Conv,
+                Node::Relu(_) => StepKind::Relu,
+                _ => StepKind::Other,
+            },
+            inputs: n.inputs().iter().map(|a| a.name.as_str()).collect(),
+            outputs: n.outputs().iter().map(|a| a.name.as_str()).collect(),
+        })
+        .collect();
+    let relu_after = conv_relu_pairs(&steps, output);
     for (idx, node) in graph.nodes.iter().enumerate() {
         let name = names.get(idx).map_or(node.name(), String::as_str);
         if let Some(v) = env.get(output) {
             return Ok(v.clone());
         }
-        if matches!(node, Node::Constant(_)) {
+        // A Constant is folded; a Relu paired with the Conv before it was applied by that Conv.
+        if matches!(node, Node::Constant(_)) || (idx > 0 && relu_after[idx - 1]) {
             continue;
         }
         let get = |i: usize| -> Result<Option<Value>> {
@@ -379,12 +394,50 @@ pub(crate) fn run(
         };
         let need =
             |i: usize| -> Result<Value> { get(i)?.ok_or_else(|| AuditError::model(file, format!("node '{name}' ({}) is missing input {i}", op_name(node)))) };
-        let y = eval(file, node, name, &need, &get, &device, training.map(|t| (t, idx)))?;
-        if let Some(out) = node.outputs().first() {
+        let y = eval(file, node, name, &need, &get, &device, training.map(|t| (t, idx)), relu_after[idx])?;
+        let stored = if relu_after[idx] { &graph.nodes[idx + 1] } else { node };
+        if let Some(out) = stored.outputs().first() {
             env.insert(out.name.clone(), y);
         }
     }
     env.remove(output).ok_or_else(|| AuditError::model(file, format!("the graph never computes its output '{output}'")))
+}
+
+/// What [`conv_relu_pairs`] needs to know of a node.
+struct Step<'a> {
+    kind: StepKind,
+    inputs: Vec<&'a str>,
+    outputs: Vec<&'a str>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum StepKind {
+    Conv,
+    Relu,
+    Other,
+}
+
+/// Per node: whether it is a Conv whose one output is read by nothing but a Relu right after
+/// it (and is not the graph's output). [`run`] evaluates such a pair as one Conv with the Relu
+/// applied as its outputs are stored (on the CPU one pass over the result instead of two, as
+/// onnxruntime fuses a Conv and its activation); the values are the same.
+fn conv_relu_pairs(steps: &[Step<'_>], output: &str) -> Vec<bool> {
+    let mut readers: HashMap<&str, usize> = HashMap::new();
+    for name in steps.iter().flat_map(|s| &s.inputs) {
+        *readers.entry(name).or_default() += 1;
+    }
+    let mut pairs = vec![false; steps.len()];
+    for (i, w) in steps.windows(2).enumerate() {
+        if let ([conv_out], [relu_in, ..]) = (w[0].outputs.as_slice(), w[1].inputs.as_slice()) {
+            pairs[i] = w[0].kind == StepKind::Conv
+                && w[1].kind == StepKind::Relu
+                && conv_out == relu_in
+                && *conv_out != output
+                && readers.get(conv_out) == Some(&1)
+                && !w[1].outputs.is_empty();
+        }
+    }
+    pairs
 }
 
 /// A QDQ scale or zero point, shaped to broadcast over a rank-`rank` input: a scalar (per
@@ -429,6 +482,7 @@ fn eval(
     get: &dyn Fn(usize) -> Result<Option<Value>>,
     device: &Device,
     training: Option<(&std::cell::RefCell<Vec<BnStats>>, usize)>,
+    relu_after: bool,
 ) -> Result<Value> {
     let fl = |v: Value| v.float(file, name, device);
     let bad = |m: String| AuditError::model(file, format!("node '{name}' ({}): {m}", op_name(node)));
@@ -638,12 +692,12 @@ fn eval(
         Node::Conv1d(n) => {
             let c = &n.config;
             let geometry = Geometry::d1(c.kernel_size, c.stride, c.dilation, c.padding.as_tuple(), &c.auto_pad);
-            conv_node(need(0)?, need(1)?, get(2)?, &geometry, c.groups, 1, &bad, &fl)
+            conv_node(need(0)?, need(1)?, get(2)?, &geometry, c.groups, 1, relu_after, &bad, &fl)
         }
         Node::Conv2d(n) => {
             let c = &n.config;
             let geometry = Geometry::d2(c.kernel_size, c.stride, c.dilation, c.padding.as_tuple(), &c.auto_pad);
-            conv_node(need(0)?, need(1)?, get(2)?, &geometry, c.groups, 2, &bad, &fl)
+            conv_node(need(0)?, need(1)?, get(2)?, &geometry, c.groups, 2, relu_after, &bad, &fl)
         }
         Node::MaxPool1d(n) => {
             let c = &n.config;
@@ -886,7 +940,7 @@ fn window(g: &Geometry<'_>, input: &[usize], ceil: bool, pool: bool, bad: Bad<'_
 }
 
 #[allow(clippy::too_many_arguments)]
-fn conv_node(x: Value, w: Value, b: Option<Value>, g: &Geometry<'_>, groups: usize, dims: usize, bad: Bad<'_>, fl: Fl<'_>) -> Result<Value> {
+fn conv_node(x: Value, w: Value, b: Option<Value>, g: &Geometry<'_>, groups: usize, dims: usize, relu: bool, bad: Bad<'_>, fl: Fl<'_>) -> Result<Value> {
     let ws = w.shape();
     let (xt, xs) = spatial_input(x, dims, bad, fl)?;
     if ws.len() != dims + 2 {
@@ -920,7 +974,7 @@ fn conv_node(x: Value, w: Value, b: Option<Value>, g: &Geometry<'_>, groups: usi
         Some(b) if b.shape() == [o] => Some(fl(b)?.0),
         Some(b) => return Err(bad(format!("bias must have shape [{o}], found {:?}", b.shape()))),
     };
-    Ok(spatial_output(spatial::conv(xt, wt, bias, &win, groups), dims))
+    Ok(spatial_output(spatial::conv(xt, wt, bias, &win, groups, relu), dims))
 }
 
 /// MaxPool (`count_include_pad` = None) or AveragePool.
@@ -1182,7 +1236,39 @@ fn reshape_dims(input: &[usize], spec: &[i64]) -> std::result::Result<Vec<usize>
 
 #[cfg(test)]
 mod tests {
-    use super::{broadcast, reshape_dims};
+    use super::{Step, StepKind, broadcast, conv_relu_pairs, reshape_dims};
+
+    /// Only a Conv whose output nothing else reads (and that is not the graph's output) pairs
+    /// with the Relu right after it.
+    #[test]
+    fn conv_relu_pairs_rules() {
+        let step = |kind, inputs: &[&'static str], outputs: &[&'static str]| Step { kind, inputs: inputs.to_vec(), outputs: outputs.to_vec() };
+        use StepKind::{Conv, Other, Relu};
+        let chain = [
+            step(Conv, &["x", "w"], &["a"]),
+            step(Relu, &["a"], &["b"]),
+            // Read twice (the Relu and a residual Add): not paired.
+            step(Conv, &["b", "w"], &["c"]),
+            step(Relu, &["c"], &["d"]),
+            step(Other, &["c", "d"], &["e"]),
+            // A Relu that is not right after its Conv: not paired.
+            step(Conv, &["e", "w"], &["f"]),
+            step(Other, &["e"], &["g"]),
+            step(Relu, &["f"], &["h"]),
+            // The Relu of another value.
+            step(Conv, &["h", "w"], &["i"]),
+            step(Relu, &["h"], &["j"]),
+            step(Other, &["i", "j"], &["k"]),
+            // The Conv's output is the graph's output.
+            step(Conv, &["k", "w"], &["out"]),
+            step(Relu, &["out"], &["r"]),
+        ];
+        let pairs = conv_relu_pairs(&chain, "out");
+        let expected = [true, false, false, false, false, false, false, false, false, false, false, false, false];
+        assert_eq!(pairs, expected);
+        assert_eq!(conv_relu_pairs(&chain[..2], "b"), [true, false], "the Relu's output may be the graph's");
+        assert_eq!(conv_relu_pairs(&[], "out"), Vec::<bool>::new());
+    }
 
     #[test]
     fn broadcast_rules() {

@@ -129,12 +129,14 @@ impl Window {
 }
 
 /// ONNX Conv: `x` `[N, C, H, W]`, `weight` `[O, C/groups, kH, kW]`, `bias` `[O]`; shapes
-/// already checked by the caller ([`check_conv`]).
-pub(crate) fn conv(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<4>>, w: &Window, groups: usize) -> Tensor<4> {
-    if let Some(y) = flex::conv(&x, &weight, bias.as_ref(), w, groups) {
+/// already checked by the caller ([`check_conv`]). With `relu`, a Relu of the result (the
+/// interpreter's Conv–Relu pairs), applied as the outputs are stored on the CPU.
+pub(crate) fn conv(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<4>>, w: &Window, groups: usize, relu: bool) -> Tensor<4> {
+    if let Some(y) = flex::conv(&x, &weight, bias.as_ref(), w, groups, relu) {
         return y;
     }
-    conv_unfolded(x, weight, bias, w, groups)
+    let y = conv_unfolded(x, weight, bias, w, groups);
+    if relu { burn::tensor::activation::relu(y) } else { y }
 }
 
 /// [`conv`] as padded strided slices and a matrix product (every backend, with gradients).
@@ -232,7 +234,7 @@ mod flex {
     /// memory per product and was a third of CNN inference's time in the browser, and its
     /// several algorithms took the shipped wasm over its size goal (+49 KB gzipped with its
     /// pools).
-    pub(super) fn conv(x: &Tensor<4>, weight: &Tensor<4>, bias: Option<&Tensor<4>>, w: &Window, groups: usize) -> Option<Tensor<4>> {
+    pub(super) fn conv(x: &Tensor<4>, weight: &Tensor<4>, bias: Option<&Tensor<4>>, w: &Window, groups: usize, relu: bool) -> Option<Tensor<4>> {
         let [o, ..] = weight.dims();
         let wp = on_flex(weight)?;
         let bp = match bias {
@@ -241,7 +243,7 @@ mod flex {
         };
         let xp = on_flex(x)?;
         let [n, c, _, _] = x.dims();
-        let y = privaudit_kernels::conv_2d(xp.storage(), n, c, wp.storage(), o, groups, bp.as_ref().map(|b| b.storage()), &kernel_window(w));
+        let y = privaudit_kernels::conv_2d(xp.storage(), n, c, wp.storage(), o, groups, bp.as_ref().map(|b| b.storage()), relu, &kernel_window(w));
         Some(back(y, [n, o, w.out[0], w.out[1]]))
     }
 
@@ -294,6 +296,7 @@ mod tests {
     fn cpu_kernels_match_the_general_path() {
         use super::{conv_unfolded, flex, max_pool_unfolded};
         use crate::model::train::Rng;
+        use burn::tensor::activation::relu;
         use burn::tensor::{Device, Tensor, TensorData};
         let dev = Device::flex();
         let mut rng = Rng::new(13);
@@ -325,9 +328,11 @@ mod tests {
         for (i, (xs, o, groups, kernel, stride, dilation, pads, auto_pad)) in convs.into_iter().enumerate() {
             let win = Window::new([xs[2], xs[3]], kernel, stride, dilation, pads, &auto_pad, false, false).unwrap();
             let (x, w, b) = (random(xs), random([o, xs[1] / groups, kernel[0], kernel[1]]), random([1, 1, 1, o]));
-            let fast = flex::conv(&x, &w, Some(&b), &win, groups).expect("a CPU tensor outside autodiff takes privaudit-kernels' loop");
-            close(fast, conv_unfolded(x.clone(), w.clone(), Some(b), &win, groups), &format!("conv case {i} with bias"));
-            let fast = flex::conv(&x, &w, None, &win, groups).unwrap();
+            let fast = flex::conv(&x, &w, Some(&b), &win, groups, false).expect("a CPU tensor outside autodiff takes privaudit-kernels' loop");
+            close(fast, conv_unfolded(x.clone(), w.clone(), Some(b.clone()), &win, groups), &format!("conv case {i} with bias"));
+            let fast = flex::conv(&x, &w, Some(&b), &win, groups, true).unwrap();
+            close(fast, relu(conv_unfolded(x.clone(), w.clone(), Some(b), &win, groups)), &format!("conv case {i} with bias and Relu"));
+            let fast = flex::conv(&x, &w, None, &win, groups, false).unwrap();
             close(fast, conv_unfolded(x, w, None, &win, groups), &format!("conv case {i}"));
         }
         // (N, C, H, W), kernel, stride, dilation, pads, ceil
@@ -347,7 +352,7 @@ mod tests {
         // Training (gradients recorded) keeps the general path.
         let win = Window::new([6, 6], [3, 3], [1, 1], [1, 1], [(1, 1), (1, 1)], &AutoPad::NotSet, false, false).unwrap();
         let (x, w) = (random([1, 2, 6, 6]), random([3, 2, 3, 3]));
-        assert!(flex::conv(&x, &w.clone().autodiff().require_grad(), None, &win, 1).is_none());
+        assert!(flex::conv(&x, &w.clone().autodiff().require_grad(), None, &win, 1, false).is_none());
         assert!(flex::max_pool(&x.autodiff().require_grad(), &win).is_none());
     }
 
