@@ -8,8 +8,9 @@
 
 #![forbid(unsafe_code)]
 
-/// The geometry of a 2-D pooling window over `[H, W]` planes; the caller has checked it
-/// (kernel, stride and dilation ≥ 1, each window overlapping the input, `out` consistent).
+/// The geometry of a 2-D convolution or pooling window over `[H, W]` planes; the caller has
+/// checked it (kernel, stride and dilation ≥ 1, `out` consistent with the padded input, the
+/// padded input of a size it accepts; for pooling, each window overlapping the input).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Window2d {
     /// Input height and width.

@@ -339,12 +339,14 @@ pub(crate) fn file_node_names(graph: &OnnxGraph, file_nodes: &[(String, String)]
 }
 
 /// Run the graph on one batch and return the value named `output`; `names` are the nodes'
-/// names for messages ([`file_node_names`]).
+/// names for messages ([`file_node_names`]), `pairs` its Conv–Relu pairs
+/// ([`graph_conv_relu_pairs`]).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run(
     file: &str,
     graph: &OnnxGraph,
     names: &[String],
+    pairs: &[bool],
     consts: &Consts,
     input: &str,
     x: Value,
@@ -357,27 +359,14 @@ pub(crate) fn run(
     };
     let mut env: Env = HashMap::new();
     env.insert(input.to_string(), x);
-    let steps: Vec<Step<'_>> = graph
-        .nodes
-        .iter()
-        .map(|n| Step {
-            kind: match n {
-                Node::Conv1d(_) | Node::Conv2d(_) => StepKind::Conv,
-                Node::Relu(_) => StepKind::Relu,
-                _ => StepKind::Other,
-            },
-            inputs: n.inputs().iter().map(|a| a.name.as_str()).collect(),
-            outputs: n.outputs().iter().map(|a| a.name.as_str()).collect(),
-        })
-        .collect();
-    let relu_after = conv_relu_pairs(&steps, output);
+    let relu_after = |idx: usize| pairs.get(idx).copied().unwrap_or(false);
     for (idx, node) in graph.nodes.iter().enumerate() {
         let name = names.get(idx).map_or(node.name(), String::as_str);
         if let Some(v) = env.get(output) {
             return Ok(v.clone());
         }
         // A Constant is folded; a Relu paired with the Conv before it was applied by that Conv.
-        if matches!(node, Node::Constant(_)) || (idx > 0 && relu_after[idx - 1]) {
+        if matches!(node, Node::Constant(_)) || (idx > 0 && relu_after(idx - 1)) {
             continue;
         }
         let get = |i: usize| -> Result<Option<Value>> {
@@ -394,8 +383,9 @@ pub(crate) fn run(
         };
         let need =
             |i: usize| -> Result<Value> { get(i)?.ok_or_else(|| AuditError::model(file, format!("node '{name}' ({}) is missing input {i}", op_name(node)))) };
-        let y = eval(file, node, name, &need, &get, &device, training.map(|t| (t, idx)), relu_after[idx])?;
-        let stored = if relu_after[idx] { &graph.nodes[idx + 1] } else { node };
+        let fused = relu_after(idx);
+        let y = eval(file, node, name, &need, &get, &device, training.map(|t| (t, idx)), fused)?;
+        let stored = if fused { graph.nodes.get(idx + 1).unwrap_or(node) } else { node };
         if let Some(out) = stored.outputs().first() {
             env.insert(out.name.clone(), y);
         }
@@ -417,10 +407,29 @@ enum StepKind {
     Other,
 }
 
+/// [`conv_relu_pairs`] of a parsed graph, computed once per model (not per batch).
+pub(crate) fn graph_conv_relu_pairs(graph: &OnnxGraph, output: &str) -> Vec<bool> {
+    let steps: Vec<Step<'_>> = graph
+        .nodes
+        .iter()
+        .map(|n| Step {
+            kind: match n {
+                Node::Conv1d(_) | Node::Conv2d(_) => StepKind::Conv,
+                Node::Relu(_) => StepKind::Relu,
+                _ => StepKind::Other,
+            },
+            inputs: n.inputs().iter().map(|a| a.name.as_str()).collect(),
+            outputs: n.outputs().iter().map(|a| a.name.as_str()).collect(),
+        })
+        .collect();
+    conv_relu_pairs(&steps, output)
+}
+
 /// Per node: whether it is a Conv whose one output is read by nothing but a Relu right after
 /// it (and is not the graph's output). [`run`] evaluates such a pair as one Conv with the Relu
-/// applied as its outputs are stored (on the CPU one pass over the result instead of two, as
-/// onnxruntime fuses a Conv and its activation); the values are the same.
+/// applied to its result (on the CPU a record at a time while it is in cache, instead of a
+/// second pass over the batch, as onnxruntime fuses a Conv and its activation); the values are
+/// the same.
 fn conv_relu_pairs(steps: &[Step<'_>], output: &str) -> Vec<bool> {
     let mut readers: HashMap<&str, usize> = HashMap::new();
     for name in steps.iter().flat_map(|s| &s.inputs) {
@@ -934,9 +943,24 @@ fn spatial_output(y: Tensor<4>, dims: usize) -> Value {
     if dims == 1 { Value::F { t: y.reshape([1, n, c, w]), rank: 3 } } else { Value::F { t: y, rank: 4 } }
 }
 
+/// The window of a Conv or pool over `input` (`[N, C, L]` or `[N, C, H, W]`), refusing one whose
+/// padded input would hold more values per record than privaudit computes with: both paths
+/// allocate it (padding as large as the stride keeps the output small but not the input).
 fn window(g: &Geometry<'_>, input: &[usize], ceil: bool, pool: bool, bad: Bad<'_>) -> Result<spatial::Window> {
     let hw = if input.len() == 3 { [1, input[2]] } else { [input[2], input[3]] };
-    spatial::Window::new(hw, g.kernel, g.stride, g.dilation, g.pads, g.auto_pad, ceil, pool).map_err(bad)
+    let w = spatial::Window::new(hw, g.kernel, g.stride, g.dilation, g.pads, g.auto_pad, ceil, pool).map_err(bad)?;
+    // Each side is at most the input plus 3 × MAX_WINDOW (pads and ceil mode's extra).
+    let side = |a: usize| w.input[a].saturating_add(w.pads[a].0 + w.pads[a].1 + w.extra[a]);
+    let (ph, pw) = (side(0), side(1));
+    if input[1].checked_mul(ph).and_then(|v| v.checked_mul(pw)).is_none_or(|v| v > crate::limits::MAX_VALUES) {
+        return Err(bad(format!(
+            "the input padded by {:?} would be {}×{ph}×{pw} values per record, more than the {} privaudit computes with",
+            w.pads,
+            input[1],
+            crate::limits::MAX_VALUES
+        )));
+    }
+    Ok(w)
 }
 
 #[allow(clippy::too_many_arguments)]

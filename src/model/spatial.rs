@@ -130,7 +130,7 @@ impl Window {
 
 /// ONNX Conv: `x` `[N, C, H, W]`, `weight` `[O, C/groups, kH, kW]`, `bias` `[O]`; shapes
 /// already checked by the caller ([`check_conv`]). With `relu`, a Relu of the result (the
-/// interpreter's Conv–Relu pairs), applied as the outputs are stored on the CPU.
+/// interpreter's Conv–Relu pairs), applied a record at a time on the CPU.
 pub(crate) fn conv(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<4>>, w: &Window, groups: usize, relu: bool) -> Tensor<4> {
     if let Some(y) = flex::conv(&x, &weight, bias.as_ref(), w, groups, relu) {
         return y;
