@@ -339,14 +339,14 @@ pub(crate) fn file_node_names(graph: &OnnxGraph, file_nodes: &[(String, String)]
 }
 
 /// Run the graph on one batch and return the value named `output`; `names` are the nodes'
-/// names for messages ([`file_node_names`]), `pairs` its Conv–Relu pairs
-/// ([`graph_conv_relu_pairs`]).
+/// names for messages ([`file_node_names`]), `chains` the nodes each Conv takes in
+/// ([`graph_conv_chains`]).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run(
     file: &str,
     graph: &OnnxGraph,
     names: &[String],
-    pairs: &[bool],
+    chains: &[Chain],
     consts: &Consts,
     input: &str,
     x: Value,
@@ -359,41 +359,105 @@ pub(crate) fn run(
     };
     let mut env: Env = HashMap::new();
     env.insert(input.to_string(), x);
-    let relu_after = |idx: usize| pairs.get(idx).copied().unwrap_or(false);
+    let name_of = |j: usize| names.get(j).map_or(graph.nodes[j].name(), String::as_str);
+    // Input `i` of node `j`: a folded constant, a computed value, or none (an optional input).
+    let input_of = |env: &Env, j: usize, i: usize| -> Result<Option<Value>> {
+        if let Some(v) = consts.get(&(j, i)) {
+            return Ok(Some(v.clone()));
+        }
+        match graph.nodes[j].inputs().get(i) {
+            None => Ok(None),
+            Some(a) if a.is_optional() || a.name.is_empty() => Ok(None),
+            Some(a) => env
+                .get(&a.name)
+                .cloned()
+                .map(Some)
+                .ok_or_else(|| AuditError::model(file, format!("node '{}': input '{}' has no value", name_of(j), a.name))),
+        }
+    };
+    // Nodes a Conv took in, still to pass over.
+    let mut taken = 0;
     for (idx, node) in graph.nodes.iter().enumerate() {
-        let name = names.get(idx).map_or(node.name(), String::as_str);
+        let name = name_of(idx);
         if let Some(v) = env.get(output) {
             return Ok(v.clone());
         }
-        // A Constant is folded; a Relu paired with the Conv before it was applied by that Conv.
-        if matches!(node, Node::Constant(_)) || (idx > 0 && relu_after(idx - 1)) {
+        if taken > 0 {
+            taken -= 1;
             continue;
         }
-        let get = |i: usize| -> Result<Option<Value>> {
-            if let Some(v) = consts.get(&(idx, i)) {
-                return Ok(Some(v.clone()));
-            }
-            match node.inputs().get(i) {
-                None => Ok(None),
-                Some(a) if a.is_optional() || a.name.is_empty() => Ok(None),
-                Some(a) => {
-                    env.get(&a.name).cloned().map(Some).ok_or_else(|| AuditError::model(file, format!("node '{name}': input '{}' has no value", a.name)))
-                }
-            }
-        };
+        // A Constant is folded.
+        if matches!(node, Node::Constant(_)) {
+            continue;
+        }
+        let get = |i: usize| input_of(&env, idx, i);
         let need =
             |i: usize| -> Result<Value> { get(i)?.ok_or_else(|| AuditError::model(file, format!("node '{name}' ({}) is missing input {i}", op_name(node)))) };
-        let fused = relu_after(idx);
-        let y = eval(file, node, name, &need, &get, &device, training.map(|t| (t, idx)), fused)?;
-        let stored = if fused { graph.nodes.get(idx + 1).unwrap_or(node) } else { node };
+        let chain = chains.get(idx).map_or(0, |c| if training.is_some() { c.training } else { c.nodes });
+        let later = idx + 1..=idx + chain;
+        // The taken-in nodes' own checks and parameters, for the Conv's output of shape `out`,
+        // with their own names in messages.
+        let after = |out: &[usize]| -> Result<Taken> {
+            let mut taken = Taken::default();
+            for j in later.clone() {
+                let Some(n) = graph.nodes.get(j) else { break };
+                let name = name_of(j);
+                let bad = |m: String| AuditError::model(file, format!("node '{name}' ({}): {m}", op_name(n)));
+                let fl = |v: Value| v.float(file, name, &device);
+                let need = |i: usize| -> Result<Value> {
+                    input_of(&env, j, i)?.ok_or_else(|| AuditError::model(file, format!("node '{name}' ({}) is missing input {i}", op_name(n))))
+                };
+                match n {
+                    Node::Relu(_) => taken.steps.push(spatial::After::Relu),
+                    Node::BatchNormalization(bn) => {
+                        let (scale, shift) = batch_norm_affine(bn, out, &need, &bad, &fl)?;
+                        let c = out[1];
+                        taken.steps.push(spatial::After::Affine { scale: scale.reshape([1, c, 1, 1]), shift: shift.reshape([1, c, 1, 1]) });
+                    }
+                    Node::MaxPool1d(p) => {
+                        let c = &p.config;
+                        let g = Geometry::d1(c.kernel_size, c.stride, c.dilation, c.padding.as_tuple(), &c.auto_pad);
+                        taken.pool = Some(window(&g, out, c.ceil_mode, true, &bad)?);
+                    }
+                    Node::MaxPool2d(p) => {
+                        let c = &p.config;
+                        let g = Geometry::d2(c.kernel_size, c.strides, c.dilation, c.padding.as_tuple(), &c.auto_pad);
+                        taken.pool = Some(window(&g, out, c.ceil_mode, true, &bad)?);
+                    }
+                    _ => return Err(bad("internal: not a node a Conv takes in".into())),
+                }
+            }
+            Ok(taken)
+        };
+        let y = eval(file, node, name, &need, &get, &device, training.map(|t| (t, idx)), &after)?;
+        let stored = graph.nodes.get(idx + chain).unwrap_or(node);
         if let Some(out) = stored.outputs().first() {
             env.insert(out.name.clone(), y);
         }
+        taken = chain;
     }
     env.remove(output).ok_or_else(|| AuditError::model(file, format!("the graph never computes its output '{output}'")))
 }
 
-/// What [`conv_relu_pairs`] needs to know of a node.
+/// What a Conv applies to its output for the nodes it takes in ([`Chain`]).
+#[derive(Default)]
+struct Taken {
+    steps: Vec<spatial::After>,
+    pool: Option<spatial::Window>,
+}
+
+/// The nodes right after a Conv that it computes itself ([`graph_conv_chains`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Chain {
+    /// How many, in inference.
+    pub nodes: usize,
+    /// How many while training: only its leading Relus (a BatchNormalization then normalises
+    /// with the batch's statistics and records them, and training takes the general path,
+    /// where a fused MaxPool would save nothing).
+    pub training: usize,
+}
+
+/// What [`conv_chains`] needs to know of a node.
 struct Step<'a> {
     kind: StepKind,
     inputs: Vec<&'a str>,
@@ -402,51 +466,75 @@ struct Step<'a> {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum StepKind {
-    Conv,
+    /// A Conv over this many spatial axes.
+    Conv(usize),
     Relu,
+    BatchNorm,
+    /// A MaxPool over this many spatial axes.
+    MaxPool(usize),
     Other,
 }
 
-/// [`conv_relu_pairs`] of a parsed graph, computed once per model (not per batch).
-pub(crate) fn graph_conv_relu_pairs(graph: &OnnxGraph, output: &str) -> Vec<bool> {
+/// [`conv_chains`] of a parsed graph, computed once per model (not per batch).
+pub(crate) fn graph_conv_chains(graph: &OnnxGraph, output: &str) -> Vec<Chain> {
     let steps: Vec<Step<'_>> = graph
         .nodes
         .iter()
         .map(|n| Step {
             kind: match n {
-                Node::Conv1d(_) | Node::Conv2d(_) => StepKind::Conv,
+                Node::Conv1d(_) => StepKind::Conv(1),
+                Node::Conv2d(_) => StepKind::Conv(2),
                 Node::Relu(_) => StepKind::Relu,
+                Node::BatchNormalization(_) => StepKind::BatchNorm,
+                Node::MaxPool1d(_) => StepKind::MaxPool(1),
+                Node::MaxPool2d(_) => StepKind::MaxPool(2),
                 _ => StepKind::Other,
             },
             inputs: n.inputs().iter().map(|a| a.name.as_str()).collect(),
             outputs: n.outputs().iter().map(|a| a.name.as_str()).collect(),
         })
         .collect();
-    conv_relu_pairs(&steps, output)
+    conv_chains(&steps, output)
 }
 
-/// Per node: whether it is a Conv whose one output is read by nothing but a Relu right after
-/// it (and is not the graph's output). [`run`] evaluates such a pair as one Conv with the Relu
-/// applied to its result (on the CPU a record at a time while it is in cache, instead of a
-/// second pass over the batch, as onnxruntime fuses a Conv and its activation); the values are
-/// the same.
-fn conv_relu_pairs(steps: &[Step<'_>], output: &str) -> Vec<bool> {
+/// Per node: for a Conv, the nodes right after it that it computes itself — Relus and
+/// BatchNormalizations in any order, then at most one MaxPool over as many axes — each reading
+/// the one before it as its first input, which nothing else reads and which is not the graph's
+/// output. [`run`] evaluates such a chain as one Conv that applies them in order to its result
+/// (on the CPU a record at a time while it is in cache, instead of a pass over the batch per
+/// node, as onnxruntime fuses a Conv and its activation); the values are the same.
+fn conv_chains(steps: &[Step<'_>], output: &str) -> Vec<Chain> {
     let mut readers: HashMap<&str, usize> = HashMap::new();
     for name in steps.iter().flat_map(|s| &s.inputs) {
         *readers.entry(name).or_default() += 1;
     }
-    let mut pairs = vec![false; steps.len()];
-    for (i, w) in steps.windows(2).enumerate() {
-        if let ([conv_out], [relu_in, ..]) = (w[0].outputs.as_slice(), w[1].inputs.as_slice()) {
-            pairs[i] = w[0].kind == StepKind::Conv
-                && w[1].kind == StepKind::Relu
-                && conv_out == relu_in
-                && *conv_out != output
-                && readers.get(conv_out) == Some(&1)
-                && !w[1].outputs.is_empty();
+    let mut chains = vec![Chain::default(); steps.len()];
+    for (i, first) in steps.iter().enumerate() {
+        let StepKind::Conv(dims) = first.kind else { continue };
+        let (mut chain, mut last) = (Chain::default(), first);
+        while let Some(next) = steps.get(i + chain.nodes + 1) {
+            let ([out], Some(&read)) = (last.outputs.as_slice(), next.inputs.first()) else { break };
+            let joined = *out == read && *out != output && readers.get(out) == Some(&1) && !next.outputs.is_empty();
+            let kind_fits = match next.kind {
+                StepKind::Relu | StepKind::BatchNorm => true,
+                StepKind::MaxPool(d) => d == dims,
+                StepKind::Conv(_) | StepKind::Other => false,
+            };
+            if !joined || !kind_fits {
+                break;
+            }
+            chain.nodes += 1;
+            if next.kind == StepKind::Relu && chain.training + 1 == chain.nodes {
+                chain.training += 1;
+            }
+            last = next;
+            if matches!(next.kind, StepKind::MaxPool(_)) {
+                break;
+            }
         }
+        chains[i] = chain;
     }
-    pairs
+    chains
 }
 
 /// A QDQ scale or zero point, shaped to broadcast over a rank-`rank` input: a scalar (per
@@ -491,7 +579,7 @@ fn eval(
     get: &dyn Fn(usize) -> Result<Option<Value>>,
     device: &Device,
     training: Option<(&std::cell::RefCell<Vec<BnStats>>, usize)>,
-    relu_after: bool,
+    after: &dyn Fn(&[usize]) -> Result<Taken>,
 ) -> Result<Value> {
     let fl = |v: Value| v.float(file, name, device);
     let bad = |m: String| AuditError::model(file, format!("node '{name}' ({}): {m}", op_name(node)));
@@ -642,71 +730,52 @@ fn eval(
             Ok(Value::F { t: t.permute(p), rank })
         }
         Node::BatchNormalization(n) => {
-            let eps = match &n.config {
-                BatchNormConfig::Static(c) => c.epsilon,
-                BatchNormConfig::Runtime(c) => c.epsilon,
-            };
             let x = need(0)?;
             let xs = x.shape();
             if xs.len() < 2 {
                 return Err(bad(format!("input must be at least 2-D, found {xs:?}")));
             }
             let (xt, rank) = fl(x)?;
-            let c = xs[1];
             // Per-channel parameters, shaped [C, 1, …] so they broadcast over axis 1.
-            let mut pshape = vec![c];
+            let mut pshape = vec![xs[1]];
             pshape.extend(std::iter::repeat_n(1, rank - 2));
-            let param = |i: usize| -> Result<Tensor<4>> {
-                let (t, _) = fl(need(i)?)?;
-                if t.dims().iter().product::<usize>() != c {
-                    return Err(bad(format!("parameter {i} must have {c} values")));
-                }
-                Ok(t.reshape(pad4(&pshape)))
+            let Some((stats, idx)) = training else {
+                let (a, shift) = batch_norm_affine(n, &xs, need, &bad, &fl)?;
+                return Ok(Value::F { t: xt.mul(a.reshape(pad4(&pshape))).add(shift.reshape(pad4(&pshape))), rank });
             };
+            let eps = batch_norm_epsilon(n);
+            let param = |i: usize| batch_norm_param(need, i, xs[1], &bad, &fl).map(|t| t.reshape(pad4(&pshape)));
             let (scale, bias) = (param(1)?, param(2)?);
-            let (mean, var) = match training {
-                None => (param(3)?, param(4)?),
-                // Training: statistics over the batch and every axis but the channel's, as
-                // torch's BatchNorm in train mode; normalised with the biased variance, the
-                // running average takes the unbiased one.
-                Some((stats, idx)) => {
-                    let axes: Vec<usize> = std::iter::once(0).chain(2..rank).map(|a| axis4(a, rank)).collect();
-                    let count: usize = xs.iter().enumerate().filter(|(a, _)| *a != 1).map(|(_, d)| d).product();
-                    if count < 2 {
-                        return Err(bad("training needs at least 2 values per channel in a batch".into()));
-                    }
-                    let mut mean = xt.clone();
-                    for &a in &axes {
-                        mean = mean.mean_dim(a);
-                    }
-                    let mut var = xt.clone().sub(mean.clone()).powf_scalar(2.0);
-                    for &a in &axes {
-                        var = var.mean_dim(a);
-                    }
-                    let unbiased = var.clone().detach().mul_scalar(count as f64 / (count - 1) as f64);
-                    stats.borrow_mut().push(BnStats { node: idx, mean: mean.clone().detach().reshape(pad4(&pshape)), var: unbiased.reshape(pad4(&pshape)) });
-                    (mean, var)
-                }
-            };
-            let y = if training.is_none() {
-                // Inference: one scale and one shift per channel, computed on the C values, so
-                // the batch's tensor is read twice rather than four times.
-                let a = scale.div(var.add_scalar(eps).sqrt());
-                xt.mul(a.clone()).add(bias.sub(mean.mul(a)))
-            } else {
-                xt.sub(mean).div(var.add_scalar(eps).sqrt()).mul(scale).add(bias)
-            };
+            // Training: statistics over the batch and every axis but the channel's, as torch's
+            // BatchNorm in train mode; normalised with the biased variance, the running average
+            // takes the unbiased one.
+            let axes: Vec<usize> = std::iter::once(0).chain(2..rank).map(|a| axis4(a, rank)).collect();
+            let count: usize = xs.iter().enumerate().filter(|(a, _)| *a != 1).map(|(_, d)| d).product();
+            if count < 2 {
+                return Err(bad("training needs at least 2 values per channel in a batch".into()));
+            }
+            let mut mean = xt.clone();
+            for &a in &axes {
+                mean = mean.mean_dim(a);
+            }
+            let mut var = xt.clone().sub(mean.clone()).powf_scalar(2.0);
+            for &a in &axes {
+                var = var.mean_dim(a);
+            }
+            let unbiased = var.clone().detach().mul_scalar(count as f64 / (count - 1) as f64);
+            stats.borrow_mut().push(BnStats { node: idx, mean: mean.clone().detach().reshape(pad4(&pshape)), var: unbiased.reshape(pad4(&pshape)) });
+            let y = xt.sub(mean).div(var.add_scalar(eps).sqrt()).mul(scale).add(bias);
             Ok(Value::F { t: y, rank })
         }
         Node::Conv1d(n) => {
             let c = &n.config;
             let geometry = Geometry::d1(c.kernel_size, c.stride, c.dilation, c.padding.as_tuple(), &c.auto_pad);
-            conv_node(need(0)?, need(1)?, get(2)?, &geometry, c.groups, 1, relu_after, &bad, &fl)
+            conv_node(need(0)?, need(1)?, get(2)?, &geometry, c.groups, 1, after, &bad, &fl)
         }
         Node::Conv2d(n) => {
             let c = &n.config;
             let geometry = Geometry::d2(c.kernel_size, c.stride, c.dilation, c.padding.as_tuple(), &c.auto_pad);
-            conv_node(need(0)?, need(1)?, get(2)?, &geometry, c.groups, 2, relu_after, &bad, &fl)
+            conv_node(need(0)?, need(1)?, get(2)?, &geometry, c.groups, 2, after, &bad, &fl)
         }
         Node::MaxPool1d(n) => {
             let c = &n.config;
@@ -901,6 +970,39 @@ fn eval(
     }
 }
 
+fn batch_norm_epsilon(n: &onnx_ir::batch_norm::BatchNormalizationNode) -> f64 {
+    match &n.config {
+        BatchNormConfig::Static(c) => c.epsilon,
+        BatchNormConfig::Runtime(c) => c.epsilon,
+    }
+}
+
+/// BatchNormalization's parameter `i` (1 scale, 2 bias, 3 mean, 4 variance), `[C]`.
+fn batch_norm_param(need: &dyn Fn(usize) -> Result<Value>, i: usize, c: usize, bad: Bad<'_>, fl: Fl<'_>) -> Result<Tensor<4>> {
+    let (t, _) = fl(need(i)?)?;
+    if t.dims().iter().product::<usize>() != c {
+        return Err(bad(format!("parameter {i} must have {c} values")));
+    }
+    Ok(t.reshape([1, 1, 1, c]))
+}
+
+/// An inference BatchNormalization of an input of shape `xs` (at least 2-D) as one scale and
+/// one shift per channel, `[C]` each (in `[1, 1, 1, C]`), computed on the C values, so the
+/// batch's values are read twice rather than four times (`x · scale + shift`).
+fn batch_norm_affine(
+    n: &onnx_ir::batch_norm::BatchNormalizationNode,
+    xs: &[usize],
+    need: &dyn Fn(usize) -> Result<Value>,
+    bad: Bad<'_>,
+    fl: Fl<'_>,
+) -> Result<(Tensor<4>, Tensor<4>)> {
+    let param = |i: usize| batch_norm_param(need, i, xs[1], bad, fl);
+    let (scale, bias, mean, var) = (param(1)?, param(2)?, param(3)?, param(4)?);
+    let a = scale.div(var.add_scalar(batch_norm_epsilon(n)).sqrt());
+    let shift = bias.sub(mean.mul(a.clone()));
+    Ok((a, shift))
+}
+
 type Bad<'a> = &'a dyn Fn(String) -> AuditError;
 type Fl<'a> = &'a dyn Fn(Value) -> Result<(Tensor<4>, usize)>;
 
@@ -964,7 +1066,18 @@ fn window(g: &Geometry<'_>, input: &[usize], ceil: bool, pool: bool, bad: Bad<'_
 }
 
 #[allow(clippy::too_many_arguments)]
-fn conv_node(x: Value, w: Value, b: Option<Value>, g: &Geometry<'_>, groups: usize, dims: usize, relu: bool, bad: Bad<'_>, fl: Fl<'_>) -> Result<Value> {
+#[allow(clippy::too_many_arguments)]
+fn conv_node(
+    x: Value,
+    w: Value,
+    b: Option<Value>,
+    g: &Geometry<'_>,
+    groups: usize,
+    dims: usize,
+    after: &dyn Fn(&[usize]) -> Result<Taken>,
+    bad: Bad<'_>,
+    fl: Fl<'_>,
+) -> Result<Value> {
     let ws = w.shape();
     let (xt, xs) = spatial_input(x, dims, bad, fl)?;
     if ws.len() != dims + 2 {
@@ -998,7 +1111,10 @@ fn conv_node(x: Value, w: Value, b: Option<Value>, g: &Geometry<'_>, groups: usi
         Some(b) if b.shape() == [o] => Some(fl(b)?.0),
         Some(b) => return Err(bad(format!("bias must have shape [{o}], found {:?}", b.shape()))),
     };
-    Ok(spatial_output(spatial::conv(xt, wt, bias, &win, groups, relu), dims))
+    // The nodes taken in, checked against the convolution's output shape.
+    let out = if dims == 1 { vec![xs[0], o, win.out[1]] } else { vec![xs[0], o, win.out[0], win.out[1]] };
+    let Taken { steps, pool } = after(&out)?;
+    Ok(spatial_output(spatial::conv(xt, wt, bias, &win, groups, &steps, pool.as_ref()), dims))
 }
 
 /// MaxPool (`count_include_pad` = None) or AveragePool.
@@ -1260,38 +1376,64 @@ fn reshape_dims(input: &[usize], spec: &[i64]) -> std::result::Result<Vec<usize>
 
 #[cfg(test)]
 mod tests {
-    use super::{Step, StepKind, broadcast, conv_relu_pairs, reshape_dims};
+    use super::{Chain, Step, StepKind, broadcast, conv_chains, reshape_dims};
 
-    /// Only a Conv whose output nothing else reads (and that is not the graph's output) pairs
-    /// with the Relu right after it.
+    /// A Conv takes in the Relus and BatchNormalizations right after it, then at most one
+    /// MaxPool over as many axes, each reading only the value before it, which nothing else
+    /// reads and which is not the graph's output; while training only the leading Relus.
     #[test]
-    fn conv_relu_pairs_rules() {
+    fn conv_chain_rules() {
         let step = |kind, inputs: &[&'static str], outputs: &[&'static str]| Step { kind, inputs: inputs.to_vec(), outputs: outputs.to_vec() };
-        use StepKind::{Conv, Other, Relu};
-        let chain = [
-            step(Conv, &["x", "w"], &["a"]),
+        use StepKind::{BatchNorm, Conv, MaxPool, Other, Relu};
+        let chain = |nodes, training| Chain { nodes, training };
+        let steps = [
+            // 0: Conv, Relu, BatchNormalization, MaxPool, then a Relu after the pool: not taken.
+            step(Conv(2), &["x", "w"], &["a"]),
             step(Relu, &["a"], &["b"]),
-            // Read twice (the Relu and a residual Add): not paired.
-            step(Conv, &["b", "w"], &["c"]),
-            step(Relu, &["c"], &["d"]),
-            step(Other, &["c", "d"], &["e"]),
-            // A Relu that is not right after its Conv: not paired.
-            step(Conv, &["e", "w"], &["f"]),
-            step(Other, &["e"], &["g"]),
-            step(Relu, &["f"], &["h"]),
-            // The Relu of another value.
-            step(Conv, &["h", "w"], &["i"]),
-            step(Relu, &["h"], &["j"]),
-            step(Other, &["i", "j"], &["k"]),
-            // The Conv's output is the graph's output.
-            step(Conv, &["k", "w"], &["out"]),
-            step(Relu, &["out"], &["r"]),
+            step(BatchNorm, &["b", "s", "t", "m", "v"], &["c"]),
+            step(MaxPool(2), &["c"], &["d"]),
+            step(Relu, &["d"], &["e"]),
+            // 5: read twice (the Relu and a residual Add): nothing taken.
+            step(Conv(2), &["e", "w"], &["f"]),
+            step(Relu, &["f"], &["g"]),
+            step(Other, &["f", "g"], &["h"]),
+            // 8: a Relu that is not right after its Conv: nothing taken.
+            step(Conv(2), &["h", "w"], &["i"]),
+            step(Other, &["h"], &["j"]),
+            step(Relu, &["i"], &["k"]),
+            // 11: the Relu of another value: nothing taken.
+            step(Conv(2), &["k", "w"], &["l"]),
+            step(Relu, &["k"], &["m2"]),
+            step(Other, &["l", "m2"], &["n"]),
+            // 14: BatchNormalization then Relu, the Relu's output read twice: both taken (only
+            // the taken chain's last output may have other readers); not while training.
+            step(Conv(1), &["n", "w"], &["o"]),
+            step(BatchNorm, &["o", "s", "t", "m", "v"], &["p"]),
+            step(Relu, &["p"], &["q"]),
+            // 17: a 1-D Conv before a 2-D MaxPool: not taken; nor a pooled value as BN's
+            // parameter rather than its input.
+            step(Conv(1), &["q", "q"], &["r"]),
+            step(MaxPool(2), &["r"], &["s2"]),
+            step(Conv(2), &["s2", "w"], &["t2"]),
+            step(BatchNorm, &["x", "t2", "t", "m", "v"], &["u"]),
+            // 21: the Relu's output is the graph's output: the Relu is taken, nothing after it.
+            step(Conv(2), &["u", "w"], &["v2"]),
+            step(Relu, &["v2"], &["out"]),
+            step(MaxPool(2), &["out"], &["y"]),
+            // 24: the Conv's output is the graph's output.
+            step(Conv(2), &["y", "w"], &["out2"]),
+            step(Relu, &["out2"], &["z"]),
         ];
-        let pairs = conv_relu_pairs(&chain, "out");
-        let expected = [true, false, false, false, false, false, false, false, false, false, false, false, false];
-        assert_eq!(pairs, expected);
-        assert_eq!(conv_relu_pairs(&chain[..2], "b"), [true, false], "the Relu's output may be the graph's");
-        assert_eq!(conv_relu_pairs(&[], "out"), Vec::<bool>::new());
+        let chains = conv_chains(&steps, "out");
+        let mut expected = vec![Chain::default(); steps.len()];
+        expected[0] = chain(3, 1);
+        expected[14] = chain(2, 0);
+        expected[21] = chain(1, 1);
+        expected[24] = chain(1, 1);
+        assert_eq!(chains, expected);
+        assert_eq!(conv_chains(&steps[24..], "out2"), [Chain::default(); 2], "the Conv's output is the graph's");
+        assert_eq!(conv_chains(&steps[..2], "b"), [chain(1, 1), Chain::default()], "the Relu's output may be the graph's");
+        assert_eq!(conv_chains(&[], "out"), Vec::<Chain>::new());
     }
 
     #[test]

@@ -68,8 +68,8 @@ pub struct OnnxModel {
     pub single_unit: bool,
     /// Each node's name as the file gives it, for messages.
     node_names: Vec<String>,
-    /// Per node: a Conv that applies the Relu after it ([`interp::graph_conv_relu_pairs`]).
-    conv_relu: Vec<bool>,
+    /// Per node: the nodes after a Conv that it computes itself ([`interp::graph_conv_chains`]).
+    conv_chains: Vec<interp::Chain>,
 }
 
 impl OnnxModel {
@@ -251,7 +251,7 @@ impl OnnxModel {
         }
         // One output unit: a binary model (read as (0, z), see `PreparedModel::logits`).
         let classes = width.map(|w| if w == 1 { 2 } else { w });
-        let conv_relu = interp::graph_conv_relu_pairs(&graph, &output_name);
+        let conv_chains = interp::graph_conv_chains(&graph, &output_name);
         Ok(Self {
             file,
             opset: facts.opset,
@@ -265,7 +265,7 @@ impl OnnxModel {
             output: output.name.clone(),
             single_unit: width == Some(1),
             node_names,
-            conv_relu,
+            conv_chains,
             graph,
         })
     }
@@ -371,7 +371,7 @@ impl PreparedModel<'_> {
             let mut shape = vec![n];
             shape.extend_from_slice(&m.input_shape);
             let x = interp::Value::from_f32(&m.file, chunk, &shape, &self.device)?;
-            let y = interp::run(&m.file, &m.graph, &m.node_names, &m.conv_relu, &self.consts, &m.input_name, x, &m.output_name, None)?;
+            let y = interp::run(&m.file, &m.graph, &m.node_names, &m.conv_chains, &self.consts, &m.input_name, x, &m.output_name, None)?;
             let (t, dims) = y.into_matrix(&m.file)?;
             if dims[0] != n {
                 return Err(AuditError::model(&m.file, format!("the output has {} rows for a batch of {n} records", dims[0])));

@@ -13,10 +13,12 @@
 //! and the references' logits) goes to privaudit-kernels' own loops over its values (`kernels/`:
 //! a register-blocked direct convolution summing in the same order as the im2col, a depthwise
 //! loop, a separable max pool), compiled at opt-level 3 in the otherwise size-optimised
-//! browser build. burn-flex's own window kernels were tried first: faster than the general
-//! path, but slower than these and 49 KB gzipped heavier (README, Benchmark). AveragePool keeps
-//! the general path. Training (autodiff) and the GPU keep the general path; tests compare both
-//! on the same inputs.
+//! browser build. There a Conv also applies the Relus, inference BatchNormalizations and
+//! MaxPool that the interpreter fuses into it ([`After`]) a record at a time, while its outputs
+//! are in cache, instead of one pass over the whole batch for each. burn-flex's own window
+//! kernels were tried first: faster than the general path, but slower than these and 49 KB
+//! gzipped heavier (README, Benchmark). AveragePool keeps the general path. Training
+//! (autodiff) and the GPU keep the general path; tests compare both on the same inputs.
 //!
 //! Tensors are `[N, C, H, W]`; a 1-D operation runs as 2-D with `H = 1`.
 
@@ -128,15 +130,34 @@ impl Window {
     }
 }
 
+/// What a Conv applies to its result before anything else reads it: the nodes the interpreter
+/// fuses into it (see `interp::conv_chains`), in order, then optionally a max pooling.
+pub(crate) enum After {
+    /// A Relu.
+    Relu,
+    /// An inference BatchNormalization: `y · scale + shift` per channel, both `[1, C, 1, 1]`.
+    Affine { scale: Tensor<4>, shift: Tensor<4> },
+}
+
 /// ONNX Conv: `x` `[N, C, H, W]`, `weight` `[O, C/groups, kH, kW]`, `bias` `[O]`; shapes
-/// already checked by the caller ([`check_conv`]). With `relu`, a Relu of the result (the
-/// interpreter's Conv–Relu pairs), applied a record at a time on the CPU.
-pub(crate) fn conv(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<4>>, w: &Window, groups: usize, relu: bool) -> Tensor<4> {
-    if let Some(y) = flex::conv(&x, &weight, bias.as_ref(), w, groups, relu) {
+/// already checked by the caller ([`check_conv`]). Then the steps of `after` and, with `pool`
+/// (whose input is the convolution's `[OH, OW]`), a MaxPool: on the CPU a record at a time while
+/// its outputs are in cache, elsewhere as the separate operations, with the same values.
+pub(crate) fn conv(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<4>>, w: &Window, groups: usize, after: &[After], pool: Option<&Window>) -> Tensor<4> {
+    if let Some(y) = flex::conv(&x, &weight, bias.as_ref(), w, groups, after, pool) {
         return y;
     }
-    let y = conv_unfolded(x, weight, bias, w, groups);
-    if relu { burn::tensor::activation::relu(y) } else { y }
+    let mut y = conv_unfolded(x, weight, bias, w, groups);
+    for step in after {
+        y = match step {
+            After::Relu => burn::tensor::activation::relu(y),
+            After::Affine { scale, shift } => y.mul(scale.clone()).add(shift.clone()),
+        };
+    }
+    match pool {
+        Some(p) => max_pool_unfolded(y, p),
+        None => y,
+    }
 }
 
 /// [`conv`] as padded strided slices and a matrix product (every backend, with gradients).
@@ -202,10 +223,11 @@ pub(crate) fn avg_pool(x: Tensor<4>, w: &Window, count_include_pad: bool) -> Ten
 /// (take the general path) for anything else: the GPU, a tensor that records gradients, or a
 /// dtype other than f32.
 mod flex {
-    use super::Window;
+    use super::{After, Window};
     use burn::backend::Flex;
     use burn::backend::flex::FlexTensor;
     use burn::tensor::{DType, Tensor, TensorData};
+    use privaudit_kernels::Then;
 
     /// The f32 burn-flex tensor behind `t`, if that is what it is (a clone shares the buffer),
     /// with its values contiguous.
@@ -229,22 +251,42 @@ mod flex {
         Tensor::from_primitive::<Flex>(FlexTensor::from_data(TensorData::new(values, shape)))
     }
 
-    /// Conv with privaudit-kernels' register-blocked loop. Not burn-flex's `conv2d`: its
-    /// small-channel kernel (a first layer's 3 channels) updates a whole output plane in
-    /// memory per product and was a third of CNN inference's time in the browser, and its
-    /// several algorithms took the shipped wasm over its size goal (+49 KB gzipped with its
-    /// pools).
-    pub(super) fn conv(x: &Tensor<4>, weight: &Tensor<4>, bias: Option<&Tensor<4>>, w: &Window, groups: usize, relu: bool) -> Option<Tensor<4>> {
+    /// Conv with privaudit-kernels' register-blocked loop, `after` and `pool` applied a record
+    /// at a time. Not burn-flex's `conv2d`: its small-channel kernel (a first layer's 3
+    /// channels) updates a whole output plane in memory per product and was a third of CNN
+    /// inference's time in the browser, and its several algorithms took the shipped wasm over
+    /// its size goal (+49 KB gzipped with its pools).
+    pub(super) fn conv(x: &Tensor<4>, weight: &Tensor<4>, bias: Option<&Tensor<4>>, w: &Window, groups: usize, after: &[After], pool: Option<&Window>) -> Option<Tensor<4>> {
         let [o, ..] = weight.dims();
         let wp = on_flex(weight)?;
         let bp = match bias {
             Some(b) => Some(on_flex(&b.clone().reshape([o]))?),
             None => None,
         };
+        // The per-channel parameters of the Affine steps, as burn-flex buffers.
+        let mut affine = Vec::new();
+        for step in after {
+            if let After::Affine { scale, shift } = step {
+                affine.push((on_flex(scale)?, on_flex(shift)?));
+            }
+        }
+        if affine.iter().any(|(a, b)| a.storage::<f32>().len() != o || b.storage::<f32>().len() != o) {
+            return None;
+        }
+        let mut params = affine.iter();
+        let then: Vec<Then<'_>> = after
+            .iter()
+            .filter_map(|step| match step {
+                After::Relu => Some(Then::Relu),
+                After::Affine { .. } => params.next().map(|(a, b)| Then::Affine { scale: a.storage(), shift: b.storage() }),
+            })
+            .collect();
         let xp = on_flex(x)?;
         let [n, c, _, _] = x.dims();
-        let y = privaudit_kernels::conv_2d(xp.storage(), n, c, wp.storage(), o, groups, bp.as_ref().map(|b| b.storage()), relu, &kernel_window(w));
-        Some(back(y, [n, o, w.out[0], w.out[1]]))
+        let pooled = pool.map(kernel_window);
+        let y = privaudit_kernels::conv_2d(xp.storage(), n, c, wp.storage(), o, groups, bp.as_ref().map(|b| b.storage()), &then, pooled.as_ref(), &kernel_window(w));
+        let out = pool.map_or(w.out, |p| p.out);
+        Some(back(y, [n, o, out[0], out[1]]))
     }
 
     /// MaxPool with privaudit-kernels' loop (padding never read, as if −∞). Not burn-flex's
@@ -294,7 +336,7 @@ mod tests {
     /// grouped, 1×1, uneven and `SAME_*` pads, strides, dilations and the pools' ceil mode.
     #[test]
     fn cpu_kernels_match_the_general_path() {
-        use super::{conv_unfolded, flex, max_pool_unfolded};
+        use super::{After, conv_unfolded, flex, max_pool_unfolded};
         use crate::model::train::Rng;
         use burn::tensor::activation::relu;
         use burn::tensor::{Device, Tensor, TensorData};
@@ -328,16 +370,42 @@ mod tests {
         for (i, (xs, o, groups, kernel, stride, dilation, pads, auto_pad)) in convs.into_iter().enumerate() {
             let win = Window::new([xs[2], xs[3]], kernel, stride, dilation, pads, &auto_pad, false, false).unwrap();
             let (x, w, b) = (random(xs), random([o, xs[1] / groups, kernel[0], kernel[1]]), random([1, 1, 1, o]));
-            let fast = flex::conv(&x, &w, Some(&b), &win, groups, false).expect("a CPU tensor outside autodiff takes privaudit-kernels' loop");
-            close(fast, conv_unfolded(x.clone(), w.clone(), Some(b.clone()), &win, groups), &format!("conv case {i} with bias"));
-            let fast = flex::conv(&x, &w, Some(&b), &win, groups, true).unwrap();
-            close(fast, relu(conv_unfolded(x.clone(), w.clone(), Some(b), &win, groups)), &format!("conv case {i} with bias and Relu"));
-            let fast = flex::conv(&x, &w, None, &win, groups, false).unwrap();
-            close(fast, conv_unfolded(x, w, None, &win, groups), &format!("conv case {i}"));
+            let general = |bias: Option<Tensor<4>>| conv_unfolded(x.clone(), w.clone(), bias, &win, groups);
+            let fast = flex::conv(&x, &w, Some(&b), &win, groups, &[], None).expect("a CPU tensor outside autodiff takes privaudit-kernels' loop");
+            close(fast, general(Some(b.clone())), &format!("conv case {i} with bias"));
+            let fast = flex::conv(&x, &w, Some(&b), &win, groups, &[After::Relu], None).unwrap();
+            close(fast, relu(general(Some(b.clone()))), &format!("conv case {i} with bias and Relu"));
+            let fast = flex::conv(&x, &w, None, &win, groups, &[], None).unwrap();
+            close(fast, general(None), &format!("conv case {i}"));
+            // The steps a Conv takes in (a Relu, an inference BatchNormalization's scale and
+            // shift in either order) and a max pool after them, against the separate operations.
+            let (scale, shift) = (random([1, o, 1, 1]), random([1, o, 1, 1]));
+            let affine = || After::Affine { scale: scale.clone(), shift: shift.clone() };
+            let separate = |y: Tensor<4>| y.mul(scale.clone()).add(shift.clone());
+            let k = [win.out[0].min(2), 2];
+            let pool = Window::new(win.out, k, k, [1, 1], [(0, 0), (0, 0)], &AutoPad::NotSet, true, true).unwrap();
+            let fast = flex::conv(&x, &w, Some(&b), &win, groups, &[After::Relu, affine()], Some(&pool)).unwrap();
+            close(fast, max_pool_unfolded(separate(relu(general(Some(b.clone())))), &pool), &format!("conv case {i}, Relu, affine, pool"));
+            let fast = flex::conv(&x, &w, None, &win, groups, &[affine(), After::Relu], None).unwrap();
+            close(fast, relu(separate(general(None))), &format!("conv case {i}, affine, Relu"));
+            let pool = Window::new(win.out, [3, 3], [1, 2], [1, 1], [(1, 1), (1, 0)], &AutoPad::NotSet, false, true).unwrap();
+            let fast = flex::conv(&x, &w, Some(&b), &win, groups, &[], Some(&pool)).unwrap();
+            close(fast, max_pool_unfolded(general(Some(b.clone())), &pool), &format!("conv case {i}, padded pool"));
+            // Off burn-flex's fast path (here: tensors that go through autodiff, as on the GPU),
+            // the same steps as separate operations give the same values.
+            let ad = |t: &Tensor<4>| t.clone().autodiff();
+            let steps = [After::Relu, After::Affine { scale: ad(&scale), shift: ad(&shift) }];
+            let general = super::conv(ad(&x), ad(&w), Some(ad(&b)), &win, groups, &steps, Some(&pool));
+            let fast = flex::conv(&x, &w, Some(&b), &win, groups, &[After::Relu, affine()], Some(&pool)).unwrap();
+            close(general, fast, &format!("conv case {i}: the general path's steps"));
         }
         // (N, C, H, W), kernel, stride, dilation, pads, ceil
-        let pools: [([usize; 4], [usize; 2], [usize; 2], [usize; 2], [(usize, usize); 2], bool); 6] = [
+        let pools: [([usize; 4], [usize; 2], [usize; 2], [usize; 2], [(usize, usize); 2], bool); 9] = [
             ([2, 3, 8, 8], [2, 2], [2, 2], [1, 1], [(0, 0), (0, 0)], false),
+            // Windows side by side (kernel = stride), with padding, ceil mode and odd sizes.
+            ([2, 3, 9, 10], [3, 3], [3, 3], [1, 1], [(0, 0), (1, 1)], true),
+            ([1, 2, 7, 9], [2, 2], [2, 2], [1, 1], [(1, 0), (1, 0)], false),
+            ([1, 2, 5, 11], [2, 3], [2, 3], [1, 2], [(0, 0), (0, 0)], true),
             ([2, 3, 9, 7], [3, 3], [2, 2], [1, 1], [(1, 1), (1, 1)], true),
             ([2, 3, 9, 7], [3, 2], [2, 3], [1, 1], [(1, 0), (0, 1)], false),
             ([1, 4, 11, 10], [3, 3], [2, 2], [2, 1], [(2, 2), (0, 0)], true),
@@ -352,7 +420,7 @@ mod tests {
         // Training (gradients recorded) keeps the general path.
         let win = Window::new([6, 6], [3, 3], [1, 1], [1, 1], [(1, 1), (1, 1)], &AutoPad::NotSet, false, false).unwrap();
         let (x, w) = (random([1, 2, 6, 6]), random([3, 2, 3, 3]));
-        assert!(flex::conv(&x, &w.clone().autodiff().require_grad(), None, &win, 1, false).is_none());
+        assert!(flex::conv(&x, &w.clone().autodiff().require_grad(), None, &win, 1, &[], None).is_none());
         assert!(flex::max_pool(&x.autodiff().require_grad(), &win).is_none());
     }
 

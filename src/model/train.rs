@@ -397,7 +397,7 @@ impl OnnxModel {
                 }
                 let stats = std::cell::RefCell::new(Vec::new());
                 let out =
-                    interp::run(&self.file, &self.graph, &self.node_names, &self.conv_relu, &consts, &self.input_name, x, &self.output_name, Some(&stats))?;
+                    interp::run(&self.file, &self.graph, &self.node_names, &self.conv_chains, &consts, &self.input_name, x, &self.output_name, Some(&stats))?;
                 for s in stats.into_inner() {
                     let m = bn_momentum.get(&s.node).copied().unwrap_or(0.9);
                     for (k, batch) in [(3, s.mean), (4, s.var)] {
