@@ -304,7 +304,7 @@ pub async fn model_logits(model: Uint8Array, model_data: Option<Uint8Array>, x_n
     let model = InputFile::new("model.onnx", model.to_vec());
     let data_name = crate::model::external_data_location(&model).unwrap_or_else(|| "model.onnx.data".into());
     let m = crate::model::OnnxModel::parse(&model, model_data.map(|d| InputFile::new(data_name, d.to_vec())).as_ref()).map_err(err)?;
-    let (shape, x) = crate::data::read_npy(&InputFile::new("x.npy", x_npy.to_vec())).map_err(err)?;
+    let (shape, x) = crate::data::read_npy_f32(&InputFile::new("x.npy", x_npy.to_vec())).map_err(err)?;
     let be = crate::select_backend(choice).await.map_err(err)?;
     let p = m.prepare(&be).map_err(err)?;
     let rows = shape.first().copied().unwrap_or(0);

@@ -407,3 +407,26 @@ impl Plan<'_> {
         }
     }
 }
+
+/// Little-endian `f32` values (NPY's `<f4`) widened to `f64`, exactly.
+///
+/// # Panics
+/// Never; a trailing partial value is ignored (the caller sized `bytes`).
+pub fn f32_le_to_f64(bytes: &[u8]) -> Vec<f64> {
+    bytes.chunks_exact(4).map(|c| f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]]))).collect()
+}
+
+/// Little-endian `f32` values (NPY's `<f4`).
+pub fn f32_le(bytes: &[u8]) -> Vec<f32> {
+    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+}
+
+/// Little-endian `f64` values (NPY's `<f8`).
+pub fn f64_le(bytes: &[u8]) -> Vec<f64> {
+    bytes.chunks_exact(8).map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])).collect()
+}
+
+/// `values` rounded to the nearest `f32` (Rust's `as`: ties to even, beyond the range ±∞).
+pub fn to_f32(values: &[f64]) -> Vec<f32> {
+    values.iter().map(|&v| v as f32).collect()
+}

@@ -411,6 +411,15 @@ pub fn read_npy(file: &InputFile) -> Result<(Vec<usize>, Vec<f64>)> {
     Ok((a.shape, a.values))
 }
 
+/// Read one NPY array as `(shape, values)` in C order, as the f32 values a model reads (an
+/// `<f4` array without a detour through f64).
+///
+/// # Errors
+/// Not an NPY file, an unsupported dtype, truncated data.
+pub fn read_npy_f32(file: &InputFile) -> Result<(Vec<usize>, Vec<f32>)> {
+    npy::read_npy_f32(&file.name, &file.bytes)
+}
+
 /// Read a reference membership matrix: `rows × k` zeros and ones (1 = that reference trained on
 /// that record), as a CSV with a header (one column per reference) or an NPY of shape `[rows, k]`.
 /// Returns one column per reference.

@@ -145,6 +145,34 @@ pub(super) fn looks_like_broken_npy(b: &[u8]) -> bool {
 }
 
 pub(crate) fn read_npy(file: &str, b: &[u8]) -> Result<Array> {
+    decode(file, parse(file, b)?)
+}
+
+/// An NPY file as the f32 values a model reads, `(shape, values)` in C order: an `<f4` array's
+/// bytes as they are (no f64 in between: half the memory, one pass), any other dtype read as
+/// [`read_npy`] reads it, then rounded to f32.
+pub(crate) fn read_npy_f32(file: &str, b: &[u8]) -> Result<(Vec<usize>, Vec<f32>)> {
+    let p = parse(file, b)?;
+    if (p.kind, p.size) == (b'f', 4) && (!p.fortran || p.shape.len() < 2) {
+        return Ok((p.shape, privaudit_kernels::f32_le(p.data)));
+    }
+    let a = decode(file, p)?;
+    Ok((a.shape, privaudit_kernels::to_f32(&a.values)))
+}
+
+/// An NPY file's header, checked, and the bytes of its values.
+struct Parsed<'a> {
+    shape: Vec<usize>,
+    descr: String,
+    /// The dtype's kind (`f`, `i`, `u`, `b`) and size in bytes, little-endian.
+    kind: u8,
+    size: usize,
+    fortran: bool,
+    /// Exactly the values' bytes.
+    data: &'a [u8],
+}
+
+fn parse<'a>(file: &str, b: &'a [u8]) -> Result<Parsed<'a>> {
     let bad = |m: String| AuditError::file(file, m);
     if !b.starts_with(NPY_MAGIC) || b.len() < 10 {
         return Err(bad("not an NPY file (missing the \\x93NUMPY magic)".into()));
@@ -202,7 +230,13 @@ pub(crate) fn read_npy(file: &str, b: &[u8]) -> Result<Array> {
     if data.len() < need {
         return Err(bad(format!("NPY data is truncated: expected {need} bytes for shape {shape:?}, found {}", data.len())));
     }
-    let data = &data[..need];
+    Ok(Parsed { shape, descr, kind, size, fortran, data: &data[..need] })
+}
+
+/// The values of a parsed NPY file as f64.
+fn decode(file: &str, p: Parsed<'_>) -> Result<Array> {
+    let bad = |m: String| AuditError::file(file, m);
+    let Parsed { shape, descr, kind, size, fortran, data } = p;
     // `chunks_exact(size)` hands every closure a slice of exactly the dtype's size.
     let conv: fn(&[u8]) -> f64 = match (kind, size) {
         (b'f', 4) => |c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64,
@@ -220,7 +254,13 @@ pub(crate) fn read_npy(file: &str, b: &[u8]) -> Result<Array> {
             return Err(bad(format!("unsupported NPY dtype '{}'; expected float16/32/64 or an integer type", limits::quote(&descr))));
         }
     };
-    let mut values: Vec<f64> = data.chunks_exact(size).map(conv).collect();
+    // The float dtypes models read, in privaudit-kernels' loops (compiled for speed in the
+    // browser build, which this crate is not).
+    let mut values: Vec<f64> = match (kind, size) {
+        (b'f', 4) => privaudit_kernels::f32_le_to_f64(data),
+        (b'f', 8) => privaudit_kernels::f64_le(data),
+        _ => data.chunks_exact(size).map(conv).collect(),
+    };
     if fortran && shape.len() == 2 {
         let (r, c) = (shape[0], shape[1]);
         let mut t = vec![0.0; values.len()];
@@ -331,7 +371,7 @@ pub(super) fn read_npz_table(file: &str, bytes: &[u8]) -> Result<Table> {
 
 #[cfg(test)]
 mod tests {
-    use super::read_npy;
+    use super::{read_npy, read_npy_f32};
 
     fn npy(header: &str, data: &[u8]) -> Vec<u8> {
         let mut b = b"\x93NUMPY\x01\x00".to_vec();
@@ -361,6 +401,7 @@ mod tests {
             "\u{ff}",
         ] {
             assert!(read_npy("x.npy", &npy(h, &[0; 8])).is_err(), "{h}");
+            assert!(read_npy_f32("x.npy", &npy(h, &[0; 8])).is_err(), "{h}");
         }
         assert!(read_npy("x.npy", b"\x93NUMPY\x01\x00\xff\xff").is_err());
     }
@@ -370,5 +411,27 @@ mod tests {
         let data: Vec<u8> = [1.5f32, -2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
         let a = read_npy("x.npy", &npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", &data)).unwrap();
         assert_eq!((a.shape, a.values), (vec![2], vec![1.5, -2.0]));
+    }
+
+    /// The model's f32 values: `<f4` read directly, every other dtype (and a Fortran-ordered
+    /// `<f4`) through f64 and rounded (the f64 reader is checked against numpy's files in
+    /// tests/integration), the same either way; a truncated `<f4` is an error, not a shorter array.
+    #[test]
+    fn f32_values_are_the_f64_readers_rounded() {
+        let f4: Vec<u8> = [1.5f32, -2.0, 3.25e-39, f32::MAX, -0.0, 7.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let f8: Vec<u8> = [0.1f64, -1e300, 2.5, 1e-50, 3.0, 4.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let i2: Vec<u8> = [-3i16, 7, 300, -32768, 0, 1].iter().flat_map(|v| v.to_le_bytes()).collect();
+        for (descr, data) in [("<f4", &f4), ("<f8", &f8), ("<i2", &i2)] {
+            for fortran in ["False", "True"] {
+                let b = npy(&format!("{{'descr': '{descr}', 'fortran_order': {fortran}, 'shape': (2, 3), }}"), data);
+                let (shape, values) = read_npy_f32("x.npy", &b).unwrap();
+                let wide = read_npy("x.npy", &b).unwrap();
+                assert_eq!(shape, wide.shape);
+                let rounded: Vec<f32> = wide.values.iter().map(|&v| v as f32).collect();
+                assert_eq!(values.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), rounded.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "{descr} {fortran}");
+            }
+        }
+        let b = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", &f4[..20]);
+        assert!(read_npy_f32("x.npy", &b).unwrap_err().to_string().contains("truncated"));
     }
 }

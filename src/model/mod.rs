@@ -28,17 +28,26 @@ pub use train::{Augment, Optimizer, ReferenceParameter, Rng, TrainSettings};
 pub trait Feature: Copy {
     /// The value the model reads.
     fn to_f32(self) -> f32;
+    /// The values the model reads, for many at once.
+    fn narrow(values: &[Self]) -> Vec<f32>;
 }
 
 impl Feature for f64 {
     fn to_f32(self) -> f32 {
         self as f32
     }
+    fn narrow(values: &[Self]) -> Vec<f32> {
+        // privaudit-kernels' loop: compiled for speed in the browser build, this crate is not.
+        privaudit_kernels::to_f32(values)
+    }
 }
 
 impl Feature for f32 {
     fn to_f32(self) -> f32 {
         self
+    }
+    fn narrow(values: &[Self]) -> Vec<f32> {
+        values.to_vec()
     }
 }
 
@@ -367,7 +376,7 @@ impl PreparedModel<'_> {
         let mut done = 0;
         while done < rows {
             let n = bs.min(rows - done);
-            let chunk: Vec<f32> = values[done * f..(done + n) * f].iter().map(|&v| v.to_f32()).collect();
+            let chunk = T::narrow(&values[done * f..(done + n) * f]);
             let mut shape = vec![n];
             shape.extend_from_slice(&m.input_shape);
             let x = interp::Value::from_f32(&m.file, chunk, &shape, &self.device)?;

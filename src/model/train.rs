@@ -338,7 +338,7 @@ impl OnnxModel {
         // The training records stay on the device when they fit a quarter of its binding
         // limit; otherwise each batch is uploaded from here (the same f32 values either way).
         let resident = (rows as u64).saturating_mul(f.max(classes) as u64) <= backend.max_binding_bytes / 16;
-        let x_all = resident.then(|| Tensor::<2>::from_data(TensorData::new(values.iter().map(|&v| v.to_f32()).collect::<Vec<f32>>(), [rows, f]), device));
+        let x_all = resident.then(|| Tensor::<2>::from_data(TensorData::new(T::narrow(values), [rows, f]), device));
         if rows.checked_mul(classes).is_none_or(|n| n > crate::limits::MAX_VALUES) || labels.len() != rows || labels.iter().any(|&y| y >= classes) {
             return Err(AuditError::option(
                 "references",
