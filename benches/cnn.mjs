@@ -8,8 +8,9 @@
 // 2. Inference: the CNN fixture tests/fixtures/models/cnn_classic_bn.onnx (Conv, BN, MaxPool,
 //    GlobalAveragePool, Gemm) on 2,000 records of 3×32×32 in Chromium: privaudit's engine
 //    (modelLogits, CPU fallback and WebGPU) next to onnxruntime-web's wasm EP (1 thread: the
-//    page is not cross-origin isolated, so privaudit's engine has 1 thread too) and its WebGPU EP,
-//    from the same bytes; the logits are compared with the wasm EP's.
+//    page is not cross-origin isolated, so privaudit's engine has 1 thread too; the two engines'
+//    runs alternate in one page) and its WebGPU EP, from the same bytes; the logits are compared
+//    with the wasm EP's.
 //
 // onnxruntime-web is a benchmark-only package: installed here with `npm install --no-save` if
 // node_modules lacks it (the registry is reached by npm, never by the page), served from its own
@@ -27,8 +28,9 @@ const IMAGES = `${DEMO}digits_images/`;
 const ORT_VERSION = "1.31.1";
 const RECORDS = 2000;
 // Timed inference runs per row after the warm-up (the median is reported): the first runs of a
-// page vary by up to 2× while the browser optimises the code; one run on a software GPU.
-const INFERENCE_RUNS = 7;
+// page vary by up to 2× while the browser optimises the code, and this machine kind's speed
+// drifts; one run on a software GPU.
+const INFERENCE_RUNS = 11;
 
 function nativeTraining({ backend, K, epochs, env }) {
   const out = `${ROOT}target/bench-cnn-${backend}.json`;
@@ -119,53 +121,94 @@ export async function cnn({ arg, env, SOFTWARE_EPOCHS }) {
         training.push({ where: backend === "gpu" ? `Chromium, WebGPU${software ? ` (${adapter}, software)` : ""}` : "Chromium, CPU fallback", references: K, epochs, ...r });
       } catch (e) { console.error(`browser CNN ${backend}: ${e.message}`); }
     }
-    // Inference: privaudit's engine in the page (its module, outside the worker, to time the model alone).
-    for (const backend of ["cpu", "gpu"]) {
-      try {
-        const r = await page.evaluate(async ([be, runs]) => {
-          const { default: init, modelLogits } = await import("/www/pkg/privaudit.js");
-          await init({ module_or_path: "/www/pkg/privaudit_bg.wasm" });
-          const get = async (n) => new Uint8Array(await (await fetch(`/bench/${n}`)).arrayBuffer());
-          const [m, x] = [await get("cnn.onnx"), await get("x.npy")];
-          await modelLogits(m, undefined, await get("w.npy"), be); // warm-up: 64 records
-          const times = [];
-          let out;
-          for (let i = 0; i < runs; i++) {
-            const t0 = performance.now();
-            out = await modelLogits(m, undefined, x, be);
-            times.push((performance.now() - t0) / 1000);
-          }
-          return { seconds: times.sort((a, b) => a - b)[runs >> 1], runs, backend: out.backend, logits: [...out.logits] };
-        }, [backend, backend === "gpu" && software ? 1 : INFERENCE_RUNS]);
-        inference.rows.push({ where: `privaudit, Chromium, ${r.backend === "cpu" ? "CPU fallback" : `WebGPU${software ? " (software)" : ""}`}`, threads: 1, ...r });
-      } catch (e) { console.error(`privaudit inference ${backend}: ${e.message}`); }
-    }
+    // Inference on one thread: privaudit's engine (its module in the page, outside the worker,
+    // to time the model alone) and onnxruntime-web's wasm EP in the same page, their runs
+    // alternating, so that a machine whose speed drifts (these VMs' does, by up to 2× within a
+    // minute) slows both alike; onnxruntime-web's files come from its own folder, routed.
+    const ortFile = (r) => {
+      const name = new URL(r.request().url()).pathname.split("/").pop();
+      r.fulfill({ body: readFileSync(join(ortDir, "ort", name)), contentType: name.endsWith(".wasm") ? "application/wasm" : "text/javascript" });
+    };
+    await page.context().route(`${origin}/ort/*`, ortFile);
+    try {
+      const r = await page.evaluate(async ([n, runs]) => {
+        const { default: init, modelLogits } = await import("/www/pkg/privaudit.js");
+        await init({ module_or_path: "/www/pkg/privaudit_bg.wasm" });
+        const ort = await import("/ort/ort.wasm.min.mjs");
+        ort.env.wasm.numThreads = 1;
+        ort.env.wasm.wasmPaths = "/ort/";
+        const get = async (f) => new Uint8Array(await (await fetch(`/bench/${f}`)).arrayBuffer());
+        const [m, xnpy] = [await get("cnn.onnx"), await get("x.npy")];
+        const session = await ort.InferenceSession.create(m, { executionProviders: ["wasm"] });
+        const x = new Float32Array((await get("x.f32")).buffer);
+        const per = 3 * 32 * 32;
+        const feed = (a, b) => ({ [session.inputNames[0]]: new ort.Tensor("float32", x.subarray(a * per, b * per), [b - a, 3, 32, 32]) });
+        // Warm-up: 64 records, then one full run each (onnxruntime-web's first large run is
+        // 2–3× slower than its steady state).
+        await modelLogits(m, undefined, await get("w.npy"), "cpu");
+        await session.run(feed(0, 64));
+        await modelLogits(m, undefined, xnpy, "cpu");
+        await session.run(feed(0, n));
+        const mine = [], theirs = [];
+        let ours, logits;
+        for (let i = 0; i < runs; i++) {
+          let t0 = performance.now();
+          ours = await modelLogits(m, undefined, xnpy, "cpu");
+          mine.push((performance.now() - t0) / 1000);
+          t0 = performance.now();
+          const out = await session.run(feed(0, n));
+          logits = [...(await out[session.outputNames[0]].getData())];
+          theirs.push((performance.now() - t0) / 1000);
+        }
+        const median = (v) => v.sort((a, b) => a - b)[v.length >> 1];
+        return { mine: { seconds: median(mine), runs, backend: ours.backend, logits: [...ours.logits] }, ort: { seconds: median(theirs), runs, logits } };
+      }, [RECORDS, INFERENCE_RUNS]);
+      inference.rows.push({ where: `privaudit, Chromium, ${r.mine.backend === "cpu" ? "CPU fallback" : r.mine.backend}`, threads: 1, ...r.mine });
+      inference.rows.push({ where: `onnxruntime-web ${ORT_VERSION}, Chromium, wasm EP`, threads: 1, peer: "wasm", ...r.ort });
+    } catch (e) { console.error(`CPU inference: ${e.message}`); }
+    // On the GPU: one row each, one run on a software adapter.
+    try {
+      const r = await page.evaluate(async (runs) => {
+        const { default: init, modelLogits } = await import("/www/pkg/privaudit.js");
+        await init({ module_or_path: "/www/pkg/privaudit_bg.wasm" });
+        const get = async (n) => new Uint8Array(await (await fetch(`/bench/${n}`)).arrayBuffer());
+        const [m, x] = [await get("cnn.onnx"), await get("x.npy")];
+        await modelLogits(m, undefined, await get("w.npy"), "gpu"); // warm-up: 64 records
+        const times = [];
+        let out;
+        for (let i = 0; i < runs; i++) {
+          const t0 = performance.now();
+          out = await modelLogits(m, undefined, x, "gpu");
+          times.push((performance.now() - t0) / 1000);
+        }
+        return { seconds: times.sort((a, b) => a - b)[runs >> 1], runs, backend: out.backend, logits: [...out.logits] };
+      }, software ? 1 : INFERENCE_RUNS);
+      inference.rows.push({ where: `privaudit, Chromium, WebGPU${software ? " (software)" : ""}`, threads: 1, ...r });
+    } catch (e) { console.error(`privaudit inference gpu: ${e.message}`); }
     await page.goto(`${ortOrigin}/index.html`);
-    for (const ep of ["wasm", "webgpu"]) {
-      try {
-        const r = await page.evaluate(async ([ep, n, runs]) => {
-          const ort = await import(ep === "webgpu" ? "/ort/ort.webgpu.min.mjs" : "/ort/ort.wasm.min.mjs");
-          ort.env.wasm.numThreads = 1;
-          ort.env.wasm.wasmPaths = "/ort/";
-          const get = async (f) => new Uint8Array(await (await fetch(`/bench/${f}`)).arrayBuffer());
-          const session = await ort.InferenceSession.create(await get("cnn.onnx"), { executionProviders: [ep] });
-          const x = new Float32Array((await get("x.f32")).buffer);
-          const per = 3 * 32 * 32;
-          const feed = (a, b) => ({ [session.inputNames[0]]: new ort.Tensor("float32", x.subarray(a * per, b * per), [b - a, 3, 32, 32]) });
-          await session.run(feed(0, 64));
-          const times = [];
-          let logits;
-          for (let i = 0; i < runs; i++) {
-            const t0 = performance.now();
-            const out = await session.run(feed(0, n));
-            logits = [...(await out[session.outputNames[0]].getData())];
-            times.push((performance.now() - t0) / 1000);
-          }
-          return { seconds: times.sort((a, b) => a - b)[runs >> 1], runs, logits };
-        }, [ep, RECORDS, ep === "webgpu" && software ? 1 : INFERENCE_RUNS]);
-        inference.rows.push({ where: `onnxruntime-web ${ORT_VERSION}, Chromium, ${ep} EP${ep === "webgpu" && software ? " (software)" : ""}`, threads: 1, peer: ep, ...r });
-      } catch (e) { console.error(`onnxruntime-web ${ep}: ${e.message}`); }
-    }
+    try {
+      const r = await page.evaluate(async ([n, runs]) => {
+        const ort = await import("/ort/ort.webgpu.min.mjs");
+        ort.env.wasm.numThreads = 1;
+        ort.env.wasm.wasmPaths = "/ort/";
+        const get = async (f) => new Uint8Array(await (await fetch(`/bench/${f}`)).arrayBuffer());
+        const session = await ort.InferenceSession.create(await get("cnn.onnx"), { executionProviders: ["webgpu"] });
+        const x = new Float32Array((await get("x.f32")).buffer);
+        const per = 3 * 32 * 32;
+        const feed = (a, b) => ({ [session.inputNames[0]]: new ort.Tensor("float32", x.subarray(a * per, b * per), [b - a, 3, 32, 32]) });
+        await session.run(feed(0, 64));
+        const times = [];
+        let logits;
+        for (let i = 0; i < runs; i++) {
+          const t0 = performance.now();
+          const out = await session.run(feed(0, n));
+          logits = [...(await out[session.outputNames[0]].getData())];
+          times.push((performance.now() - t0) / 1000);
+        }
+        return { seconds: times.sort((a, b) => a - b)[runs >> 1], runs, logits };
+      }, [RECORDS, software ? 1 : INFERENCE_RUNS]);
+      inference.rows.push({ where: `onnxruntime-web ${ORT_VERSION}, Chromium, webgpu EP${software ? " (software)" : ""}`, threads: 1, peer: "webgpu", ...r });
+    } catch (e) { console.error(`onnxruntime-web webgpu: ${e.message}`); }
   } finally {
     await browser.close();
     server.close();
