@@ -237,29 +237,16 @@ fn parse<'a>(file: &str, b: &'a [u8]) -> Result<Parsed<'a>> {
 fn decode(file: &str, p: Parsed<'_>) -> Result<Array> {
     let bad = |m: String| AuditError::file(file, m);
     let Parsed { shape, descr, kind, size, fortran, data } = p;
-    // `chunks_exact(size)` hands every closure a slice of exactly the dtype's size.
-    let conv: fn(&[u8]) -> f64 = match (kind, size) {
-        (b'f', 4) => |c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64,
-        (b'f', 8) => |c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]),
-        (b'f', 2) => |c| half::f16::from_le_bytes([c[0], c[1]]).to_f64(),
-        (b'i', 1) => |c| c[0] as i8 as f64,
-        (b'i', 2) => |c| i16::from_le_bytes([c[0], c[1]]) as f64,
-        (b'i', 4) => |c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64,
-        (b'i', 8) => |c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f64,
-        (b'u', 1) | (b'b', 1) => |c| c[0] as f64,
-        (b'u', 2) => |c| u16::from_le_bytes([c[0], c[1]]) as f64,
-        (b'u', 4) => |c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64,
-        (b'u', 8) => |c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f64,
-        _ => {
-            return Err(bad(format!("unsupported NPY dtype '{}'; expected float16/32/64 or an integer type", limits::quote(&descr))));
-        }
-    };
-    // The float dtypes models read, in privaudit-kernels' loops (compiled for speed in the
-    // browser build, which this crate is not).
-    let mut values: Vec<f64> = match (kind, size) {
+    let mut values = match (kind, size) {
+        // The float dtypes models read, in privaudit-kernels' loops (compiled for speed in the
+        // browser build, which this crate is not).
         (b'f', 4) => privaudit_kernels::f32_le_to_f64(data),
         (b'f', 8) => privaudit_kernels::f64_le(data),
-        _ => data.chunks_exact(size).map(conv).collect(),
+        _ => {
+            let conv = per_value(kind, size)
+                .ok_or_else(|| bad(format!("unsupported NPY dtype '{}'; expected float16/32/64 or an integer type", limits::quote(&descr))))?;
+            data.chunks_exact(size).map(conv).collect()
+        }
     };
     if fortran && shape.len() == 2 {
         let (r, c) = (shape[0], shape[1]);
@@ -274,6 +261,23 @@ fn decode(file: &str, p: Parsed<'_>) -> Result<Array> {
         return Err(bad("Fortran-ordered arrays of more than 2 dimensions are not supported".into()));
     }
     Ok(Array { shape, values })
+}
+
+/// How one value of an NPY dtype other than `<f4`/`<f8` becomes an f64 (`chunks_exact(size)`
+/// hands it a slice of exactly the dtype's size); `None` for a dtype privaudit does not read.
+fn per_value(kind: u8, size: usize) -> Option<fn(&[u8]) -> f64> {
+    Some(match (kind, size) {
+        (b'f', 2) => |c| half::f16::from_le_bytes([c[0], c[1]]).to_f64(),
+        (b'i', 1) => |c| c[0] as i8 as f64,
+        (b'i', 2) => |c| i16::from_le_bytes([c[0], c[1]]) as f64,
+        (b'i', 4) => |c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64,
+        (b'i', 8) => |c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f64,
+        (b'u', 1) | (b'b', 1) => |c| c[0] as f64,
+        (b'u', 2) => |c| u16::from_le_bytes([c[0], c[1]]) as f64,
+        (b'u', 4) => |c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64,
+        (b'u', 8) => |c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f64,
+        _ => return None,
+    })
 }
 
 /// Build a table from a feature array (2-D, or N-D flattened per row) and a 1-D label array.
