@@ -13,11 +13,10 @@
 //    with the wasm EP's.
 //
 // onnxruntime-web is a benchmark-only package: installed here with `npm install --no-save` if
-// node_modules lacks it (the registry is reached by npm, never by the page), served from its own
-// folder on another loopback port.
+// node_modules lacks it (the registry is reached by npm, never by the page), its files handed to
+// the page from its own folder by the test browser's request routing.
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync, mkdtempSync, cpSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { serve } from "../scripts/serve.mjs";
@@ -64,16 +63,14 @@ function npy(x, shape) {
   return Buffer.concat([h, Buffer.from(header, "latin1"), Buffer.from(x.buffer, x.byteOffset, x.byteLength)]);
 }
 
+/** onnxruntime-web's dist folder, installed for the benchmark only if node_modules lacks it. */
 function ortFolder() {
   const dist = `${ROOT}node_modules/onnxruntime-web/dist/`;
   if (!existsSync(dist)) {
     console.error(`note: installing onnxruntime-web@${ORT_VERSION} for the benchmark only (npm install --no-save)`);
     execFileSync("npm", ["install", "--no-save", "--no-audit", "--no-fund", `onnxruntime-web@${ORT_VERSION}`], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
   }
-  const dir = mkdtempSync(join(tmpdir(), "privaudit-ort-"));
-  cpSync(dist, join(dir, "ort"), { recursive: true });
-  writeFileSync(join(dir, "index.html"), "<!doctype html><title>onnxruntime-web</title>");
-  return dir;
+  return dist;
 }
 
 export async function cnn({ arg, env, SOFTWARE_EPOCHS }) {
@@ -90,14 +87,17 @@ export async function cnn({ arg, env, SOFTWARE_EPOCHS }) {
   const files = { "cnn.onnx": readFileSync(`${ROOT}tests/fixtures/models/cnn_classic_bn.onnx`), "x.npy": npy(x, [RECORDS, 3, 32, 32]), "w.npy": npy(x.subarray(0, 64 * 3 * 32 * 32), [64, 3, 32, 32]), "x.f32": Buffer.from(x.buffer) };
   const server = await serve(0);
   const ortDir = ortFolder();
-  const ortServer = await serve(0, ortDir);
   const origin = `http://127.0.0.1:${server.address().port}`;
-  const ortOrigin = `http://127.0.0.1:${ortServer.address().port}`;
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--enable-unsafe-webgpu", "--no-sandbox"] });
   const inference = { model: "cnn_classic_bn.onnx", records: RECORDS, shape: "3×32×32", rows: [] };
   try {
     const page = await browser.newPage();
-    for (const o of [origin, ortOrigin]) await page.context().route(`${o}/bench/*`, (r) => r.fulfill({ body: files[new URL(r.request().url()).pathname.split("/").pop()], contentType: "application/octet-stream" }));
+    await page.context().route(`${origin}/bench/*`, (r) => r.fulfill({ body: files[new URL(r.request().url()).pathname.split("/").pop()], contentType: "application/octet-stream" }));
+    // onnxruntime-web's files, from its own folder (never part of the page's own assets).
+    await page.context().route(`${origin}/ort/*`, (r) => {
+      const name = new URL(r.request().url()).pathname.split("/").pop();
+      r.fulfill({ body: readFileSync(join(ortDir, name)), contentType: name.endsWith(".wasm") ? "application/wasm" : "text/javascript" });
+    });
     await page.goto(`${origin}/www/styles.css`);
     const adapter = await page.evaluate(async () => {
       const a = await navigator.gpu?.requestAdapter();
@@ -124,12 +124,7 @@ export async function cnn({ arg, env, SOFTWARE_EPOCHS }) {
     // Inference on one thread: privaudit's engine (its module in the page, outside the worker,
     // to time the model alone) and onnxruntime-web's wasm EP in the same page, their runs
     // alternating, so that a machine whose speed drifts (these VMs' does, by up to 2× within a
-    // minute) slows both alike; onnxruntime-web's files come from its own folder, routed.
-    const ortFile = (r) => {
-      const name = new URL(r.request().url()).pathname.split("/").pop();
-      r.fulfill({ body: readFileSync(join(ortDir, "ort", name)), contentType: name.endsWith(".wasm") ? "application/wasm" : "text/javascript" });
-    };
-    await page.context().route(`${origin}/ort/*`, ortFile);
+    // minute) slows both alike.
     try {
       const r = await page.evaluate(async ([n, runs]) => {
         const { default: init, modelLogits } = await import("/www/pkg/privaudit.js");
@@ -185,7 +180,6 @@ export async function cnn({ arg, env, SOFTWARE_EPOCHS }) {
       }, software ? 1 : INFERENCE_RUNS);
       inference.rows.push({ where: `privaudit, Chromium, WebGPU${software ? " (software)" : ""}`, threads: 1, ...r });
     } catch (e) { console.error(`privaudit inference gpu: ${e.message}`); }
-    await page.goto(`${ortOrigin}/index.html`);
     try {
       const r = await page.evaluate(async ([n, runs]) => {
         const ort = await import("/ort/ort.webgpu.min.mjs");
@@ -212,7 +206,6 @@ export async function cnn({ arg, env, SOFTWARE_EPOCHS }) {
   } finally {
     await browser.close();
     server.close();
-    ortServer.close();
   }
   const base = inference.rows.find((r) => r.peer === "wasm");
   for (const r of inference.rows) r.maxDiff = base && r !== base ? r.logits.reduce((m, v, i) => Math.max(m, Math.abs(v - base.logits[i])), 0) : null;
