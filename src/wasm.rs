@@ -177,9 +177,10 @@ pub fn reference_cache_key(request: JsValue) -> Result<Option<String>, JsError> 
 /// `cachedReferences` (a Uint8Array kept from an earlier result's `referenceCache.bytes`) skips
 /// training when its key matches.
 ///
-/// Resolves to `{ report, reportJson, scoresCsv, rocSvg, histogramSvgs, statisticsNote,
-/// epsilonNote, slicesSvg, duplicatesNote, referenceCache? }` (the notes: the sentences the CLI and the HTML report print
-/// under the tables); rejects with an
+/// Resolves to `{ report, reportJson, reportHtml, scoresCsv, rocSvg, histogramSvgs,
+/// statisticsNote, epsilonNote, slicesSvg, duplicatesNote, glossary, referenceCache? }` (the
+/// notes: the sentences the CLI and the HTML report print under the tables; `reportHtml`: the
+/// CLI's self-contained HTML report; `glossary`: `[term, explanation]` pairs); rejects with an
 /// `Error` whose message names the file, the place and what was expected.
 #[wasm_bindgen(js_name = runAudit)]
 pub async fn run_audit(request: JsValue, on_progress: Option<Function>) -> Result<JsValue, JsError> {
@@ -196,6 +197,15 @@ pub async fn run_audit(request: JsValue, on_progress: Option<Function>) -> Resul
     result_object(&out)
 }
 
+/// The report's glossary as `[[term, explanation], …]`.
+fn glossary() -> JsValue {
+    let out = js_sys::Array::new();
+    for (t, d) in report::GLOSSARY {
+        out.push(&js_sys::Array::of2(&JsValue::from_str(t), &JsValue::from_str(d)));
+    }
+    out.into()
+}
+
 /// An audit's result as `runAudit` resolves to it.
 fn result_object(out: &crate::AuditOutput) -> Result<JsValue, JsError> {
     let json = report::to_json(&out.report);
@@ -208,6 +218,8 @@ fn result_object(out: &crate::AuditOutput) -> Result<JsValue, JsError> {
     }
     set("report", parsed)
         .and_then(|_| set("reportJson", JsValue::from_str(&json)))
+        .and_then(|_| set("reportHtml", JsValue::from_str(&report::html(&out.report))))
+        .and_then(|_| set("glossary", glossary()))
         .and_then(|_| set("scoresCsv", JsValue::from_str(&report::scores_csv(&out.scores))))
         .and_then(|_| set("rocSvg", JsValue::from_str(&report::roc_svg(&out.report))))
         .and_then(|_| set("histogramSvgs", hists.into()))
@@ -232,10 +244,9 @@ fn result_object(out: &crate::AuditOutput) -> Result<JsValue, JsError> {
 ///
 /// `request`: as `runAudit`'s, with `models: [{ name, model: {name, bytes}, modelData? }]`
 /// instead of `model`, and `cachedReferences: [Uint8Array]` (kept references of any key).
-/// Resolves to `{ comparison, comparisonJson, svg, audits: [runAudit's result per model] }`;
-/// each audit's `referenceCache` holds references it trained. (The self-contained HTML page is
-/// the CLI's: it would add the HTML renderer to the shipped module for a download the JSON
-/// already gives.)
+/// Resolves to `{ comparison, comparisonJson, comparisonHtml, svg, audits: [runAudit's result
+/// per model] }` (`comparisonHtml`: the CLI's self-contained page); each audit's
+/// `referenceCache` holds references it trained.
 #[wasm_bindgen(js_name = runCompare)]
 pub async fn run_compare(request: JsValue, on_progress: Option<Function>) -> Result<JsValue, JsError> {
     let err = |e: AuditError| JsError::new(&e.to_string());
@@ -291,6 +302,7 @@ pub async fn run_compare(request: JsValue, on_progress: Option<Function>) -> Res
     let parsed = js_sys::JSON::parse(&json).map_err(|_| JsError::new("internal: comparison JSON did not parse"))?;
     set("comparison", parsed)
         .and_then(|_| set("comparisonJson", JsValue::from_str(&json)))
+        .and_then(|_| set("comparisonHtml", JsValue::from_str(&report::comparison_html(&out.comparison))))
         .and_then(|_| set("svg", JsValue::from_str(&report::comparison_svg(&out.comparison))))
         .and_then(|_| set("audits", audits.into()))
         .map_err(|_| JsError::new("internal: cannot build the result object"))?;

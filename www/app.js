@@ -1,7 +1,7 @@
 // The page: file pickers, drag-and-drop, options, progress and the report. All work is done by
 // the engine through api.js; this file only reads the form and writes the DOM.
 import init, { runAudit, runCompare, zipImages } from "./api.js";
-import { comparisonRows, download, renderReport } from "./render.js";
+import { comparisonRows, download, renderReport, wireGlossaryLinks } from "./render.js";
 import { FileSet, filesMarkup, wireFileSet } from "./files.js";
 
 const $ = (sel) => document.querySelector(sel);
@@ -129,6 +129,10 @@ async function run(files, opts, title) {
 
 async function audit(files, opts, title) {
   showError("");
+  // The previous report is not this run's: it leaves the page until this one is ready.
+  $("#report").hidden = true;
+  $("#comparison").hidden = true;
+  $("#demo-verdict").hidden = true;
   for (const b of document.querySelectorAll("button")) b.disabled = b.id !== "cancel" && b.id !== "run";
   setProgress(0, "starting the engine…");
   abort = new AbortController();
@@ -186,8 +190,12 @@ function renderComparison(compared, title) {
 
 function render(result, title) {
   $("#report").hidden = false;
+  // The first screen says what the report below found, with a way to it.
+  const first = result.report.verdict.summary[0] ?? "";
+  $("#demo-verdict-text").textContent = `${title.split(":")[0]}: ${first}`;
+  $("#demo-verdict").hidden = false;
   $("#report-title").textContent = title;
-  renderReport({ summary: $("#summary"), verdict: $("#verdict"), provenance: $("#provenance"), warnings: $("#warnings"), metrics: $("#metrics tbody"), statisticsNote: $("#statistics-note"), epsilon: $("#epsilon tbody"), epsilonNote: $("#epsilon-note"), references: $("#references"), roc: $("#roc"), hists: $("#hists"), exposure: $("#exposure"), recordDetail: $("#record-detail"), slices: $("#slices"), duplicates: $("#duplicates") }, result);
+  renderReport({ summary: $("#summary"), verdict: $("#verdict"), provenance: $("#provenance"), warnings: $("#warnings"), metrics: $("#metrics tbody"), statisticsNote: $("#statistics-note"), epsilon: $("#epsilon tbody"), epsilonNote: $("#epsilon-note"), references: $("#references"), roc: $("#roc"), hists: $("#hists"), exposure: $("#exposure"), recordDetail: $("#record-detail"), slices: $("#slices"), duplicates: $("#duplicates"), glossary: $("#glossary") }, result);
   renderExposed(result);
 }
 
@@ -276,6 +284,7 @@ async function runDemo(demo = DEMO) {
 
 function runUser() {
   const files = fileset.request(mode());
+  drawFiles(); // a required role still empty now reads "Missing."
   if (files instanceof Error) return refuse(files.message);
   let opts;
   try {
@@ -293,7 +302,7 @@ let drawFiles = () => {}; // redraws the file table (wired in wire())
 
 function wire() {
   $("#files").innerHTML = filesMarkup();
-  drawFiles = wireFileSet(document, fileset, { mode, announce: (m) => { $("#files-status").textContent = m; }, onError: (e) => showError(e.message) });
+  drawFiles = wireFileSet(document, fileset, { mode, announce: (m) => { $("#files-status").textContent = m; }, onError: (e) => showError(e.message), onChange: () => showError("") });
   for (const r of document.querySelectorAll('input[name="mode"]')) {
     r.addEventListener("change", () => {
       $("#outputs-inputs").hidden = mode() !== "outputs";
@@ -307,6 +316,9 @@ function wire() {
   $("#demo-tabular").addEventListener("click", () => runDemo(DEMO_TABULAR).catch((e) => showError(e.message)));
   $("#cancel").addEventListener("click", () => abort?.abort());
   $("#save-json").addEventListener("click", () => last && download("privaudit-report.json", last.reportJson, "application/json"));
+  $("#save-html").addEventListener("click", () => last && download("privaudit-report.html", last.reportHtml, "text/html"));
+  $("#save-comparison-html").addEventListener("click", () => comparisonShown && download("privaudit-comparison.html", comparisonShown.comparisonHtml, "text/html"));
+  wireGlossaryLinks(document, $("#glossary"));
   $("#save-comparison").addEventListener("click", () => comparisonShown && download("privaudit-comparison.json", comparisonShown.comparisonJson, "application/json"));
   $("#save-csv").addEventListener("click", () => last && download("privaudit-scores.csv", last.scoresCsv, "text/csv"));
 }

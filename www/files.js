@@ -83,6 +83,27 @@ export async function sniff(file) {
   return { kind: "other", detail: `${size}` };
 }
 
+/**
+ * What is wrong with a folder as an image set, in words, or null: empty, images not in class
+ * folders, or class folders without images.
+ */
+export function folderProblem(folder) {
+  const files = folder.files;
+  if (!files.length) return `${folder.name} is empty: an image set is a folder with one sub-folder of images per class.`;
+  const images = files.filter((f) => IMAGE.test(folderPath(f)));
+  const loose = images.filter((f) => !folderPath(f).includes("/"));
+  if (images.length && loose.length === images.length) {
+    return `${folder.name} holds ${images.length} image${images.length === 1 ? "" : "s"} but no class folders: put each class's images in a sub-folder named after the class (as torchvision's ImageFolder reads them).`;
+  }
+  if (!images.length) {
+    const classes = new Set(files.map((f) => folderPath(f).split("/")).filter((p) => p.length > 1).map((p) => p[0]));
+    return classes.size
+      ? `${folder.name} has ${classes.size} class folder${classes.size === 1 ? "" : "s"} (${[...classes].slice(0, 3).join(", ")}${classes.size > 3 ? ", …" : ""}) but no PNG or JPEG image in them.`
+      : `${folder.name} holds no PNG or JPEG image and no class folders.`;
+  }
+  return null;
+}
+
 /** A folder as {name, files}: how many images in how many class folders. */
 export function describeFolder(folder) {
   const images = folder.files.filter((f) => IMAGE.test(folderPath(f)));
@@ -109,6 +130,10 @@ export function splitFolder(name, entries) {
     else (byTop.get(parts[0]) ?? byTop.set(parts[0], []).get(parts[0])).push(e);
   }
   const asFolder = (n, list, strip) => ({ name: n, files: list.map((e) => named(e.file, e.path.split("/").slice(strip).join("/"))) });
+  // Images but no sub-folders: one set whose problem is said (not one "not used" row per image).
+  if (byTop.size === 0 && loose.some((e) => IMAGE.test(e.path))) {
+    return { folders: [asFolder(name, loose.filter((e) => IMAGE.test(e.path)), 0)], files: loose.filter((e) => !IMAGE.test(e.path)).map((e) => named(e.file, e.path)) };
+  }
   // Images two levels down (class/img) anywhere: this directory is one set.
   const classImages = entries.some((e) => depth(e.path) === 2 && IMAGE.test(e.path));
   if (classImages || byTop.size === 0) {
@@ -163,24 +188,50 @@ export async function fromDirectoryEntry(entry) {
  * another holds takes it, and the other becomes "not used" (still listed, to be reassigned).
  */
 export class FileSet {
-  items = []; // {key, name, value: File | {name, files}, folder, detail, kind, shape, role}
+  items = []; // {key, name, value: File | {name, files}, folder, detail, kind, shape, role, problem?}
+  /** Whether an audit was asked for (only then is a required role said to be missing). */
+  attempted = false;
+  /** What the last add could not take, in words (an empty folder, a folder of loose images). */
+  problems = [];
   #next = 1;
 
   /** Add files and folders ({name, files}); each gets a guessed role. Returns the new items. */
   async add({ files = [], folders = [] }) {
     const added = [];
-    for (const f of folders) added.push({ key: this.#next++, name: f.name, value: f, folder: true, kind: "folder", detail: describeFolder(f) });
+    this.problems = [];
+    for (const f of folders) {
+      const problem = folderProblem(f);
+      if (problem && !f.files.length) {
+        this.problems.push(problem);
+        continue;
+      }
+      added.push({ key: this.#next++, name: f.name, value: f, folder: true, kind: "folder", detail: describeFolder(f), problem });
+    }
+    if (!files.length && !folders.length) this.problems.push("Nothing was added: the folder is empty.");
     for (const f of files) added.push({ key: this.#next++, name: f.name, value: f, folder: false, ...(await sniff(f)) });
     // In name order, whatever order the browser listed a folder in.
     added.sort((a, b) => a.name.localeCompare(b.name));
     // The same name again (picked anew, or from elsewhere) replaces the item: one row per name.
-    this.items = this.items.filter((i) => !added.some((a) => a.name === i.name && a.folder === i.folder));
+    const where = (x) => x.value?.webkitRelativePath || x.value?.relativePath || x.name;
+    this.items = this.items.filter((i) => !added.some((a) => where(a) === where(i) && a.folder === i.folder));
     this.items.push(...added);
     // Items whose name says what they are first, then the rest in name order.
     const hinted = added.map((it) => ({ it, role: guess(it, this.items) }));
     hinted.sort((a, b) => (a.role == null) - (b.role == null) || a.it.name.localeCompare(b.it.name));
-    for (const { it, role } of hinted) this.#assign(it, role ?? this.#freeSet(it));
+    for (const { it, role } of hinted) this.#assign(it, it.problem ? "ignore" : role ?? this.#freeSet(it));
+    this.problems.push(...added.filter((it) => it.problem).map((it) => it.problem));
+    this.#showPaths();
     return added;
+  }
+
+  // Names that repeat (a project folder's members/data.csv and nonmembers/data.csv) are shown
+  // with their folder path.
+  #showPaths() {
+    for (const it of this.items) {
+      const path = it.value?.webkitRelativePath || it.value?.relativePath || "";
+      const same = this.items.filter((o) => o.name === it.name).length > 1;
+      it.label = same && path ? path : it.name;
+    }
   }
 
   /** Give `key` a role; returns the item that lost it, if any. */
@@ -197,6 +248,7 @@ export class FileSet {
 
   clear() {
     this.items = [];
+    this.problems = [];
   }
 
   /** The item holding `role` (the first, for a multi role). */
@@ -204,13 +256,20 @@ export class FileSet {
     return this.items.find((i) => i.role === role);
   }
 
+  // A single role taken from another item sends that item back to what its name and contents
+  // suggest (or the first free set, or the role the taker had), never silently to "not used".
   #assign(it, role) {
     let displaced = null;
+    const before = it.role;
+    it.role = role;
     if (!ROLES[role].multi) {
       displaced = this.items.find((i) => i !== it && i.role === role) ?? null;
-      if (displaced) displaced.role = "ignore";
+      if (displaced) {
+        const free = (r) => r && r !== role && canHold(displaced, r) && (ROLES[r].multi || !this.items.some((i) => i !== displaced && i.role === r));
+        const hint = guess(displaced, this.items);
+        displaced.role = [hint, before, this.#freeSet(displaced)].find(free) ?? "ignore";
+      }
     }
-    it.role = role;
     return displaced;
   }
 
@@ -225,6 +284,7 @@ export class FileSet {
    * does not fit. `given`: roles the host fills itself (a widget's preset model).
    */
   request(mode, given = []) {
+    this.attempted = true;
     const out = {};
     const problems = [];
     for (const it of this.items) {
@@ -333,12 +393,25 @@ export function renderFileSet(box, set, mode, onChange, given = {}) {
       select.append(el("option", { value: r, textContent: roleLabel(r, mode), selected: r === it.role }));
     }
     if (!rolesFor(mode).includes(it.role)) select.append(el("option", { value: it.role, textContent: `${roleLabel(it.role, mode)} (not used in this mode)`, selected: true }));
-    select.addEventListener("change", () => {
+    // Arrow keys (and Home/End, PageUp/PageDown) on a closed menu only browse: the role is
+    // taken with Enter, on leaving the menu, or by a choice made with the mouse.
+    let browsing = false;
+    const commit = (focus) => {
+      if (select.value === it.role) return;
       const lost = set.setRole(it.key, select.value);
       renderFileSet(box, set, mode, onChange, given);
-      box.querySelector(`tr[data-key="${it.key}"] select`)?.focus();
-      onChange?.(`${it.name} is now ${roleLabel(select.value, mode)}${lost ? `; ${lost.name} is no longer used` : ""}.`);
+      if (focus) box.querySelector(`tr[data-key="${it.key}"] select`)?.focus();
+      onChange?.(`${it.name} is now ${roleLabel(select.value, mode)}${lost ? `; ${lost.name} is now ${roleLabel(lost.role, mode)}` : ""}.`);
+    };
+    select.addEventListener("keydown", (e) => {
+      browsing = ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown"].includes(e.key);
+      if (e.key === "Enter") commit(true);
     });
+    select.addEventListener("pointerdown", () => { browsing = false; });
+    select.addEventListener("change", () => {
+      if (!browsing) commit(true);
+    });
+    select.addEventListener("blur", () => commit(false));
     const remove = el("button", { type: "button", className: "secondary remove", textContent: "Remove" });
     remove.setAttribute("aria-label", `remove ${it.name}`);
     remove.addEventListener("click", () => {
@@ -349,7 +422,7 @@ export function renderFileSet(box, set, mode, onChange, given = {}) {
       (rows[Math.min(at, rows.length - 1)]?.querySelector("button.remove") ?? box.querySelector(".pick-input"))?.focus();
       onChange?.(`${it.name} removed.`);
     });
-    const tr = el("tr", {}, el("th", { scope: "row", textContent: it.name }), el("td", { textContent: it.detail }), el("td", {}, select), el("td", {}, remove));
+    const tr = el("tr", {}, el("th", { scope: "row", textContent: it.label ?? it.name }), el("td", { textContent: it.problem ? `${it.detail}: ${it.problem}` : it.detail }), el("td", {}, select), el("td", {}, remove));
     tr.dataset.role = it.role;
     tr.dataset.key = String(it.key);
     tr.dataset.name = it.name;
@@ -364,7 +437,7 @@ export function renderFileSet(box, set, mode, onChange, given = {}) {
     const held = mine.length || !given[r] ? mine : [given[r]];
     const need = ROLES[r].need === "model" ? "required" : ROLES[r].need;
     const li = el("li", {}, el("strong", { textContent: roleLabel(r, mode) }), ` (${need}): ${ROLES[r].help}. `,
-      el("span", { className: held.length ? "held" : need === "required" ? "missing" : "empty", textContent: held.length ? `Given: ${held.join(", ")}.` : need === "required" ? "Missing." : "" }));
+      el("span", { className: held.length ? "held" : need === "required" && set.attempted ? "missing" : "empty", textContent: held.length ? `Given: ${held.join(", ")}.` : need === "required" ? (set.attempted ? "Missing." : "Not given yet.") : "" }));
     li.dataset.role = r;
     return li;
   }));
@@ -373,21 +446,26 @@ export function renderFileSet(box, set, mode, onChange, given = {}) {
 /**
  * Wire the controls of filesMarkup() inside `root` (a document or a shadow root) to `set`: the
  * drop zone, both pickers and "Remove all files". `mode()` gives the current mode; `announce`
- * takes a sentence for the live region; `onError` a failure. Returns `draw(message)`, which
+ * takes a sentence for the live region; `onError` a failure (or what the added files lack);
+ * `onChange` is called whenever the files or their roles change (to clear an old error). Returns `draw(message)`, which
  * redraws the table (call it when the mode or the host's `given()` roles change).
  */
-export function wireFileSet(root, set, { mode, announce, onError, given = () => ({}) }) {
+export function wireFileSet(root, set, { mode, announce, onError, onChange, given = () => ({}) }) {
   const $ = (id) => root.getElementById(id);
+  // Any change of the files clears an earlier error (onChange), then says what went wrong with
+  // these files, if anything (onError).
   const draw = (message) => {
-    renderFileSet($("files"), set, mode(), announce, given());
+    renderFileSet($("files"), set, mode(), (m) => { onChange?.(); announce(m); }, given());
     if (message) announce(message);
   };
   const add = (items) => set.add(items).then((added) => {
+    onChange?.();
     draw(added.length ? `Added ${added.map((i) => `${i.name} as ${roleLabel(i.role, mode())}`).join("; ")}.` : "Nothing to add.");
+    if (set.problems.length) onError(new Error(set.problems.join("\n")));
   }, onError);
   $("pick-files").addEventListener("change", (e) => { const files = [...e.target.files]; e.target.value = ""; add({ files }); });
   $("pick-folder").addEventListener("change", (e) => { const items = fromDirectoryInput(e.target.files); e.target.value = ""; add(items); });
-  $("clear-files").addEventListener("click", () => { set.clear(); draw("All files removed."); });
+  $("clear-files").addEventListener("click", () => { set.clear(); onChange?.(); draw("All files removed."); });
   const drop = $("drop");
   drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));

@@ -221,10 +221,12 @@ export interface ReferenceInfo {
 }
 
 export interface AuditReport {
-  schema_version: 6;
+  schema_version: 7;
   tool: { name: "privaudit"; version: string };
   backend: "webgpu" | "wgpu" | "cpu";
   backend_note: string | null;
+  /** What ran the model, in words, and why it was chosen ("auto" never picks a software GPU adapter over the CPU). */
+  device: string;
   model: {
     format: "onnx" | "outputs";
     opset: number | null;
@@ -252,10 +254,25 @@ export interface AuditReport {
     /** Plain-language sentences, most important first. */
     summary: string[];
     fpr_level: "0.1" | "0.01" | "0.001" | "0";
+    /**
+     * What the evidence shows, from every valid attack's intervals at `confidence`:
+     * "identifiable" (a TPR at `fpr_level` measurably above the level), "on_average" (else an
+     * AUC measurably above 0.5), "none", "untested" (no intervals) or "no_valid_attack".
+     */
+    grade: "identifiable" | "on_average" | "none" | "untested" | "no_valid_attack";
+    /** The attack the first sentence names; it ranks the exposed records. */
     strongest_attack: string;
     members_identified: number;
+    /** `grade` is "identifiable" or "on_average". */
     leak_measured: boolean;
-    /** The largest ROC ε bound over the attacks, each at α/A. */
+    attacks_considered: string[];
+    /** Attacks the report declares invalid (e.g. references that did not learn), left out of the verdict. */
+    excluded: { attack: string; reason: string }[];
+    /** 1 − α/A for the A considered attacks (Bonferroni); null without intervals. */
+    confidence: number | null;
+    /** The considered attacks' AUC and TPR-at-`fpr_level` intervals at `confidence`. */
+    evidence: { attack: string; auc: [number, number]; tpr: [number, number] }[];
+    /** The largest ROC ε bound over the considered attacks, each at α/A. */
     epsilon: { epsilon: number; attack: string; ceiling: number; attacks: number } | null;
     gate: { expression: string; passed: boolean; conditions: { condition: string; value: number; attack: string | null; crossed: boolean }[] } | null;
   };
@@ -343,6 +360,10 @@ export interface DuplicateInfo {
 export interface AuditResult {
   report: AuditReport;
   reportJson: string;
+  /** The self-contained HTML report, as the CLI's `--html` writes it (no scripts, no external resources). */
+  reportHtml: string;
+  /** The terms of the tables explained: `[term, explanation]` pairs. */
+  glossary: [string, string][];
   /** set,row,[id,]label,member,<attack>…,model_loss,model_predicted,model_correct,rank */
   scoresCsv: string;
   rocSvg: string;
@@ -404,7 +425,9 @@ export interface Comparison {
 export interface CompareResult {
   comparison: Comparison;
   comparisonJson: string;
-  /** Accuracy on non-members against the highest AUC, one point per model. (The self-contained HTML page is the CLI's `compare --html`.) */
+  /** The self-contained HTML page, as the CLI's `compare --html` writes it. */
+  comparisonHtml: string;
+  /** Accuracy on non-members against the highest AUC, one point per model. */
   svg: string;
   /** Each model's audit, as runAudit gives it. */
   audits: AuditResult[];

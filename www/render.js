@@ -4,6 +4,31 @@
 
 export const fmt = (v) => (v == null ? "–" : v.toFixed(4));
 
+const SUPERSCRIPT = { "-": "⁻", 0: "⁰", 1: "¹", 2: "²", 3: "³", 4: "⁴", 5: "⁵", 6: "⁶", 7: "⁷", 8: "⁸", 9: "⁹" };
+
+/**
+ * A number as people read it, the engine's rule (src/report/format.rs `num`): fixed-point with
+ * four significant digits from 0.001 to 100,000, else three significant digits times a power
+ * of ten in superscripts ("1.27×10⁻⁶"); an ASCII minus so that copied values parse.
+ */
+export function num(v) {
+  if (v == null || !Number.isFinite(v)) return "–";
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  if (a >= 1e-3 && a < 1e5) {
+    const s = v.toFixed(Math.max(0, 3 - Math.floor(Math.log10(a))));
+    const t = s.includes(".") ? s.replace(/0+$/, "").replace(/\.$/, "") : s;
+    return t === "-0" ? "0" : t;
+  }
+  let exp = Math.floor(Math.log10(a));
+  if (Math.abs(v / 10 ** exp).toFixed(2).startsWith("10")) exp += 1;
+  const m = (v / 10 ** exp).toFixed(2).replace(/0+$/, "").replace(/\.$/, "");
+  return `${m}×10${String(exp).split("").map((c) => SUPERSCRIPT[c]).join("")}`;
+}
+
+/** Why an AUC below 0.5 is not a leak of its own, said where it occurs. */
+export const BELOW_CHANCE = "below 0.5: this attack scores members lower than non-members, the opposite of what it expects; with a given split this usually means the two sets differ rather than that the model leaks (see the glossary)";
+
 const el = (tag, props = {}, ...children) => {
   const e = Object.assign(document.createElement(tag), props);
   e.append(...children);
@@ -38,6 +63,10 @@ export function metricRows(report) {
       if (level != null && unmeasurable.has(level)) {
         td.className = "unmeasurable";
         td.title = why;
+      }
+      if (k === "auc" && v < 0.5) {
+        td.classList.add("below-chance");
+        td.title = BELOW_CHANCE;
       }
       return td;
     }));
@@ -82,6 +111,7 @@ export function summary(report) {
     r.model.estimator ? `estimator: ${r.model.estimator}` : null].filter(Boolean);
   const line = [`Ran on `, el("strong", { className: "backend-used", textContent: backend }),
     ` · ${r.data.members} members, ${r.data.nonmembers} non-members${pop}, ${r.data.classes} classes${acc}`];
+  if (r.device) line.push(el("br"), el("small", { className: "device", textContent: `Ran on ${r.device}.` }));
   if (read.length) line.push(el("br"), el("small", { className: "model-read", textContent: `Model read: ${read.join("; ")}` }));
   return line;
 }
@@ -102,14 +132,14 @@ export function fillReferences(table, report) {
     ...[String(m.train_records), fmt(m.accuracy_train), fmt(m.accuracy_test), m.loss.length ? fmt(m.loss[m.loss.length - 1]) : "–"].map((v) => el("td", { textContent: v })))));
 }
 
-/** The verdict's sentences as `<li>`s, then the gate's result when there is one. */
+/** The verdict's sentences as `<li>`s (the first, the finding, in bold), then the gate's result when there is one. */
 export function verdictItems(report) {
   const v = report.verdict;
-  const items = v.summary.map((t) => el("li", { textContent: t }));
+  const items = v.summary.map((t, i) => (i === 0 ? el("li", { className: "finding" }, el("strong", { textContent: t })) : el("li", { textContent: t })));
   if (v.gate) {
     const g = el("li", { className: v.gate.passed ? "gate passed" : "gate crossed" },
       el("strong", { textContent: `Gate “${v.gate.expression}”: ${v.gate.passed ? "passed" : "crossed"}` }),
-      el("ul", {}, ...v.gate.conditions.map((c) => el("li", { textContent: `${c.crossed ? "✗" : "✓"} ${c.condition}: ${c.value}${c.attack ? ` (${c.attack})` : ""}` }))));
+      el("ul", {}, ...v.gate.conditions.map((c) => el("li", { textContent: `${c.crossed ? "✗" : "✓"} ${c.condition}: ${num(c.value)}${c.attack ? ` (${c.attack})` : ""}` }))));
     items.push(g);
   }
   return items;
@@ -127,7 +157,7 @@ export function provenanceRows(report) {
 }
 
 const who = (x) => x.id ?? `${x.set === "members" ? "member" : "non-member"} row ${x.row}`;
-const sci = (v) => (v == null ? "–" : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? v.toFixed(4) : v.toExponential(3));
+const sci = num;
 
 /**
  * The exposure table of `list` (report.exposure.members or .false_positives): rank, record (a
@@ -136,14 +166,14 @@ const sci = (v) => (v == null ? "–" : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4
  */
 export function exposedRows(report, list, onSelect) {
   const names = report.attacks.map((a) => a.name);
-  const head = el("tr", {}, ...["rank", "record", "label", "predicted", "loss", ...names].map((h) => el("th", { scope: "col", textContent: h })));
+  const head = el("tr", {}, ...["rank", "record", "label", "predicted", "model's loss", ...names.map((n) => `score: ${n}`)].map((h) => el("th", { scope: "col", textContent: h })));
   const rows = list.map((x) => {
     const tr = el("tr");
     tr.dataset.set = x.set;
     tr.dataset.row = String(x.row);
     const button = el("button", { type: "button", className: "link", textContent: who(x), title: "show this record's scores and its reference models" });
     button.addEventListener("click", () => onSelect?.(x, tr));
-    const preview = x.preview.length ? el("small", { className: "preview", textContent: x.preview.map((v) => String(+v.toPrecision(4))).join(", ") }) : "";
+    const preview = x.preview.length ? el("small", { className: "preview", textContent: x.preview.map(num).join(", ") }) : "";
     tr.append(el("td", { textContent: String(x.rank) }), el("th", { scope: "row" }, button, preview ? el("br") : "", preview),
       el("td", { textContent: String(x.label) }), el("td", { textContent: `${x.predicted}${x.correct ? "" : " ✗"}`, title: x.correct ? "" : "misclassified" }),
       el("td", { textContent: sci(x.loss) }),
@@ -186,7 +216,7 @@ export function recordDetail(report, x) {
     const [w, left, right] = [420, 50, 20];
     const px = (v) => left + ((v - lo) / (hi - lo)) * (w - left - right);
     const dots = (vals, y, color, label) => vals.map((v) => svg("circle", { cx: px(v).toFixed(1), cy: y, r: 4, fill: color, "fill-opacity": 0.7 }, svg("title", {}, `${label}: φ = ${v.toFixed(3)}`)));
-    const plot = svg("svg", { viewBox: `0 0 ${w} 90`, role: "img", "aria-label": `the target's φ ${r.target.toFixed(3)} among ${r.in.length} IN and ${r.out.length} OUT references`, class: "strip" },
+    const plot = svg("svg", { viewBox: `0 0 ${w} 90`, fill: "currentColor", role: "img", "aria-label": `the target's φ ${r.target.toFixed(3)} among ${r.in.length} IN and ${r.out.length} OUT references`, class: "strip" },
       svg("text", { x: 4, y: 24, "font-size": 11 }, "IN"), svg("text", { x: 4, y: 54, "font-size": 11 }, "OUT"),
       ...dots(r.in, 20, "#d62728", "IN reference"), ...dots(r.out, 50, "#1f77b4", "OUT reference"),
       svg("line", { x1: px(r.target).toFixed(1), y1: 8, x2: px(r.target).toFixed(1), y2: 62, stroke: "currentColor", "stroke-width": 2 }, svg("title", {}, `target: φ = ${r.target.toFixed(3)}`)),
@@ -212,6 +242,10 @@ export function sliceRows(report) {
       el("td", {}, ...iv(a.tpr_at_fpr["0.001"], a.ci?.tpr_at_fpr["0.001"])), el("td", {}, ...iv(a.advantage, a.ci?.advantage)), el("td", { textContent: a.epsilon.toFixed(2) })]
       : [el("td", { colSpan: 5, textContent: s.note ?? "" })];
     if (a) tr.dataset.auc = String(a.auc);
+    if (a && a.auc < 0.5) {
+      cells[0].classList.add("below-chance");
+      cells[0].title = BELOW_CHANCE;
+    }
     tr.append(el("th", { scope: "row", textContent: s.small ? `${s.name} (small)` : s.name }), el("td", { textContent: String(s.members) }), el("td", { textContent: String(s.nonmembers) }), ...cells);
     return tr;
   });
@@ -269,12 +303,19 @@ export function renderReport(els, result) {
   if (els.verdict) {
     els.verdict.replaceChildren(...verdictItems(r));
     els.verdict.dataset.leak = String(r.verdict.leak_measured);
+    els.verdict.dataset.grade = r.verdict.grade;
   }
   if (els.provenance) {
     els.provenance.querySelector("tbody").replaceChildren(...provenanceRows(r));
     els.provenance.querySelector("caption").textContent = `Audited ${r.provenance.created} by ${r.provenance.engine}; report schema ${r.schema_version}. SHA-256 as sha256sum computes it (an image folder: over its files in path order; see the README).`;
   }
   els.warnings.replaceChildren(...r.warnings.map((w) => el("li", { textContent: w })));
+  // The warnings stand above the tables, as warnings, and only when there are some.
+  const box = els.warnings.closest(".warnings-box");
+  if (box) box.hidden = r.warnings.length === 0;
+  if (els.glossary) {
+    els.glossary.querySelector("dl").replaceChildren(...(result.glossary ?? []).flatMap(([t, d]) => [el("dt", { textContent: t }), el("dd", { textContent: d })]));
+  }
   els.metrics.replaceChildren(...metricRows(r));
   if (els.statisticsNote) els.statisticsNote.textContent = result.statisticsNote ?? "";
   if (els.epsilon) els.epsilon.replaceChildren(...epsilonRows(r));
@@ -314,6 +355,21 @@ export function renderReport(els, result) {
   els.roc.querySelector("svg")?.remove();
   els.roc.insertAdjacentHTML("afterbegin", result.rocSvg);
   els.hists.innerHTML = result.histogramSvgs.join("");
+}
+
+/**
+ * Make every `a.glossary-link` under `root` open and show the glossary element `glossary` (a
+ * `<details>`): fragment links do not reach into a shadow root.
+ */
+export function wireGlossaryLinks(root, glossary) {
+  root.addEventListener("click", (ev) => {
+    const a = ev.target.closest?.("a.glossary-link");
+    if (!a || !glossary) return;
+    ev.preventDefault();
+    glossary.open = true;
+    glossary.scrollIntoView({ block: "start" });
+    glossary.querySelector("summary")?.focus();
+  });
 }
 
 /** Save text as a file (a download; nothing is sent anywhere). */

@@ -16,20 +16,26 @@
 // Events: "progress" (detail {stage, fraction, message}), "report" (detail: the report),
 // "error" (detail {message}). Theme with --privaudit-accent, --privaudit-bad, --privaudit-muted,
 // --privaudit-font and ::part(form | run | cancel | progress | error | report | metrics | roc |
-// histograms | references | epsilon | verdict | provenance | save-json | save-csv).
+// histograms | references | epsilon | verdict | warnings | glossary | provenance | save-html | save-json | save-csv).
 import init, { runAudit, runCompare } from "./api.js";
-import { comparisonRows, download, renderReport, COMPARISON_HEADERS, EPSILON_HEADERS, METRIC_HEADERS, PROVENANCE_HEADERS, REFERENCE_HEADERS, SLICE_HEADERS } from "./render.js";
+import { comparisonRows, download, renderReport, wireGlossaryLinks, COMPARISON_HEADERS, EPSILON_HEADERS, METRIC_HEADERS, PROVENANCE_HEADERS, REFERENCE_HEADERS, SLICE_HEADERS } from "./render.js";
 import { FileSet, filesMarkup, wireFileSet } from "./files.js";
 
 const STYLE = `
-:host { display: block; color-scheme: light dark; font: 15px/1.45 var(--privaudit-font, system-ui, sans-serif);
-  --accent: var(--privaudit-accent, #0b6bcb); --bad: var(--privaudit-bad, #b3261e); --muted: var(--privaudit-muted, #6b7280); }
+:host { display: block; font: 15px/1.45 var(--privaudit-font, system-ui, sans-serif);
+  /* The host page's scheme (color-scheme is inherited): light-dark() picks by it. */
+  --accent: var(--privaudit-accent, light-dark(#0b6bcb, #6cb2ff)); --bad: var(--privaudit-bad, light-dark(#b3261e, #ff8a80));
+  --muted: var(--privaudit-muted, light-dark(#4b5563, #b8bec9)); --warn: light-dark(#8a4b00, #ffc46b); --warnbox: light-dark(#fff4e5, #2d2213);
+  --on-accent: light-dark(#ffffff, #0b1220); }
+select, input { max-width: 100%; }
+table { display: block; overflow-x: auto; max-width: 100%; }
+@media (max-width: 640px) { .grid { grid-template-columns: minmax(0, 1fr); } th, td { white-space: normal; padding: .25rem .35rem; } }
 [hidden] { display: none !important; }
 .grid { display: grid; grid-template-columns: max-content 1fr; gap: .4rem 1rem; align-items: center; margin: .5rem 0; }
 fieldset { border: 1px solid color-mix(in srgb, var(--muted) 50%, transparent); border-radius: 6px; margin: .5rem 0; }
 fieldset label { margin-right: 1.2rem; }
 .actions { display: flex; gap: .7rem; flex-wrap: wrap; margin: .7rem 0; }
-button { font: inherit; padding: .45rem 1rem; border-radius: 6px; border: 1px solid var(--accent); background: var(--accent); color: white; cursor: pointer; }
+button { font: inherit; padding: .45rem 1rem; border-radius: 6px; border: 1px solid var(--accent); background: var(--accent); color: var(--on-accent); cursor: pointer; }
 button.secondary { background: transparent; color: var(--accent); }
 button:disabled { opacity: .5; cursor: progress; }
 :is(button, input, select):focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
@@ -37,20 +43,25 @@ button:disabled { opacity: .5; cursor: progress; }
 .error { color: var(--bad); font-weight: 600; white-space: pre-wrap; }
 table { border-collapse: collapse; margin: 1rem 0; width: 100%; }
 caption { text-align: left; color: var(--muted); font-size: .9em; caption-side: bottom; padding-top: .3rem; }
-th, td { padding: .3rem .6rem; border-bottom: 1px solid color-mix(in srgb, var(--muted) 35%, transparent); text-align: right; font-variant-numeric: tabular-nums; }
+th, td { padding: .3rem .6rem; border-bottom: 1px solid color-mix(in srgb, var(--muted) 35%, transparent); text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+th[scope="row"], td.text, caption { white-space: normal; }
 th:first-child, td:first-child { text-align: left; }
 .roc svg { width: 100%; max-width: 720px; }
 .hists { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: .5rem; }
 .hists svg { width: 100%; }
-.warnings li { color: var(--muted); }
+.warnings-box { background: var(--warnbox); border-left: 4px solid var(--warn); padding: .1rem 1rem; margin: .7rem 0; }
+.warnings-box h3 { color: var(--warn); margin: .4rem 0; }
+td.below-chance { text-decoration: underline dotted; }
+.glossary dt { font-weight: 600; margin-top: .4rem; }
+.glossary dd { margin-left: 1.2rem; }
 td small.ci { color: var(--muted); font-size: .8em; white-space: nowrap; }
-td.unmeasurable { color: color-mix(in srgb, var(--muted) 60%, transparent); }
+td.unmeasurable { color: var(--muted); font-style: italic; }
 .note { color: var(--muted); font-size: .9em; }
 .verdict { border-left: 4px solid var(--accent); padding: .3rem 1rem .3rem 1.8rem; margin: .7rem 0; }
 .gate.crossed strong { color: var(--bad); }
 .provenance td, .provenance th { text-align: left; font-size: .85em; }
 .provenance code { word-break: break-all; }
-tr.small { color: var(--muted); }
+tr.small { color: var(--muted); font-style: italic; }
 tr.selected { background: color-mix(in srgb, var(--accent) 12%, transparent); }
 button.link { background: none; border: none; color: var(--accent); text-decoration: underline; padding: 0; cursor: pointer; font: inherit; text-align: left; }
 small.preview { color: var(--muted); }
@@ -61,7 +72,7 @@ small.preview { color: var(--muted); }
 .drop.over { border-color: var(--accent); background: color-mix(in srgb, var(--accent) 10%, transparent); }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 .pick-input { position: absolute; width: 1px; height: 1px; opacity: 0; }
-label.pick { padding: .45rem 1rem; border-radius: 6px; border: 1px solid var(--accent); background: var(--accent); color: white; cursor: pointer; }
+label.pick { padding: .45rem 1rem; border-radius: 6px; border: 1px solid var(--accent); background: var(--accent); color: var(--on-accent); cursor: pointer; }
 label.pick:has(+ .pick-input:focus-visible) { outline: 3px solid var(--accent); outline-offset: 2px; }
 #roles td, #roles th { text-align: left; }
 ul.roles { font-size: .9em; padding-left: 1.2rem; }
@@ -83,7 +94,7 @@ const TEMPLATE = `<style>${STYLE}</style>
   <div class="grid">
     <label for="scale">Scale features by</label><input id="scale" type="number" step="any" value="1">
     <label for="backend">Run on</label>
-    <select id="backend"><option value="auto">GPU if available, else CPU</option><option value="gpu">GPU only</option><option value="cpu">CPU</option></select>
+    <select id="backend"><option value="auto">the fastest: a hardware GPU if there is one, else the CPU</option><option value="gpu">the GPU, even a software one</option><option value="cpu">CPU</option></select>
   </div>
   <div class="actions">
     <button id="run" part="run" type="button">Audit</button>
@@ -102,8 +113,8 @@ const TEMPLATE = `<style>${STYLE}</style>
 <section id="report" part="report" hidden aria-label="audit report">
   <p id="summary"></p>
   <ul id="verdict" class="verdict" part="verdict" aria-label="verdict"></ul>
-  <ul id="warnings" class="warnings"></ul>
-  <table part="metrics"><caption>TPR at FPR ≤ level: the best true-positive rate among thresholds whose false-positive rate does not exceed the level.</caption>
+  <section class="warnings-box" part="warnings" aria-label="warnings" hidden><h3>Warnings</h3><ul id="warnings"></ul></section>
+  <table part="metrics"><caption>TPR at FPR ≤ level: the best true-positive rate among thresholds whose false-positive rate does not exceed the level. Terms: <a href="#glossary" class="glossary-link">glossary</a>.</caption>
     <thead>${headerRow(METRIC_HEADERS)}</thead><tbody id="metrics"></tbody></table>
   <p id="statistics-note" class="note"></p>
   <table part="epsilon"><caption>Lower bounds on ε at the stated confidence; in brackets the largest value these counts of records could show.</caption>
@@ -119,13 +130,15 @@ const TEMPLATE = `<style>${STYLE}</style>
     <div id="record-detail" class="record-detail" part="record-detail" aria-live="polite" hidden></div>
   </section>
   <section id="slices" part="slices" hidden aria-label="slices">
-    <table><caption>The strongest attack on each slice alone, with its interval; small: fewer than 50 members or non-members.</caption>
+    <table><caption>The strongest attack on each slice alone, with its interval; small: fewer than 50 members or non-members. Terms: <a href="#glossary" class="glossary-link">glossary</a>.</caption>
       <thead>${headerRow(SLICE_HEADERS)}</thead><tbody></tbody></table>
     <figure class="slices-chart"></figure>
   </section>
   <section id="duplicates" part="duplicates" hidden aria-label="duplicates"><ul></ul></section>
-  <table id="provenance" class="provenance" part="provenance"><caption></caption><thead>${headerRow(PROVENANCE_HEADERS)}</thead><tbody></tbody></table>
+  <details id="glossary" class="glossary" part="glossary"><summary>Glossary: AUC, TPR and FPR, advantage, PPV, ε, μ, intervals, ranks</summary><dl></dl></details>
+  <table id="provenance" class="provenance" part="provenance" tabindex="0"><caption></caption><thead>${headerRow(PROVENANCE_HEADERS)}</thead><tbody></tbody></table>
   <div class="actions">
+    <button id="save-html" part="save-html" type="button" class="secondary">Save report (HTML document)</button>
     <button id="save-json" part="save-json" type="button" class="secondary">Save report (JSON)</button>
     <button id="save-csv" part="save-csv" type="button" class="secondary">Save per-record scores (CSV)</button>
   </div>
@@ -151,11 +164,14 @@ export class PrivacyAudit extends HTMLElement {
     $("run").addEventListener("click", () => this.#runFromForm());
     $("cancel").addEventListener("click", () => this.cancel());
     $("save-json").addEventListener("click", () => this.#last && download("privaudit-report.json", this.#last.reportJson, "application/json"));
+    $("save-html").addEventListener("click", () => this.#last && download("privaudit-report.html", this.#last.reportHtml, "text/html"));
+    wireGlossaryLinks(this.#root, $("glossary"));
     $("save-csv").addEventListener("click", () => this.#last && download("privaudit-scores.csv", this.#last.scoresCsv, "text/csv"));
     this.#drawFiles = wireFileSet(this.#root, this.#files, {
       mode: () => "model",
       announce: (m) => { $("files-status").textContent = m; },
       onError: (e) => this.#fail(e),
+      onChange: () => { $("error").hidden = true; },
       given: () => (this.#model != null ? { model: "set by this page" } : {}),
     });
   }
@@ -222,6 +238,7 @@ export class PrivacyAudit extends HTMLElement {
 
   #runFromForm() {
     const files = this.#files.request("model", this.#model != null ? ["model"] : []);
+    this.#drawFiles(); // a required role still empty now reads "Missing."
     if (files instanceof Error) return this.#fail(files);
     let opts;
     try {
@@ -240,6 +257,9 @@ export class PrivacyAudit extends HTMLElement {
     if (request.model == null && this.#model != null) request.model = this.#model;
     this.#abort = new AbortController();
     $("error").hidden = true;
+    // The previous report is not this run's: hidden until this one is ready.
+    $("report").hidden = true;
+    $("comparison").hidden = true;
     $("run").disabled = true;
     $("cancel").disabled = false;
     this.#progress(0, "starting the engine…");
@@ -285,7 +305,7 @@ export class PrivacyAudit extends HTMLElement {
     const $ = (id) => this.#root.getElementById(id);
     this.#last = result;
     $("report").hidden = false;
-    renderReport({ summary: $("summary"), verdict: $("verdict"), provenance: $("provenance"), warnings: $("warnings"), metrics: $("metrics"), statisticsNote: $("statistics-note"), epsilon: $("epsilon"), epsilonNote: $("epsilon-note"), references: $("references"), roc: $("roc"), hists: $("hists"), exposure: $("exposure"), recordDetail: $("record-detail"), slices: $("slices"), duplicates: $("duplicates") }, result);
+    renderReport({ summary: $("summary"), verdict: $("verdict"), provenance: $("provenance"), warnings: $("warnings"), metrics: $("metrics"), statisticsNote: $("statistics-note"), epsilon: $("epsilon"), epsilonNote: $("epsilon-note"), references: $("references"), roc: $("roc"), hists: $("hists"), exposure: $("exposure"), recordDetail: $("record-detail"), slices: $("slices"), duplicates: $("duplicates"), glossary: $("glossary") }, result);
   }
 
   /** Stop a running audit (its promise rejects with an AbortError). */

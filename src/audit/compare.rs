@@ -239,9 +239,12 @@ fn inputs_cached(input: &CompareInput, key: Option<&str>) -> Option<Vec<u8>> {
 }
 
 fn row(c: &CompareModel, r: &AuditReport, level: &str, how: &str, quantised: bool) -> CompareRow {
-    let best_auc = r.attacks.iter().max_by(|a, b| a.metrics.auc.total_cmp(&b.metrics.auc));
+    // The attacks the verdict considers: one the report declares invalid (references that did
+    // not learn) is no model's strongest.
+    let valid = || r.attacks.iter().filter(|a| r.verdict.attacks_considered.contains(&a.name));
+    let best_auc = valid().max_by(|a, b| a.metrics.auc.total_cmp(&b.metrics.auc));
     let tpr = |a: &crate::report::AttackResult| a.metrics.tpr_at_fpr.get(level).copied().unwrap_or(0.0);
-    let best_tpr = r.attacks.iter().max_by(|a, b| tpr(a).total_cmp(&tpr(b)));
+    let best_tpr = valid().max_by(|a, b| tpr(a).total_cmp(&tpr(b)));
     let eps = r.verdict.epsilon.as_ref();
     CompareRow {
         name: c.name.clone(),

@@ -6,6 +6,7 @@ use crate::attacks::ReferenceSet;
 use crate::error::Result;
 use crate::metrics::RocCurve;
 use crate::report::DuplicateExposure;
+use crate::report::format::num;
 use crate::report::records::{self, ExposedRecord, Exposure, PREVIEW_VALUES, ReferenceView, Slice};
 use crate::signals::Signals;
 
@@ -127,9 +128,9 @@ impl Inputs<'_> {
         let quartile = |v: f64| cuts.iter().filter(|&&t| v > t).count();
         for q in 0..4 {
             let range = match q {
-                0 => format!("lowest, ≤ {:.3e}", cuts[0]),
-                3 => format!("highest, > {:.3e}", cuts[2]),
-                _ => format!("{:.3e} to {:.3e}", cuts[q - 1], cuts[q]),
+                0 => format!("lowest, ≤ {}", num(cuts[0])),
+                3 => format!("highest, > {}", num(cuts[2])),
+                _ => format!("{} to {}", num(cuts[q - 1]), num(cuts[q])),
             };
             out.push(one("loss_quartile", format!("loss quartile {} ({range})", q + 1), &|i| quartile(loss[i]) == q)?);
         }

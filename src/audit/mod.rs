@@ -207,15 +207,15 @@ pub async fn run(input: AuditInput, opts: &AuditOptions, progress: &mut dyn FnMu
         member: Vec::new(),
         candidates: split.candidates.len(),
     });
-    let (ref_set, reference_info, reference_cache) = match references {
-        Some(r) => (Some(r.set), Some(r.info), r.cache),
-        None => (None, None, None),
+    let (ref_set, reference_info, reference_cache, invalid_references) = match references {
+        Some(r) => (Some(r.set), Some(r.info), r.cache, r.invalid),
+        None => (None, None, None, None),
     };
     let set = ref_set.as_ref().or(population_only.as_ref());
 
     say("attacks", 0.9, "computing attacks and metrics".into());
     let is_member = split.is_member(records.members());
-    let evaluation = evaluate::run(&plan, &subset(&target_signals, &split.candidates), set, &is_member, &mut warnings)?;
+    let evaluation = evaluate::run(&plan, &subset(&target_signals, &split.candidates), set, invalid_references.as_deref(), &is_member, &mut warnings)?;
     let parts = Parts { records: &records, target: &target, target_signals: &target_signals, split: &split, set, duplicates };
     let output = assemble(&plan, parts, evaluation, reference_info, warnings, digests, &is_member)?;
     say("done", 1.0, "audit complete".into());
@@ -271,9 +271,10 @@ fn assemble(
             ));
         }
     }
-    let (backend, backend_note) = match &target.model {
-        Some((_, b)) => (b.name, b.note.clone()),
-        None => ("cpu", None),
+    let (backend, backend_note, device) = match &target.model {
+        Some((_, b)) => (b.name, b.note.clone(), b.detail.clone()),
+        None if target.pipeline.is_some() => ("cpu", None, "the CPU: a tree ensemble runs there".into()),
+        None => ("cpu", None, "none: the model's outputs were given".into()),
     };
     warnings.extend(backend_note.clone());
     let need_pop = plan.need_population;
@@ -288,11 +289,15 @@ fn assemble(
         };
     }
     let combined = combined_epsilon(&evaluation, is_member, &plan.opts.statistics);
+    let excluded =
+        evaluation.excluded.iter().map(|(i, why)| report::ExcludedAttack { attack: evaluation.results[*i].name.clone(), reason: why.clone() }).collect();
+    let verdict_inputs = report::VerdictInputs { epsilon: combined, excluded, corrected: evaluation.corrected.clone() };
     let mut report = AuditReport {
         schema_version: report::SCHEMA_VERSION,
         tool: ToolInfo { name: "privaudit".into(), version: env!("CARGO_PKG_VERSION").into() },
         backend: backend.into(),
         backend_note,
+        device,
         model,
         data: DataInfo {
             members: n_mem,
@@ -313,8 +318,9 @@ fn assemble(
         slices: Vec::new(),
         duplicates: None,
     };
-    report.verdict = report::verdict(&report, combined);
+    report.verdict = report::verdict(&report, verdict_inputs);
     // The records: ranked by the strongest attack, the exposure tables, slices, duplicates.
+    // (The strongest attack ranks the records; with every attack declared invalid, the first.)
     let strongest = report.attacks.iter().position(|a| a.name == report.verdict.strongest_attack).unwrap_or(0);
     let x = exposure::Inputs {
         plan,
@@ -365,14 +371,17 @@ fn assemble(
     Ok(AuditOutput { report, scores: ScoreTable { attacks, rows }, reference_cache: None })
 }
 
-/// The largest ROC ε bound over the attacks, each at α/A, so that it holds at 1 − α whichever
-/// attack turns out strongest.
+/// The largest ROC ε bound over the attacks the verdict considers (not those the report
+/// declares invalid), each at α/A, so that it holds at 1 − α whichever turns out strongest.
 fn combined_epsilon(e: &evaluate::Evaluation, is_member: &[bool], s: &crate::metrics::StatisticsSettings) -> Option<report::CombinedEpsilon> {
-    let a = e.columns.len();
+    let valid = |i: usize| !e.excluded.iter().any(|(x, _)| *x == i);
+    let a = (0..e.columns.len()).filter(|&i| valid(i)).count();
     e.columns
         .iter()
         .zip(&e.results)
-        .filter_map(|(col, r)| {
+        .enumerate()
+        .filter(|(i, _)| valid(*i))
+        .filter_map(|(_, (col, r))| {
             let roc = crate::metrics::RocCurve::new(col, is_member).ok()?;
             let b = crate::metrics::RocEpsilon::of(&roc, s.alpha() / a as f64, s.delta);
             Some(report::CombinedEpsilon { epsilon: b.epsilon, attack: r.name.clone(), ceiling: b.ceiling, attacks: a })

@@ -28,6 +28,8 @@ pub(crate) struct References {
     pub info: ReferenceInfo,
     /// Freshly trained references to keep: `(key, bytes)`.
     pub cache: Option<(String, Vec<u8>)>,
+    /// Why the attacks that read these references are not valid (some did not learn), if so.
+    pub invalid: Option<String>,
 }
 
 /// Trained references as kept between runs.
@@ -231,13 +233,7 @@ pub(crate) async fn build(cx: Inputs<'_>, source: RefSource, say: &mut Say<'_>, 
             }
             if !cached {
                 let epochs = plan.opts.training.epochs as usize;
-                // Progress counts the epochs done over every reference (side by side, their
-                // epochs interleave).
-                let done = std::cell::Cell::new(0usize);
-                let fraction = || {
-                    done.set(done.get() + 1);
-                    0.15 + 0.7 * done.get() as f64 / (k * epochs).max(1) as f64
-                };
+                let progress = TrainingProgress::new(k, epochs, classes, plan.opts.training.learning_rate);
                 // Every record as the network reads it (f32), for training and evaluating each reference.
                 let eval: Vec<f32> = records.all_features().iter().map(|&v| v as f32).collect();
                 let jobs: Vec<TrainJob> = member
@@ -265,8 +261,10 @@ pub(crate) async fn build(cx: Inputs<'_>, source: RefSource, say: &mut Say<'_>, 
                         eval,
                         eval_rows: total,
                     };
-                    let mut on_epoch =
-                        |j: usize, e: usize, loss: f64| say("train", fraction(), format!("reference {}/{k}: epoch {e}/{epochs}, loss {loss:.4}", j + 1));
+                    let mut on_epoch = |j: usize, e: usize, loss: f64| {
+                        let (f, m) = progress.epoch(j, jobs[j].rows.len(), e, loss);
+                        say("train", f, m);
+                    };
                     let (results, how) = parallel::train_on_cpu(&jcx, &jobs, &mut on_epoch).await?;
                     parallelism = Some(how);
                     results
@@ -275,8 +273,10 @@ pub(crate) async fn build(cx: Inputs<'_>, source: RefSource, say: &mut Say<'_>, 
                     for job in &jobs {
                         let j = job.index;
                         let x = parallel::rows_of(&eval, onnx.features(), &job.rows)?;
-                        let mut on_epoch =
-                            |e: usize, loss: f64| say("train", fraction(), format!("reference {}/{k}: epoch {e}/{epochs}, loss {loss:.4}", j + 1));
+                        let mut on_epoch = |e: usize, loss: f64| {
+                            let (f, m) = progress.epoch(j, job.rows.len(), e, loss);
+                            say("train", f, m);
+                        };
                         let (prepared, losses) = onnx.train(be, &x, job.rows.len(), &job.y, classes, &plan.opts.training, job.seed, &mut on_epoch).await?;
                         let (z, c) = prepared.logits(&eval, total, |_, _| {}).await?;
                         results.push(TrainResult { index: j, logits: z, classes: c, losses });
@@ -337,17 +337,25 @@ pub(crate) async fn build(cx: Inputs<'_>, source: RefSource, say: &mut Say<'_>, 
     let n_mem = records.members();
     let target_train_acc = super::accuracy(&target_signals.correct, &(0..n_mem).collect::<Vec<_>>()).unwrap_or(1.0);
     let chance = 1.0 / classes as f64;
+    let mut not_learning = Vec::new();
     for (j, info) in model_infos.iter_mut().enumerate() {
         let (tin, tout): (Vec<usize>, Vec<usize>) = (0..total).partition(|&r| member[j][r]);
         info.accuracy_train = super::accuracy(&ref_signals[j].correct, &tin);
         info.accuracy_test = super::accuracy(&ref_signals[j].correct, &tout);
         if let Some(a) = info.accuracy_train.filter(|&a| a < chance + 0.5 * (target_train_acc - chance)) {
-            warnings.push(format!(
-                "REFERENCE MODEL {} DID NOT LEARN: training accuracy {a:.3} is less than halfway from chance ({chance:.3}) to the target's {target_train_acc:.3}; LiRA and RMIA results are not valid — train longer or with a higher learning rate",
-                j + 1
-            ));
+            not_learning.push(format!("{} ({a:.3})", j + 1));
         }
     }
+    let invalid = (!not_learning.is_empty()).then(|| {
+        let which = if not_learning.len() == 1 { format!("reference model {}", not_learning[0]) } else { format!("reference models {}", not_learning.join(", ")) };
+        let why = format!(
+            "{which} did not learn: accuracy on its own training records less than halfway from chance ({chance:.3}) to the target's {target_train_acc:.3}"
+        );
+        warnings.push(format!(
+            "{why}. The attacks that compare with the references (LiRA, RMIA) are not valid here and are left out of the verdict; train the references longer or with a higher learning rate"
+        ));
+        why
+    });
     let order = &split.order;
     let set = ReferenceSet {
         target: ModelSignals::from_signals(target_signals, order),
@@ -374,7 +382,7 @@ pub(crate) async fn build(cx: Inputs<'_>, source: RefSource, say: &mut Say<'_>, 
         parallelism,
         cached,
     };
-    Ok(References { set, info, cache })
+    Ok(References { set, info, cache, invalid })
 }
 
 /// The user's references' outputs, one table per reference, in the audited rows' order.
@@ -471,4 +479,97 @@ async fn user_models(input: &AuditInput, records: &Records, target: &TargetOutpu
         logits.push(l);
     }
     Ok(logits)
+}
+
+/// The training's progress messages: which reference and epoch, its loss, the time left
+/// (estimated from the epochs done so far over every reference: side by side, their epochs
+/// interleave), and, once a reference's loss has not moved from chance after its first epochs, a
+/// note that it is not learning and what would help, kept on every later message.
+struct TrainingProgress {
+    k: usize,
+    epochs: usize,
+    /// ln(classes): the cross-entropy of guessing.
+    chance: f64,
+    learning_rate: f64,
+    t0: f64,
+    done: std::cell::Cell<usize>,
+    first: std::cell::RefCell<Vec<Option<f64>>>,
+    stuck: std::cell::RefCell<Option<String>>,
+}
+
+impl TrainingProgress {
+    fn new(k: usize, epochs: usize, classes: usize, learning_rate: f64) -> Self {
+        Self {
+            k,
+            epochs,
+            chance: (classes.max(2) as f64).ln(),
+            learning_rate,
+            t0: now_ms(),
+            done: std::cell::Cell::new(0),
+            first: std::cell::RefCell::new(vec![None; k]),
+            stuck: std::cell::RefCell::new(None),
+        }
+    }
+
+    /// The fraction of the audit done and the message after reference `j` (training on `rows`
+    /// records) finished epoch `e` with mean loss `loss`.
+    fn epoch(&self, j: usize, rows: usize, e: usize, loss: f64) -> (f64, String) {
+        let (k, epochs) = (self.k, self.epochs);
+        self.done.set(self.done.get() + 1);
+        let (done, total) = (self.done.get(), (k * epochs).max(1));
+        let mut first = self.first.borrow_mut();
+        let l0 = first.get_mut(j).map_or(loss, |f| *f.get_or_insert(loss));
+        // After a tenth of the epochs (at least 3), a loss still at chance and not 5 % below
+        // the first epoch's: this reference is not learning.
+        let check = (epochs / 10).max(3);
+        if e == check && epochs > check && loss > 0.9 * self.chance && loss > 0.95 * l0 && self.stuck.borrow().is_none() {
+            *self.stuck.borrow_mut() = Some(format!(
+                "reference {} is not learning: loss {loss:.3} after {e} of {epochs} epochs, near {:.3}, a guess among the classes; a higher learning rate (now {}) or more epochs should help",
+                j + 1,
+                self.chance,
+                self.learning_rate
+            ));
+        }
+        let secs = (now_ms() - self.t0) / 1000.0;
+        let left =
+            if done >= k.min(2) && done < total { format!(", about {} left", duration(secs * (total - done) as f64 / done as f64)) } else { String::new() };
+        let stuck = self.stuck.borrow().as_ref().map(|s| format!(" — {s}")).unwrap_or_default();
+        (0.15 + 0.7 * done as f64 / total as f64, format!("reference {}/{k} ({rows} records): epoch {e}/{epochs}, loss {loss:.4}{left}{stuck}", j + 1))
+    }
+}
+
+/// "40 s", "3 min" (up to 90 min), "1 h 40 min".
+fn duration(secs: f64) -> String {
+    let s = secs.max(0.0).round() as u64;
+    match s {
+        0..90 => format!("{s} s"),
+        90..5400 => format!("{} min", (s + 30) / 60),
+        _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn training_progress_says_the_time_left_and_a_reference_that_does_not_learn() {
+        // 2 references × 20 epochs, 10 classes (a guess has loss ln 10 = 2.303).
+        let p = TrainingProgress::new(2, 20, 10, 1e-4);
+        let (f, m) = p.epoch(0, 50, 1, 2.31);
+        assert!(f > 0.15 && m.starts_with("reference 1/2 (50 records): epoch 1/20, loss 2.3100"), "{m}");
+        assert!(!m.contains("left"), "no estimate from one epoch: {m}");
+        p.epoch(1, 50, 1, 2.30);
+        let (_, m) = p.epoch(0, 50, 2, 1.2);
+        assert!(m.contains("s left") && !m.contains("not learning"), "{m}");
+        p.epoch(1, 50, 2, 2.29);
+        p.epoch(0, 50, 3, 0.8);
+        // Reference 2 after 3 epochs (a tenth of 20, at least 3): still at chance.
+        let (_, m) = p.epoch(1, 50, 3, 2.29);
+        assert!(m.contains("reference 2 is not learning: loss 2.290 after 3 of 20 epochs") && m.contains("a higher learning rate (now 0.0001)"), "{m}");
+        // Said again on every later message.
+        let (f, m) = p.epoch(0, 50, 4, 0.5);
+        assert!(m.contains("reference 2 is not learning") && f < 0.85, "{m}");
+        assert_eq!((duration(40.0), duration(200.0), duration(6000.0)), ("40 s".to_string(), "3 min".to_string(), "1 h 40 min".to_string()));
+    }
 }

@@ -294,6 +294,7 @@ pub(crate) async fn outputs(input: &AuditInput, plan: &Plan, records: &mut Recor
             }
             say("device", 0.05, "initialising the compute device".into());
             let be = backend::select(plan.opts.backend).await?;
+            say("inference", 0.06, format!("target model: {} records on {}", records.labels.len(), if be.name == "cpu" { "the CPU" } else { "the GPU" }));
             let values: Vec<f64> = tables.iter().flat_map(|t| t.values.iter().copied()).collect();
             let end = if plan.references.is_some() { 0.15 } else { 0.85 };
             let logits = model_logits(&onnx, &be, &values, records.labels.len(), say, (0.06, end), "target model").await?;

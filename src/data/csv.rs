@@ -20,6 +20,9 @@ pub struct CellTable {
     pub labels: Vec<String>,
     /// Each row's slice value (empty without a slice column).
     pub groups: Vec<String>,
+    /// Each row's id (the id column's cell; empty without an id column): the records' names in
+    /// the report and the scores CSV.
+    pub ids: Vec<String>,
     /// Each row's 1-based data row in the file (blank lines are skipped).
     pub line: Vec<usize>,
     /// The label column's name.
@@ -132,6 +135,7 @@ pub fn read_cells(file: &str, bytes: &[u8], opts: &TableOptions) -> Result<CellT
         rows: 0,
         labels: Vec::new(),
         groups: Vec::new(),
+        ids: Vec::new(),
         line: Vec::new(),
         label_column: opts.label_column.clone(),
         slice_column: slice_idx.map(|i| header[i].clone()),
@@ -158,6 +162,18 @@ pub fn read_cells(file: &str, bytes: &[u8], opts: &TableOptions) -> Result<CellT
         }
         out.labels.push(rec.get(label_idx).unwrap_or("").to_string());
         out.line.push(row);
+        if let Some(c) = id_idx {
+            let cell = rec.get(c).unwrap_or("");
+            if cell.chars().count() > limits::MAX_SLICE_VALUE_CHARS {
+                return Err(AuditError::BadCell {
+                    file: file.into(),
+                    row,
+                    column: quote(&header[c]),
+                    message: format!("an id of over {} characters; an id names a record", limits::MAX_SLICE_VALUE_CHARS),
+                });
+            }
+            out.ids.push(cell.to_string());
+        }
         if let Some(c) = slice_idx {
             let cell = rec.get(c).unwrap_or("");
             if cell.is_empty() {
@@ -198,7 +214,7 @@ pub(super) fn read_csv(file: &str, bytes: &[u8], opts: &TableOptions) -> Result<
     }
     // Slicing by the label: its values as the label reads.
     let groups = if opts.slice_column.as_ref() == Some(&opts.label_column) { labels.iter().map(usize::to_string).collect() } else { c.groups };
-    Ok(Table { file: file.into(), rows: c.rows, cols, values, labels, ids: Vec::new(), classes: Vec::new(), groups })
+    Ok(Table { file: file.into(), rows: c.rows, cols, values, labels, ids: c.ids, classes: Vec::new(), groups })
 }
 
 fn parse_num(cell: &str) -> std::result::Result<f64, String> {

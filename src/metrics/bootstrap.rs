@@ -145,6 +145,12 @@ fn interval(values: &mut [f64], c: f64) -> Interval {
 ///
 /// Both classes must be non-empty and every score finite (the caller's ROC has checked this).
 pub fn intervals(columns: &[Vec<f64>], is_member: &[bool], resamples: usize, confidence: f64, seed: u64) -> Vec<(Intervals, RocBand)> {
+    intervals_at(columns, is_member, resamples, &[confidence], seed).into_iter().map(|(mut iv, band)| (iv.remove(0), band)).collect()
+}
+
+/// As [`intervals`], with each attack's intervals at every confidence of `confidences` (in that
+/// order) from the same resamples, and the ROC band at the first.
+pub fn intervals_at(columns: &[Vec<f64>], is_member: &[bool], resamples: usize, confidences: &[f64], seed: u64) -> Vec<(Vec<Intervals>, RocBand)> {
     let members: Vec<usize> = (0..is_member.len()).filter(|&i| is_member[i]).collect();
     let nonmembers: Vec<usize> = (0..is_member.len()).filter(|&i| !is_member[i]).collect();
     let (p, n) = (members.len(), nonmembers.len());
@@ -165,18 +171,22 @@ pub fn intervals(columns: &[Vec<f64>], is_member: &[bool], resamples: usize, con
             out.push(draw(s, is_member, &weight, p as f64, n as f64, &grid));
         }
     }
+    let first = confidences.first().copied().unwrap_or(0.95);
     draws
         .into_iter()
         .map(|d| {
-            let col = |f: &dyn Fn(&Draw) -> f64| interval(&mut d.iter().map(f).collect::<Vec<_>>(), confidence);
-            let intervals = Intervals {
-                auc: col(&|x| x.auc),
-                tpr_at_fpr: FPR_LEVELS.iter().enumerate().map(|(j, (k, _))| (k.to_string(), col(&|x| x.tpr[j]))).collect(),
-                advantage: col(&|x| x.advantage),
-            };
+            let col = |f: &dyn Fn(&Draw) -> f64, c: f64| interval(&mut d.iter().map(f).collect::<Vec<_>>(), c);
+            let intervals = confidences
+                .iter()
+                .map(|&c| Intervals {
+                    auc: col(&|x| x.auc, c),
+                    tpr_at_fpr: FPR_LEVELS.iter().enumerate().map(|(j, (k, _))| (k.to_string(), col(&|x| x.tpr[j], c))).collect(),
+                    advantage: col(&|x| x.advantage, c),
+                })
+                .collect();
             let (mut lo, mut hi) = (Vec::with_capacity(grid.len()), Vec::with_capacity(grid.len()));
             for g in 0..grid.len() {
-                let [a, b] = col(&|x| x.band[g]);
+                let [a, b] = col(&|x| x.band[g], first);
                 lo.push(a);
                 hi.push(b);
             }

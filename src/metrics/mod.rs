@@ -115,6 +115,23 @@ impl AttackMetrics {
     /// As [`RocCurve::new`]: different lengths, a non-finite score, an empty class; the
     /// message starts with the attack's name from `names`.
     pub fn compute_all(names: &[&str], columns: &[Vec<f64>], is_member: &[bool], stats: &StatisticsSettings, seed: u64) -> Result<Vec<Self>> {
+        Self::compute_all_with(names, columns, is_member, stats, seed, None).map(|(m, _)| m)
+    }
+
+    /// As [`AttackMetrics::compute_all`], and with `extra` a second confidence, every attack's
+    /// intervals at it too, from the same resamples (the verdict's, corrected for choosing
+    /// among attacks); `None` for them when there are no resamples.
+    ///
+    /// # Errors
+    /// As [`AttackMetrics::compute_all`].
+    pub fn compute_all_with(
+        names: &[&str],
+        columns: &[Vec<f64>],
+        is_member: &[bool],
+        stats: &StatisticsSettings,
+        seed: u64,
+        extra: Option<f64>,
+    ) -> Result<(Vec<Self>, Option<Vec<Intervals>>)> {
         let mut out = Vec::with_capacity(columns.len());
         for (name, scores) in names.iter().zip(columns) {
             out.push(Self::compute(scores, is_member, stats).map_err(|e| match e {
@@ -122,14 +139,21 @@ impl AttackMetrics {
                 other => other,
             })?);
         }
+        let mut more = None;
         if stats.bootstrap > 0 {
-            let ci = bootstrap::intervals(columns, is_member, stats.bootstrap as usize, stats.confidence, bootstrap::resample_seed(seed));
-            for (m, (ci, band)) in out.iter_mut().zip(ci) {
-                m.ci = Some(ci);
+            let levels: Vec<f64> = std::iter::once(stats.confidence).chain(extra).collect();
+            let ci = bootstrap::intervals_at(columns, is_member, stats.bootstrap as usize, &levels, bootstrap::resample_seed(seed));
+            let mut extra_ci = Vec::new();
+            for (m, (mut ci, band)) in out.iter_mut().zip(ci) {
+                if ci.len() > 1 {
+                    extra_ci.push(ci.remove(1));
+                }
+                m.ci = Some(ci.remove(0));
                 m.roc_band = Some(band);
             }
+            more = extra.map(|_| extra_ci);
         }
-        Ok(out)
+        Ok((out, more))
     }
 
     /// Every metric of `scores` (higher = member) against `is_member` but the intervals

@@ -201,10 +201,17 @@ impl OnnxModel {
         if input_shape.len() > 3 {
             return Err(AuditError::model(&file, format!("input '{}' has rank {}; at most 4 is supported", input.name, tt.rank)));
         }
-        let names: Vec<String> = graph.outputs.iter().map(|o| o.name.clone()).collect();
+        // The outputs as the file names them (onnx-ir renames values, e.g. `logits` to
+        // `linear1_out1`): what the report shows and the output option accepts (onnx-ir's name
+        // too, as earlier versions showed it).
+        let file_names: Vec<String> =
+            if facts.outputs.len() == graph.outputs.len() { facts.outputs.clone() } else { graph.outputs.iter().map(|o| o.name.clone()).collect() };
+        let file_name = |o: &onnx_ir::Argument| {
+            graph.outputs.iter().position(|g| g.name == o.name).and_then(|i| file_names.get(i)).cloned().unwrap_or_else(|| o.name.clone())
+        };
         let output = match (wanted, graph.outputs.as_slice()) {
-            (Some(w), outs) => outs.iter().find(|o| o.name == w).ok_or_else(|| {
-                AuditError::model(&file, format!("no output '{}'; the model's outputs are {}", crate::limits::quote(w), crate::limits::list(&names)))
+            (Some(w), outs) => outs.iter().zip(&file_names).find(|(o, f)| f.as_str() == w || o.name == w).map(|(o, _)| o).ok_or_else(|| {
+                AuditError::model(&file, format!("no output '{}'; the model's outputs are {}", crate::limits::quote(w), crate::limits::list(&file_names)))
             })?,
             (None, [one]) => one,
             (None, []) => return Err(AuditError::model(&file, "the graph has no output; expected one holding the class scores")),
@@ -222,7 +229,7 @@ impl OnnxModel {
                             format!(
                                 "the model has {} outputs ({}); name the one holding the class scores with the output option (--output)",
                                 outs.len(),
-                                crate::limits::list(&names)
+                                crate::limits::list(&file_names)
                             ),
                         ));
                     }
@@ -271,7 +278,7 @@ impl OnnxModel {
             output_name,
             skipped_final_softmax,
             skipped_final_sigmoid,
-            output: output.name.clone(),
+            output: file_name(output),
             single_unit: width == Some(1),
             node_names,
             conv_chains,

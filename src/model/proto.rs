@@ -98,6 +98,9 @@ pub(crate) struct ModelFacts {
     pub external_locations: Vec<String>,
     /// (op_type, name) of every top-level node, in file order.
     pub nodes: Vec<(String, String)>,
+    /// The graph outputs' names as the file writes them, in file order (onnx-ir renames
+    /// values; reports and the output option use these).
+    pub outputs: Vec<String>,
 }
 
 /// The largest number of elements a declared tensor shape may have: 2^31, so that no product
@@ -166,6 +169,13 @@ pub(crate) fn facts(file: &str, bytes: &[u8]) -> Result<ModelFacts> {
                 for gf in gfields {
                     if let (GRAPH_INPUT | GRAPH_OUTPUT | GRAPH_VALUE_INFO, Wire::Bytes(vi)) = (gf.num, gf.value) {
                         check_value_info(file, vi)?;
+                    }
+                    if let (GRAPH_OUTPUT, Wire::Bytes(vi)) = (gf.num, gf.value) {
+                        let name = fields(vi).ok_or_else(|| malformed(file))?.iter().find_map(|x| match (x.num, x.value) {
+                            (1, Wire::Bytes(v)) => Some(String::from_utf8_lossy(v).into_owned()),
+                            _ => None,
+                        });
+                        facts.outputs.push(name.unwrap_or_default());
                     }
                     if let (GRAPH_NODE, Wire::Bytes(nb)) = (gf.num, gf.value) {
                         if facts.nodes.len() >= crate::limits::MAX_NODES {

@@ -5,12 +5,13 @@
 
 mod comparison;
 pub mod diff;
+pub mod format;
 pub mod gate;
 pub mod records;
 mod svg;
 mod verdict;
 
-pub use verdict::verdict;
+pub use verdict::{VerdictInputs, verdict};
 
 pub use comparison::{comparison_html, comparison_svg, comparison_text};
 
@@ -25,8 +26,9 @@ use std::collections::BTreeMap;
 /// Version of the report's JSON layout. 3: `best_threshold` is null when no threshold beats
 /// flagging nobody (it was +∞, written as null against the schema). 5: `statistics`, and per
 /// attack `ci`, `roc_band` and `epsilon`; `verdict` and `provenance`. 6: `exposure`, `slices` and
-/// `duplicates`.
-pub const SCHEMA_VERSION: u32 = 6;
+/// `duplicates`. 7: `device`; the verdict's `grade`, `attacks_considered`, `excluded`, `confidence` and
+/// `evidence` (graded from every valid attack, corrected for choosing among them).
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// The whole audit result.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -39,6 +41,9 @@ pub struct AuditReport {
     pub backend: String,
     /// Why the backend is not the one asked for (e.g. no GPU adapter), if so.
     pub backend_note: Option<String>,
+    /// What ran the model, in words, and why it was chosen (e.g. "the CPU: auto chose it over
+    /// the GPU adapter SwiftShader …, a software renderer …").
+    pub device: String,
     /// The audited model.
     pub model: ModelInfo,
     /// The audited records.
@@ -65,26 +70,64 @@ pub struct AuditReport {
     pub duplicates: Option<DuplicateInfo>,
 }
 
-/// The findings in a few sentences a privacy officer can quote, and what they rest on.
+/// The findings in a few sentences a privacy officer can quote, and what they rest on (see
+/// [`verdict()`] for the rule).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Verdict {
     /// Plain-language sentences, most important first.
     pub summary: Vec<String>,
+    /// What the evidence shows: "identifiable" (an attack's TPR at `fpr_level` measurably above
+    /// that level: individual training records are picked out), "on_average" (no such TPR, but
+    /// an AUC measurably above 0.5), "none" (neither), "untested" (no intervals: 0 bootstrap
+    /// resamples) or "no_valid_attack" (every attack was left out, see `excluded`).
+    pub grade: String,
     /// The FPR level the first sentence reads (`tpr_at_fpr` key): 0.001 when 1/N allows it,
     /// else the smallest measurable one.
     pub fpr_level: String,
-    /// The attack with the highest TPR at that level.
+    /// The attack the first sentence names: for "identifiable" the highest TPR at the level
+    /// among those measurably above it, for "on_average" the highest AUC among those measurably
+    /// above 0.5, else the highest TPR at the level; it ranks the exposed records. Empty when
+    /// no attack is valid.
     pub strongest_attack: String,
-    /// Members it identifies there (TPR × members).
+    /// Members it identifies at `fpr_level` (its TPR × members).
     pub members_identified: f64,
-    /// Whether that TPR is measurably above the level (its interval's lower end exceeds it;
-    /// without intervals, the point does).
+    /// Whether a leak is measured: `grade` is "identifiable" or "on_average".
     pub leak_measured: bool,
-    /// The largest ROC ε bound over all attacks, corrected for their number; null when no
-    /// attack ran.
+    /// The attacks the verdict chose among (every attack of the report but the excluded).
+    pub attacks_considered: Vec<String>,
+    /// Attacks the report itself declares invalid (e.g. references that did not learn), left
+    /// out of the verdict, with why.
+    pub excluded: Vec<ExcludedAttack>,
+    /// Confidence of the verdict's intervals: 1 − α/A for A considered attacks (Bonferroni), so
+    /// that choosing the strongest is accounted for; null without intervals.
+    pub confidence: Option<f64>,
+    /// The considered attacks' intervals at `confidence` (same resamples as the tables'), the
+    /// evidence the grade rests on; empty without intervals.
+    pub evidence: Vec<Evidence>,
+    /// The largest ROC ε bound over the considered attacks, each at α/A; null when none ran.
     pub epsilon: Option<CombinedEpsilon>,
     /// The `failIf` gate's result, when one was given.
     pub gate: Option<gate::GateResult>,
+}
+
+/// An attack the verdict left out, and why.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ExcludedAttack {
+    /// Its name.
+    pub attack: String,
+    /// Why its results are not valid here.
+    pub reason: String,
+}
+
+/// One considered attack's intervals at the verdict's corrected confidence.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Evidence {
+    /// The attack.
+    pub attack: String,
+    /// Interval of its AUC.
+    pub auc: Interval,
+    /// Interval of its TPR at the verdict's `fpr_level`.
+    pub tpr: Interval,
 }
 
 /// The ROC ε lower bound over every attack of the report, each computed at α/A (Bonferroni
@@ -442,6 +485,7 @@ pub fn summary_text(r: &AuditReport) -> String {
         "backend {}   members {}   non-members {}   accuracy {:.3} / {:.3} (gap {:+.3})\n",
         r.backend, r.data.members, r.data.nonmembers, r.model.accuracy_members, r.model.accuracy_nonmembers, r.model.generalization_gap
     );
+    s.push_str(&format!("ran on {}\n", r.device));
     if let Some(line) = model_line(r) {
         s.push_str(&line);
         s.push('\n');
@@ -550,19 +594,77 @@ pub fn references_line(r: &AuditReport) -> Option<String> {
     ))
 }
 
-/// A self-contained HTML page of the report (no scripts, no external resources).
+/// The terms a reader meets in the tables, explained once: the HTML report's glossary and the
+/// page's (the engine hands it to the page with every result).
+pub const GLOSSARY: [(&str, &str); 10] = [
+    (
+        "AUC",
+        "Area under the ROC curve: the chance that the attack scores a random member above a random non-member. 0.5 is guessing, 1 is perfect. Below 0.5 the attack scores members lower than non-members, the opposite of what it expects: with a given split this usually means the two sets differ (the non-members are easier records, say) rather than that the model leaks.",
+    ),
+    (
+        "TPR and FPR",
+        "True-positive rate: the share of the members (training records) an attack flags. False-positive rate: the share of the non-members it flags by mistake, its false alarms. “TPR @ 1 %” is the best TPR among the thresholds with at most 1 % false alarms; a level below 1/N (N non-members) cannot be measured and is greyed.",
+    ),
+    (
+        "advantage",
+        "The largest TPR − FPR over all thresholds (Yeom et al. 2018): how much better than chance the best single threshold tells members from non-members; 0 is none, 1 is perfect. Even without any leak it is above 0 by chance, so the verdict does not rest on it.",
+    ),
+    (
+        "PPV",
+        "Positive predictive value (precision) at the best-advantage threshold: the share of the flagged records that really are members. It depends on how many of the audited records are members.",
+    ),
+    (
+        "ε",
+        "A lower bound on ε of (ε, δ)-differential privacy: at the stated confidence the training is not DP with any smaller ε. Larger means more leakage. In brackets: the largest value these counts of records could show at all, so a small bound from few records is not read as a small ε. Heuristic unless each record was put in training by a fair coin.",
+    ),
+    (
+        "μ",
+        "The Gaussian-DP parameter (Dong, Roth & Su 2022): how far apart the members' and non-members' scores are, as two Gaussians that many standard deviations apart would be; 0 is none. “ε from μ” is the ε that μ-GDP implies at δ.",
+    ),
+    (
+        "one-run guesses",
+        "The one-run audit (Steinke, Nasr & Jagielski 2023) guesses “member” for the highest-scored records: “k of r right” is how many of its r guesses were right. It is a DP audit only when each record was put in training by an independent fair coin.",
+    ),
+    (
+        "interval",
+        "Where the value would fall if the audit were repeated on other records from the same sources: a stratified bootstrap (members and non-members resampled separately), percentile method, at the stated confidence.",
+    ),
+    (
+        "rank",
+        "A record's position among all audited records by the ranking attack's score: 1 is the record it is most sure is a member. Tied scores share a rank, so ranks can jump (1, 1, 3). Rows count from 1, as in the file, without its header line.",
+    ),
+    ("percentile", "A score's position among the non-members' scores, 0 to 100: 99 % means the record scores above 99 % of the records the model never saw."),
+];
+
+/// The glossary as an HTML section (id `glossary`, which the tables' captions link to).
+pub fn glossary_html() -> String {
+    let items: String = GLOSSARY.iter().map(|(t, d)| format!("<dt>{}</dt><dd>{}</dd>", escape(t), escape(d))).collect();
+    format!("<section id=\"glossary\"><h2>Glossary</h2><dl>{items}</dl></section>")
+}
+
+/// The style of the HTML reports: the system's light or dark scheme, prints in black on white.
+pub(crate) const HTML_STYLE: &str = ":root{color-scheme:light dark;--muted:#4b5563;--line:#d1d5db;--box:#f4f6fa;--accent:#0b6bcb;--warn:#8a4b00;--warnbox:#fff4e5}@media (prefers-color-scheme:dark){:root{--muted:#b8bec9;--line:#4b5563;--box:#1f2937;--accent:#6cb2ff;--warn:#ffc46b;--warnbox:#2d2213}}@media print{:root{color-scheme:light;--muted:#333;--box:#fff;--warnbox:#fff}details{display:none}body{margin:0}}body{font:14px system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}table{border-collapse:collapse;margin:1em 0}td,th{padding:4px 10px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap;vertical-align:top}th[scope=row],td.text{text-align:left;white-space:normal}small{color:var(--muted)}.unmeasurable{color:var(--muted);font-style:italic}caption{text-align:left;color:var(--muted);caption-side:bottom;padding-top:.3em}a{color:var(--accent)}.verdict{background:var(--box);padding:.2em 1em;border-left:4px solid var(--accent)}.warnings{background:var(--warnbox);border-left:4px solid var(--warn);padding:.2em 1em}.warnings h2{color:var(--warn)}.inputs td{text-align:left}tr.small{font-style:italic}code{font-size:11px;word-break:break-all}pre{white-space:pre-wrap;font-size:11px}svg{max-width:100%}.h{display:flex;flex-wrap:wrap;gap:1em}.h svg{width:320px}dt{font-weight:600;margin-top:.5em}dd{margin-left:1.5em}";
+
+/// A self-contained HTML page of the report (no scripts, no external resources): the verdict,
+/// the warnings above the tables, the tables, the plots, the records, a glossary and the
+/// provenance. It follows the reader's light or dark scheme and prints cleanly.
 pub fn html(r: &AuditReport) -> String {
     let mut rows = String::new();
     let mut head = String::new();
     for (i, a) in r.attacks.iter().enumerate() {
         rows.push_str(&format!("<tr><th scope=\"row\">{}</th>", escape(&a.name)));
         for (h, v, iv, key) in metric_cells(&a.metrics) {
-            let grey = if measurable(r, key) { "" } else { " class=\"unmeasurable\"" };
+            let grey = if measurable(r, key) { "" } else { " class=\"unmeasurable\" title=\"below 1/N: the TPR at zero false positives\"" };
             if i == 0 {
-                head.push_str(&format!("<th{grey}>{h}</th>"));
+                head.push_str(&format!("<th scope=\"col\"{grey}>{h}</th>"));
             }
             let iv = iv.map(|iv| format!("<br><small>{}</small>", range(iv))).unwrap_or_default();
-            rows.push_str(&format!("<td{grey}>{}{iv}</td>", cell(v)));
+            let below = if h == "AUC" && v.is_some_and(|v| v < 0.5) {
+                " <a href=\"#glossary\" title=\"below 0.5: members score lower than non-members (see the glossary)\">↓</a>"
+            } else {
+                ""
+            };
+            rows.push_str(&format!("<td{grey}>{}{below}{iv}</td>", cell(v)));
         }
         rows.push_str("</tr>");
     }
@@ -572,14 +674,20 @@ pub fn html(r: &AuditReport) -> String {
         eps_rows.push_str(&format!("<tr><th scope=\"row\">{}</th>", escape(&a.name)));
         for (h, v) in epsilon_cells(&a.metrics.epsilon) {
             if i == 0 {
-                eps_head.push_str(&format!("<th>{}</th>", escape(h)));
+                eps_head.push_str(&format!("<th scope=\"col\">{}</th>", escape(h)));
             }
             eps_rows.push_str(&format!("<td>{}</td>", escape(&v)));
         }
         eps_rows.push_str("</tr>");
     }
     let hists: String = r.attacks.iter().map(histogram_svg).collect();
-    let verdict: String = r.verdict.summary.iter().map(|v| format!("<li>{}</li>", escape(v))).collect();
+    let verdict: String = r
+        .verdict
+        .summary
+        .iter()
+        .enumerate()
+        .map(|(i, v)| if i == 0 { format!("<li><b>{}</b></li>", escape(v)) } else { format!("<li>{}</li>", escape(v)) })
+        .collect();
     let gate = r.verdict.gate.as_ref().map_or_else(String::new, |g| {
         let rows: String = g
             .conditions
@@ -589,7 +697,7 @@ pub fn html(r: &AuditReport) -> String {
                     "<li>{} {}: {}{}</li>",
                     if c.crossed { "✗" } else { "✓" },
                     escape(&c.condition),
-                    c.value,
+                    format::num(c.value),
                     c.attack.as_ref().map(|a| format!(" ({})", escape(a))).unwrap_or_default()
                 )
             })
@@ -612,20 +720,23 @@ pub fn html(r: &AuditReport) -> String {
         })
         .collect();
     let options = escape(&serde_json::to_string(&r.provenance.options).unwrap_or_default());
-    let mut warnings: String = r.warnings.iter().map(|w| format!("<li>{}</li>", escape(w))).collect();
-    if let Some(line) = references_line(r) {
-        warnings.push_str(&format!("<li>{}</li>", escape(&line)));
-    }
+    let warnings = if r.warnings.is_empty() {
+        String::new()
+    } else {
+        let items: String = r.warnings.iter().map(|w| format!("<li>{}</li>", escape(w))).collect();
+        format!("<section class=\"warnings\" role=\"note\"><h2>Warnings</h2><ul>{items}</ul></section>")
+    };
+    let references = references_line(r).map_or_else(String::new, |l| format!("<p><small>{}</small></p>", escape(&l)));
     format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>privaudit report</title>\
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>privaudit report</title>\
 <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
-<style>body{{font:14px system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}}table{{border-collapse:collapse;margin:1em 0}}td,th{{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}}th[scope=row]{{text-align:left}}small{{color:#555}}.unmeasurable{{color:#999}}caption{{text-align:left}}.verdict{{background:#f4f6fa;padding:.2em 1em;border-left:4px solid #1f77b4}}.inputs td{{text-align:left}}tr.small{{color:#777}}.records small{{color:#555}}code{{font-size:11px;word-break:break-all}}pre{{white-space:pre-wrap;font-size:11px}}@media print{{details{{display:none}}body{{margin:0}}}}svg{{max-width:100%}}.h svg{{width:300px}}</style></head><body>\
+<style>{HTML_STYLE}</style></head><body>\
 <h1>Membership-inference audit</h1><p>Backend <b>{}</b> · {} members · {} non-members · accuracy {:.3} (members) / {:.3} (non-members), gap {:+.3}</p>{}\
-<section class=\"verdict\"><h2>Verdict</h2><ul>{verdict}</ul>{gate}</section>\
-<table><caption>Attack metrics (TPR at FPR ≤ level), with their intervals beneath. {}</caption><thead><tr><th>attack</th>{head}</tr></thead><tbody>{rows}</tbody></table>\
-<table><caption>{}</caption><thead><tr><th>attack</th>{eps_head}</tr></thead><tbody>{eps_rows}</tbody></table>\
-<ul>{warnings}</ul>{}<div class=\"h\">{hists}</div>{}\
-<footer><h2>Provenance</h2><p>Audited {} by {} · report schema {}</p><table class=\"inputs\"><thead><tr><th>role</th><th>file</th><th>bytes</th><th>records</th><th>SHA-256</th></tr></thead><tbody>{inputs}</tbody></table><details><summary>Options</summary><pre>{options}</pre></details></footer></body></html>",
+<section class=\"verdict verdict-{}\"><h2>Verdict</h2><ul>{verdict}</ul>{gate}</section>{warnings}\
+<table><caption>Attack metrics (TPR at FPR ≤ level), with their {} intervals beneath. {} Terms: see the <a href=\"#glossary\">glossary</a>.</caption><thead><tr><th scope=\"col\">attack</th>{head}</tr></thead><tbody>{rows}</tbody></table>\
+<table><caption>{} Terms: see the <a href=\"#glossary\">glossary</a>.</caption><thead><tr><th scope=\"col\">attack</th>{eps_head}</tr></thead><tbody>{eps_rows}</tbody></table>\
+{references}{}<div class=\"h\">{hists}</div>{}{}\
+<footer><h2>Provenance</h2><p>Audited {} by {} · report schema {}</p><table class=\"inputs\"><thead><tr><th scope=\"col\">role</th><th scope=\"col\">file</th><th scope=\"col\">bytes</th><th scope=\"col\">records</th><th scope=\"col\">SHA-256</th></tr></thead><tbody>{inputs}</tbody></table><details><summary>Options</summary><pre>{options}</pre></details></footer></body></html>",
         r.backend,
         r.data.members,
         r.data.nonmembers,
@@ -633,10 +744,13 @@ pub fn html(r: &AuditReport) -> String {
         r.model.accuracy_nonmembers,
         r.model.generalization_gap,
         model_line(r).map_or_else(String::new, |l| format!("<p><small>{}</small></p>", escape(&l))),
+        r.verdict.grade,
+        format::fixed_pct(r.statistics.confidence),
         escape(&statistics_line(r)),
         escape(&epsilon_line(r)),
         roc_svg(r),
         records::records_html(r),
+        glossary_html(),
         escape(&r.provenance.created),
         escape(&r.provenance.engine),
         r.schema_version

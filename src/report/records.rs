@@ -252,14 +252,14 @@ pub fn records_text(r: &super::AuditReport) -> String {
         s.push_str(&format!("\nmost exposed members ({}; {} of {} listed in the report):\n", e.attack, show, e.members.len()));
         for x in &e.members[..show] {
             s.push_str(&format!(
-                "  #{:<5} {:<40} score {:>11.4e}  percentile {:>6.2}  label {} predicted {}  loss {:.3e}\n",
+                "  #{:<5} {:<40} score {:>11}  percentile {:>6.2}  label {} predicted {}  loss {}\n",
                 x.rank,
                 who(&x.set, x.row, x.id.as_ref()),
-                x.scores.get(&e.attack).copied().unwrap_or(f64::NAN),
+                super::format::num(x.scores.get(&e.attack).copied().unwrap_or(f64::NAN)),
                 x.percentiles.get(&e.attack).copied().unwrap_or(f64::NAN),
                 x.label,
                 x.predicted,
-                x.loss
+                super::format::num(x.loss)
             ));
         }
         if let Some(fp) = e.false_positives.first() {
@@ -317,39 +317,40 @@ pub fn records_html(r: &super::AuditReport) -> String {
     use super::escape;
     let e = &r.exposure;
     let names: Vec<&String> = r.attacks.iter().map(|a| &a.name).collect();
+    let num = super::format::num;
     let table = |caption: &str, list: &[ExposedRecord]| {
-        let head: String = names.iter().map(|n| format!("<th>{}</th>", escape(n))).collect();
+        let head: String = names.iter().map(|n| format!("<th scope=\"col\">score: {}</th>", escape(n))).collect();
         let rows: String = list
             .iter()
             .map(|x| {
                 let preview = if x.preview.is_empty() {
                     String::new()
                 } else {
-                    format!("<br><small>{}</small>", x.preview.iter().map(|v| format!("{v}")).collect::<Vec<_>>().join(", "))
+                    format!("<br><small>{}</small>", x.preview.iter().map(|v| num(*v)).collect::<Vec<_>>().join(", "))
                 };
                 let cells: String = names
                     .iter()
                     .map(|n| {
                         format!(
-                            "<td>{:.4e}<br><small>{:.1} %</small></td>",
-                            x.scores.get(*n).copied().unwrap_or(f64::NAN),
+                            "<td>{}<br><small>{:.1} %</small></td>",
+                            num(x.scores.get(*n).copied().unwrap_or(f64::NAN)),
                             x.percentiles.get(*n).copied().unwrap_or(f64::NAN)
                         )
                     })
                     .collect();
                 format!(
-                    "<tr><td>{}</td><th scope=\"row\">{}{preview}</th><td>{}</td><td>{}{}</td><td>{:.3e}</td>{cells}</tr>",
+                    "<tr><td>{}</td><th scope=\"row\">{}{preview}</th><td>{}</td><td>{}{}</td><td>{}</td>{cells}</tr>",
                     x.rank,
                     escape(&who(&x.set, x.row, x.id.as_ref())),
                     x.label,
                     x.predicted,
                     if x.correct { "" } else { " ✗" },
-                    x.loss
+                    num(x.loss)
                 )
             })
             .collect();
         format!(
-            "<table class=\"records\"><caption>{}</caption><thead><tr><th>rank</th><th>record</th><th>label</th><th>predicted</th><th>loss</th>{head}</tr></thead><tbody>{rows}</tbody></table>",
+            "<table class=\"records\"><caption>{}</caption><thead><tr><th scope=\"col\">rank</th><th scope=\"col\">record</th><th scope=\"col\">label</th><th scope=\"col\">predicted</th><th scope=\"col\">model's loss</th>{head}</tr></thead><tbody>{rows}</tbody></table>",
             escape(caption)
         )
     };
@@ -358,7 +359,13 @@ pub fn records_html(r: &super::AuditReport) -> String {
         s.push_str(&format!(
             "<section><h2>The most exposed records</h2>{}{}<p><small>{}</small></p></section>",
             table(
-                &format!("The {} members {} scores highest: each attack's score, and its percentile among the non-members' scores.", e.members.len(), e.attack),
+                &format!(
+                    "The {} members {} scores highest. Rank: position among all {} audited records by {}'s score (1 = most likely a member; tied scores share a rank, so ranks can jump). Rows count from 1 in each file, without its header. Model's loss: −log p(label). Then each attack's score (higher = more likely a member) and its percentile among the non-members' scores.",
+                    e.members.len(),
+                    e.attack,
+                    r.data.members + r.data.nonmembers,
+                    e.attack
+                ),
                 &e.members
             ),
             table(

@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { FileSet, splitFolder, setHint, sniff } from "../../www/files.js";
+import { FileSet, folderProblem, splitFolder, setHint, sniff } from "../../www/files.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const file = (path, name = path.split("/").pop()) => new File([readFileSync(`${ROOT}${path}`)], name);
@@ -41,6 +41,39 @@ test("the demo's files dropped at once get their roles; the rest fill the free s
   await plain.add({ files: [new File(["a,label\n1,0\n"], "b.csv"), new File(["a,label\n1,0\n"], "a.csv"), new File(["a,label\n1,0\n"], "c.csv"), new File(["x"], "d.csv")] });
   assert.deepEqual(roles(plain), { "a.csv": "members", "b.csv": "nonmembers", "c.csv": "population", "d.csv": "ignore" });
   assert.match(plain.request("model").message, /role of ONNX model/);
+});
+
+test("a role taken from another item swaps or sends it back to its guess, never silently to 'not used'", async () => {
+  const set = new FileSet();
+  await set.add({ files: [file("www/demo/digits_members.csv"), file("www/demo/digits_nonmembers.csv"), new File(["a,label\n1,0\n"], "pop.csv")] });
+  assert.deepEqual(roles(set), { "digits_members.csv": "members", "digits_nonmembers.csv": "nonmembers", "pop.csv": "population" });
+  // The non-members' file given the members' role: the two swap.
+  const lost = set.setRole(set.items.find((i) => i.name === "digits_nonmembers.csv").key, "members");
+  assert.equal(lost.name, "digits_members.csv");
+  assert.deepEqual(roles(set), { "digits_members.csv": "nonmembers", "digits_nonmembers.csv": "members", "pop.csv": "population" });
+  // Changing one's mind puts them back.
+  set.setRole(set.items.find((i) => i.name === "digits_members.csv").key, "members");
+  assert.deepEqual(roles(set), { "digits_members.csv": "members", "digits_nonmembers.csv": "nonmembers", "pop.csv": "population" });
+});
+
+test("folders that are no image set say why: empty, loose images, class folders without images", async () => {
+  const png = new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47])], "x.png");
+  assert.match(folderProblem({ name: "empty", files: [] }), /^empty is empty: an image set is a folder with one sub-folder of images per class/);
+  const flat = splitFolder("shots", Array.from({ length: 94 }, (_, i) => ({ path: `${i}.png`, file: png })));
+  assert.deepEqual([flat.folders.length, flat.files.length], [1, 0], "94 loose images are one folder, not 94 rows");
+  assert.match(folderProblem(flat.folders[0]), /^shots holds 94 images but no class folders/);
+  assert.match(folderProblem({ name: "set", files: [new File(["x"], "cat/readme.txt"), new File(["x"], "dog/notes.txt")].map((f) => Object.assign(f, { relativePath: f.name })) }), /^set has 2 class folders \(cat, dog\) but no PNG or JPEG image/);
+  assert.equal(folderProblem({ name: "ok", files: [Object.assign(new File(["x"], "a.png"), { relativePath: "cat/a.png" })] }), null);
+  const set = new FileSet();
+  await set.add(flat);
+  assert.equal(set.items[0].role, "ignore");
+  assert.match(set.problems.join(" "), /no class folders/);
+  await set.add({ files: [], folders: [] });
+  assert.deepEqual(set.problems, ["Nothing was added: the folder is empty."]);
+  // Files of the same name from different folders are shown with their path.
+  const same = new FileSet();
+  await same.add({ files: ["members", "nonmembers"].map((d) => Object.assign(new File(["a,label\n1,0\n"], "data.csv"), { relativePath: `${d}/data.csv` })) });
+  assert.deepEqual(same.items.map((i) => i.label).sort(), ["members/data.csv", "nonmembers/data.csv"]);
 });
 
 test("a second item for a single role takes it; the first is kept as 'not used'", async () => {

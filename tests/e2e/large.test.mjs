@@ -97,7 +97,7 @@ test("10,000 32×32 RGB images audited in Chromium on WebGPU, in batches under t
     const batches = [];
     const r = await runAudit({
       model: await get("cnn.onnx"), members: await get("members.zip"), nonmembers: await get("nonmembers.zip"),
-      attacks: ["loss", "confidence"], cache: false,
+      attacks: ["loss", "confidence"], cache: false, backend: "gpu",
       onProgress: (p) => { if (p.stage === "inference") batches.push(p.message); },
     });
     const adapter = await navigator.gpu?.requestAdapter();

@@ -20,7 +20,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { chromium } from "playwright-core";
 import { serve } from "../../scripts/serve.mjs";
-import { unlabelledControls } from "./a11y.mjs";
+import { axeViolations, unlabelledControls } from "./a11y.mjs";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const DEMO = `${ROOT}www/demo/`;
@@ -102,6 +102,31 @@ function checkAucs(got, label) {
   }
 }
 
+// The README's snippet, pasted as it is into an empty page of the consumer's project: the
+// element loads and audits (from code, with the demo's files).
+test("the README's widget snippet works as written in a plain page", async () => {
+  const readme = readFileSync(`${ROOT}README.md`, "utf8");
+  const snippet = readme.slice(readme.indexOf("### npm package and `<privacy-audit>`")).match(/```html\n([\s\S]*?)```/)[1];
+  writeFileSync(join(dir, "snippet.html"), `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>snippet</title></head><body>\n${snippet}</body></html>`);
+  const server = await serve(0, dir);
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  const { context, page, requests } = await pageWithRequests(origin);
+  try {
+    await page.goto(`${origin}/snippet.html`);
+    await page.waitForFunction(() => document.querySelector("privacy-audit")?.shadowRoot?.querySelector("#run"), null, { timeout: 30_000 });
+    const bytes = (p) => [...readFileSync(p)];
+    const report = await page.evaluate(async ([m, a, b]) => {
+      const el = document.querySelector("privacy-audit");
+      return el.audit({ model: { name: "m.onnx", bytes: new Uint8Array(m) }, members: { name: "a.csv", bytes: new Uint8Array(a) }, nonmembers: { name: "b.csv", bytes: new Uint8Array(b) } });
+    }, [bytes(`${DEMO}digits_mlp.onnx`), bytes(`${DEMO}digits_members.csv`), bytes(`${DEMO}digits_nonmembers.csv`)]);
+    checkAucs(Object.fromEntries(report.attacks.map((a) => [a.name, a.auc])), "README snippet");
+    for (const url of requests) assert.equal(new URL(url).origin, origin, url);
+  } finally {
+    await context.close();
+    server.close();
+  }
+});
+
 test("a plain HTML page with <privacy-audit>, used like a user would, also offline", async () => {
   mkdirSync(join(dir, "plain"), { recursive: true });
   writeFileSync(join(dir, "plain", "index.html"), `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>widget</title>
@@ -144,7 +169,16 @@ for (const t of ["progress", "report", "error"]) el.addEventListener(t, (e) => w
     assert.equal(events.at(-1).type, "report");
     const table = await page.$$eval("privacy-audit >> tbody#metrics tr", (rows) => Object.fromEntries(rows.map((r) => [r.dataset.attack, Number(r.querySelector('td[data-metric="auc"]').dataset.value)])));
     checkAucs(table, "widget");
-    assert.equal(events.find((e) => e.type === "report").detail.backend, "webgpu");
+    // axe-core over the element with its report, light and dark: no serious or critical violation.
+    for (const scheme of ["light", "dark"]) {
+      await page.emulateMedia({ colorScheme: scheme });
+      assert.deepEqual(await axeViolations(page), [], `the widget, ${scheme}`);
+    }
+    await page.emulateMedia({ colorScheme: "light" });
+    // backend="auto" with the tests' software adapter (SwiftShader): the CPU, and the report says why.
+    const shown = events.find((e) => e.type === "report").detail;
+    assert.equal(shown.backend, "cpu");
+    assert.match(shown.device, /auto chose it over the GPU adapter .*software renderer/);
     // The per-record sections render in the element too.
     const sections = await page.evaluate(() => {
       const r = document.querySelector("privacy-audit").shadowRoot;

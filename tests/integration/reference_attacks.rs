@@ -56,9 +56,60 @@ fn every_reference_attack_matches_numpy() {
     assert_eq!(out.report.data.population_source.as_deref(), Some("file"));
     // Each reference trained on about half of the 1797 rows and learnt: no warning.
     assert!(refs.models.iter().all(|m| m.accuracy_train.unwrap() > 0.95 && m.train_records > 800), "{:?}", refs.models);
-    assert!(!out.report.warnings.iter().any(|w| w.contains("DID NOT LEARN")), "{:?}", out.report.warnings);
+    assert!(!out.report.warnings.iter().any(|w| w.contains("did not learn")), "{:?}", out.report.warnings);
+    assert!(out.report.verdict.excluded.is_empty());
     // Every number survives JSON (a NaN or ∞ would come back as null and fail to parse).
     assert_eq!(serde_json::from_str::<privaudit::report::AuditReport>(&privaudit::report::to_json(&out.report)).unwrap(), out.report);
+}
+
+/// References that did not learn (outputs that ignore the record: accuracy near chance on
+/// their own training records) void the attacks that read them: the warning says so,
+/// the verdict names none of them and its correction counts only the attacks it considers.
+#[test]
+fn references_that_did_not_learn_are_left_out_of_the_verdict() {
+    let mut i = input();
+    i.references.outputs = (0..4)
+        .map(|k| {
+            let text = std::fs::read_to_string(fixture(&format!("refs/ref{k}_logits.csv"))).unwrap();
+            let flat: String = text
+                .lines()
+                .enumerate()
+                .map(|(n, l)| {
+                    if n == 0 {
+                        return format!("{l}\n");
+                    }
+                    // Logits that ignore the record: a hash of (reference, row, class) in [0, 1).
+                    let noise: String =
+                        (0..l.split(',').count() - 1).map(|c| format!("{},", ((n * 7919 + c * 104_729 + k * 15_485_863) % 1000) as f64 / 1000.0)).collect();
+                    format!("{noise}{}\n", l.rsplit(',').next().unwrap())
+                })
+                .collect();
+            DataSource { file: privaudit::data::InputFile::new(&format!("ref{k}.csv"), flat.into_bytes()), labels: None, images: Vec::new() }
+        })
+        .collect();
+    let opts =
+        AuditOptions { attacks: vec!["loss".into(), "confidence".into(), "lira".into(), "rmia".into()], mode: ReferenceMode::Online, ..Default::default() };
+    let out = run(i, &opts).unwrap();
+    let r = &out.report;
+    assert!(
+        r.warnings.iter().any(|w| w.starts_with("reference models 1 (") && w.contains("did not learn") && w.contains("left out of the verdict")),
+        "{:?}",
+        r.warnings
+    );
+    let v = &r.verdict;
+    assert_eq!(v.attacks_considered, ["loss", "confidence"]);
+    let reference_attacks: Vec<&str> = r.attacks.iter().map(|a| a.name.as_str()).filter(|n| n.starts_with("lira") || n.starts_with("rmia")).collect();
+    assert_eq!(v.excluded.iter().map(|e| e.attack.as_str()).collect::<Vec<_>>(), reference_attacks);
+    assert!(v.excluded.iter().all(|e| e.reason.contains("did not learn")));
+    assert!(!reference_attacks.contains(&v.strongest_attack.as_str()) && !v.strongest_attack.is_empty());
+    assert!(v.summary.iter().any(|s| s.starts_with("Left out of this verdict: lira_online, ") && s.contains("did not learn")), "{:?}", v.summary);
+    assert!(v.summary[0].split_whitespace().all(|w| !w.starts_with("lira") && !w.starts_with("rmia")), "{}", v.summary[0]);
+    assert!(close(v.confidence.unwrap(), 1.0 - 0.05 / 2.0, 1e-15));
+    let e = v.epsilon.as_ref().unwrap();
+    assert_eq!(e.attacks, 2);
+    assert!(!reference_attacks.contains(&e.attack.as_str()));
+    // The exposure ranking follows the verdict's attack.
+    assert_eq!(r.exposure.attack, v.strongest_attack);
 }
 
 #[test]

@@ -245,7 +245,8 @@ fn an_audit_trains_its_references() {
         assert_eq!(m.loss.len(), 60);
         assert!(m.accuracy_train.unwrap() > 0.9, "{m:?}");
     }
-    assert!(stages.iter().any(|(s, _, m)| *s == "train" && m.contains("reference 2/2: epoch 60/60")), "progress per model and epoch");
+    assert!(stages.iter().any(|(s, _, m)| *s == "train" && m.contains("reference 2/2 (125 records): epoch 60/60")), "progress per model and epoch");
+    assert!(stages.iter().any(|(s, _, m)| *s == "train" && m.contains(" left")), "a time estimate while training");
     assert!(stages.windows(2).all(|w| w[0].1 <= w[1].1), "progress never goes back");
     let rmia = r.attacks.iter().find(|a| a.name == "rmia_offline").unwrap();
     assert!(rmia.metrics.auc > 0.65, "RMIA AUC {}", rmia.metrics.auc);

@@ -490,11 +490,11 @@ impl Pipeline {
         let f = &src.file;
         data::check_size(f)?;
         let csv = !(f.bytes.starts_with(b"\x93NUMPY") || f.bytes.starts_with(b"PK\x03\x04") || f.bytes.starts_with(b"PK\x05\x06") || src.labels.is_some());
-        let (seeds, rows, labels, groups) = if csv {
+        let (seeds, rows, labels, groups, ids) = if csv {
             let c = data::read_cells(&f.name, &f.bytes, opts)?;
             let seeds = self.seeds_from_cells(&c)?;
             let labels = (0..c.rows).map(|r| self.class_of(&c.labels[r]).map_err(|m| c.bad_label(r, m))).collect::<Result<Vec<_>>>()?;
-            (seeds, c.rows, labels, c.groups)
+            (seeds, c.rows, labels, c.groups, c.ids)
         } else {
             let t = data::read_table(src, opts)?;
             let [(name, ty, w)] = self.inputs().try_into().map_err(|_| {
@@ -522,7 +522,7 @@ impl Pipeline {
                     self.class_of(&l.to_string()).map_err(|m| AuditError::BadCell { file: t.file.clone(), row: r + 1, column: "label".into(), message: m })
                 })
                 .collect::<Result<Vec<_>>>()?;
-            (HashMap::from([(name, Tensor { data, shape: vec![t.rows, t.cols] })]), t.rows, labels, t.groups)
+            (HashMap::from([(name, Tensor { data, shape: vec![t.rows, t.cols] })]), t.rows, labels, t.groups, t.ids)
         };
         let env = self.run(seeds, &[self.cut.as_str()])?;
         let x = env.get(&self.cut).ok_or_else(|| AuditError::model(&self.file, "internal: the preprocessing did not compute the estimator's input"))?;
@@ -537,7 +537,7 @@ impl Pipeline {
             Data::F64(v) => v.clone(),
             d => d.as_f32().ok_or_else(|| AuditError::model(&self.file, "the estimator's input holds strings"))?.into_iter().map(f64::from).collect(),
         };
-        Ok(Table { file: f.name.clone(), values, rows, cols: w, labels, ids: Vec::new(), classes: Vec::new(), groups })
+        Ok(Table { file: f.name.clone(), values, rows, cols: w, labels, ids, classes: Vec::new(), groups })
     }
 
     /// The class index of a label as the data writes it.
