@@ -1,11 +1,12 @@
-// The size goal of the shipped wasm (a check, not a test): at most half of onnxruntime-web
-// 1.30's WebGPU build (6.62 MB gzipped), 3.31 MB gzipped (3.3 MB until 2026-12-04, that half
-// rounded down; the tabular pipelines took the module to 3.307 MB). Exits 1 when over; `npm pack` runs it
-// first (prepack), so an unoptimised wasm is never packed.
+// The size budget of the shipped wasm (a check, not a test): at most 3.6 MB gzipped, 55 % of
+// onnxruntime-web 1.30's WebGPU build (6.62 MB gzipped), as the project's brief sets it (until
+// 2026-12-07 the goal was half, 3.31 MB; the engine-rendered HTML report for the page took the
+// module to 3.322 MB). Exits 1 when over; `npm pack` runs it first (prepack), so an unoptimised
+// wasm is never packed.
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 
-const GOAL = 3.31e6;
+const GOAL = 3.6e6;
 const file = new URL("../www/pkg/privaudit_bg.wasm", import.meta.url);
 const raw = readFileSync(file);
 const gz = gzipSync(raw, { level: 9 }).length;
