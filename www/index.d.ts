@@ -452,13 +452,18 @@ export function zipImages(zip: FileLike, ids: string[]): Promise<(Blob | null)[]
 
 /** The <privacy-audit> element (registered by importing "privaudit/widget"). */
 export interface PrivacyAuditElement extends HTMLElement {
-  /** A preset model: its picker is hidden. */
+  /** A preset model: the model role reads "set by this page". */
   model: FileLike | null;
   readonly report: AuditReport | null;
   readonly options: AuditOptions;
-  /** With `compareModels`, the models are compared (the "comparison" event) and the first one's report resolves. */
-  audit(request?: AuditRequest & { compareModels?: FileLike[] }): Promise<AuditReport>;
+  /**
+   * With `compareModels`, the models are compared (the "comparison" event) and the first one's
+   * report resolves. A running audit is cancelled first. `title` heads the report.
+   */
+  audit(request?: AuditRequest & { compareModels?: FileLike[] }, shown?: { title?: string }): Promise<AuditReport>;
   cancel(): void;
+  /** Scroll to the report and focus it; false when there is none. */
+  showReport(): boolean;
   addEventListener(type: "comparison", listener: (e: CustomEvent<Comparison>) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: "progress", listener: (e: CustomEvent<Progress>) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: "report", listener: (e: CustomEvent<AuditReport>) => void, options?: boolean | AddEventListenerOptions): void;

@@ -1,4 +1,4 @@
-// Report rendering shared by the page (app.js) and the custom element (widget.js): plain DOM,
+// Report rendering for <privacy-audit> (widget.js, which the page embeds): plain DOM,
 // numbers in a real table next to the plots. The SVGs come from the engine's own renderer
 // (names escaped there), never from user input.
 
@@ -251,8 +251,6 @@ export function sliceRows(report) {
   });
 }
 
-/** The slices table's header row. */
-export const SLICE_HEADERS = ["slice", "members", "non-members", "AUC", "TPR @ 1 %", "TPR @ 0.1 %", "advantage", "ε (ROC)"];
 
 /** The duplicates: the sentence, then the example pairs, as `<li>`s. */
 export function duplicateItems(report, note) {
@@ -282,22 +280,15 @@ export function comparisonRows(c, onSelect) {
   });
 }
 
-/** The comparison table's header row. */
-export const COMPARISON_HEADERS = ["model", "accuracy (members)", "accuracy (non-members)", "AUC", "TPR at the level", "ε (ROC)", "references"];
 
-/** The ε table's header row. */
-export const EPSILON_HEADERS = ["attack", "ε (ROC)", "μ (Gaussian DP)", "ε from μ", "ε (one run)", "one-run guesses"];
 
-/** The provenance table's header row. */
-export const PROVENANCE_HEADERS = ["role", "file", "bytes", "records", "SHA-256"];
 
-/** The table header row and the references table's, for callers that build their own. */
-export const METRIC_HEADERS = ["attack", "AUC", "TPR @ 10 % FPR", "TPR @ 1 %", "TPR @ 0.1 %", "TPR @ 0", "advantage", "PPV"];
-export const REFERENCE_HEADERS = ["reference", "trained on", "accuracy (its training records)", "accuracy (other records)", "final training loss"];
 
 /** Render everything into the given elements. */
 export function renderReport(els, result) {
   const r = result.report;
+  // The engine's sentences in the host's own terms (its controls, where they name an option).
+  const words = els.words ?? ((t) => t);
   els.summary.replaceChildren(...summary(r));
   els.summary.dataset.backend = r.backend;
   if (els.verdict) {
@@ -309,7 +300,7 @@ export function renderReport(els, result) {
     els.provenance.querySelector("tbody").replaceChildren(...provenanceRows(r));
     els.provenance.querySelector("caption").textContent = `Audited ${r.provenance.created} by ${r.provenance.engine}; report schema ${r.schema_version}. SHA-256 as sha256sum computes it (an image folder: over its files in path order; see the README).`;
   }
-  els.warnings.replaceChildren(...r.warnings.map((w) => el("li", { textContent: w })));
+  els.warnings.replaceChildren(...r.warnings.map((w) => el("li", { textContent: words(w) })));
   // The warnings stand above the tables, as warnings, and only when there are some.
   const box = els.warnings.closest(".warnings-box");
   if (box) box.hidden = r.warnings.length === 0;
@@ -317,10 +308,10 @@ export function renderReport(els, result) {
     els.glossary.querySelector("dl").replaceChildren(...(result.glossary ?? []).flatMap(([t, d]) => [el("dt", { textContent: t }), el("dd", { textContent: d })]));
   }
   els.metrics.replaceChildren(...metricRows(r));
-  if (els.statisticsNote) els.statisticsNote.textContent = result.statisticsNote ?? "";
+  if (els.statisticsNote) els.statisticsNote.textContent = words(result.statisticsNote ?? "");
   if (els.epsilon) els.epsilon.replaceChildren(...epsilonRows(r));
   if (els.epsilonNote) {
-    els.epsilonNote.textContent = result.epsilonNote ?? "";
+    els.epsilonNote.textContent = words(result.epsilonNote ?? "");
     els.epsilonNote.dataset.basis = r.statistics.epsilon_basis;
   }
   fillReferences(els.references, r);

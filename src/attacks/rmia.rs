@@ -37,7 +37,7 @@ pub(super) fn run_offline(cx: &Context<'_>) -> Result<Outcome, String> {
                 RMIA_A_FALLBACK,
                 false,
                 Some(format!(
-                    "rmia_offline: a could not be tuned ({why}); used the documented fallback a = {RMIA_A_FALLBACK}; set rmiaA / --rmia-a to choose it"
+                    "rmia_offline: a could not be tuned ({why}); used the documented fallback a = {RMIA_A_FALLBACK}; set the option ‘rmiaA’ to choose it"
                 )),
             ),
         },

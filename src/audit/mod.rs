@@ -186,7 +186,7 @@ pub async fn run(input: AuditInput, opts: &AuditOptions, progress: &mut dyn FnMu
             warnings.push(format!("{k} non-members copy a member (exactly or nearly) and were dropped before the audit (dropDuplicates)"));
         } else {
             warnings.push(format!(
-                "{k} non-members copy a member (exactly or nearly): the model saw them in training, so counting them as non-members undercounts the leak; drop them with --drop-duplicates (dropDuplicates in the page and the JS API)"
+                "{k} non-members copy a member (exactly or nearly): the model saw them in training, so counting them as non-members undercounts the leak; drop them with the option ‘dropDuplicates’"
             ));
         }
     }
@@ -408,7 +408,7 @@ fn statistics_info(s: &crate::metrics::StatisticsSettings, nonmembers: usize) ->
                 s.delta, s.confidence
             )
         } else {
-            "Heuristic: members and non-members were a given split, not a randomised one, so a difference between the two sets themselves (not only what the model memorised) can raise these bounds; they are not a DP audit. Say that membership was randomised (--randomised-membership; statistics.randomisedMembership in the page and the JS API) only if each record was put in training by an independent fair coin.".into()
+            "Heuristic: members and non-members were a given split, not a randomised one, so a difference between the two sets themselves (not only what the model memorised) can raise these bounds; they are not a DP audit. Say that membership was randomised (the option ‘statistics.randomisedMembership’) only if each record was put in training by an independent fair coin.".into()
         },
     }
 }

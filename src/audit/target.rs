@@ -361,7 +361,7 @@ fn host_outputs(plan: &Plan, records: &mut Records, p: Pipeline, say: &mut Say<'
         return Err(AuditError::option(
             "attacks",
             format!(
-                "{}: {why}, so privaudit cannot train its reference models; run the attacks that need none (loss, confidence, entropy, modified_entropy, attack_p), or give references' outputs (--reference-outputs, referenceOutputs)",
+                "{}: {why}, so privaudit cannot train its reference models; run the attacks that need none (loss, confidence, entropy, modified_entropy, attack_p), or give references' outputs (the option ‘referenceOutputs’)",
                 p.file()
             ),
         ));

@@ -374,10 +374,26 @@ fn main() -> ExitCode {
             ExitCode::from(3)
         }
         Err(e) => {
-            eprintln!("privaudit: error: {e}");
+            eprintln!("privaudit: error: {}", spell(&e.to_string()));
             ExitCode::from(2)
         }
     }
+}
+
+/// The engine names an option by its JSON key ("the option ‘dropDuplicates’"); the CLI says it
+/// with its flag. Every key the engine's messages name is here (tests/integration/registry.rs).
+const FLAGS: [(&str, &str); 6] = [
+    ("dropDuplicates", "--drop-duplicates"),
+    ("statistics.randomisedMembership", "--randomised-membership"),
+    ("rmiaA", "--rmia-a"),
+    ("output", "--output"),
+    ("backend", "--backend"),
+    ("referenceOutputs", "--reference-outputs"),
+];
+
+/// `text` with every "the option ‘KEY’" as the CLI's flag.
+fn spell(text: &str) -> String {
+    FLAGS.iter().fold(text.to_string(), |t, (key, flag)| t.replace(&format!("the option ‘{key}’"), flag))
 }
 
 /// How a command that ran ends.
@@ -561,7 +577,7 @@ fn audit(a: AuditArgs) -> Result<Outcome, String> {
     if let Some(p) = &a.html {
         write(p, &report::html(&out.report))?;
     }
-    print!("{}", report::summary_text(&out.report));
+    print!("{}", spell(&report::summary_text(&out.report)));
     Ok(match &out.report.verdict.gate {
         Some(g) if !g.passed => Outcome::Crossed(format!(
             "the gate was crossed: {}",
@@ -644,7 +660,7 @@ fn compare(c: CompareArgs) -> Result<Outcome, String> {
     if let Some(p) = &a.html {
         write(p, &report::comparison_html(&out.comparison))?;
     }
-    print!("{}", report::comparison_text(&out.comparison));
+    print!("{}", spell(&report::comparison_text(&out.comparison)));
     let crossed: Vec<String> = out
         .comparison
         .reports

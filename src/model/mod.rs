@@ -227,7 +227,7 @@ impl OnnxModel {
                         return Err(AuditError::model(
                             &file,
                             format!(
-                                "the model has {} outputs ({}); name the one holding the class scores with the output option (--output)",
+                                "the model has {} outputs ({}); name the one holding the class scores with the option ‘output’",
                                 outs.len(),
                                 crate::limits::list(&file_names)
                             ),
@@ -336,7 +336,7 @@ impl OnnxModel {
             return Err(AuditError::model(
                 &self.file,
                 format!(
-                    "one record needs {widest} values ({:.1} MiB of f32) at {what}, more than a quarter of this GPU's storage-binding limit of {} MiB ({}); a record cannot be split across bindings, so audit it on the CPU (backend \"cpu\", --backend cpu)",
+                    "one record needs {widest} values ({:.1} MiB of f32) at {what}, more than a quarter of this GPU's storage-binding limit of {} MiB ({}); a record cannot be split across bindings, so audit it on the CPU (the option ‘backend’: cpu)",
                     widest as f64 * 4.0 / (1024.0 * 1024.0),
                     backend.max_binding_bytes / (1024 * 1024),
                     backend.name,

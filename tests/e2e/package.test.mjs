@@ -167,7 +167,7 @@ for (const t of ["progress", "report", "error"]) el.addEventListener(t, (e) => w
     const fractions = events.filter((e) => e.type === "progress").map((e) => e.detail.fraction);
     assert.ok(fractions.length > 3 && fractions.every((f, i) => i === 0 || f >= fractions[i - 1]), `progress in order: ${fractions}`);
     assert.equal(events.at(-1).type, "report");
-    const table = await page.$$eval("privacy-audit >> tbody#metrics tr", (rows) => Object.fromEntries(rows.map((r) => [r.dataset.attack, Number(r.querySelector('td[data-metric="auc"]').dataset.value)])));
+    const table = await page.$$eval("privacy-audit >> #metrics tbody tr", (rows) => Object.fromEntries(rows.map((r) => [r.dataset.attack, Number(r.querySelector('td[data-metric="auc"]').dataset.value)])));
     checkAucs(table, "widget");
     // axe-core over the element with its report, light and dark: no serious or critical violation.
     for (const scheme of ["light", "dark"]) {
@@ -203,7 +203,7 @@ for (const t of ["progress", "report", "error"]) el.addEventListener(t, (e) => w
       el.model = new Blob([new Uint8Array(m)]);
       const hidden = el.shadowRoot.querySelector('ul.roles li[data-role="model"] span').textContent === "Given: set by this page.";
       const report = await el.audit({ members: new Uint8Array(a), nonmembers: new Uint8Array(b) });
-      const shown = el.shadowRoot.querySelector("tbody#metrics tr") !== null && el.report === report;
+      const shown = el.shadowRoot.querySelector("#metrics tbody tr") !== null && el.report === report;
       el.model = null;
       return { hidden, shown, aucs: Object.fromEntries(report.attacks.map((x) => [x.name, x.auc])) };
     }, [bytes(`${DEMO}digits_mlp.onnx`), bytes(`${DEMO}digits_members.csv`), bytes(`${DEMO}digits_nonmembers.csv`)]);

@@ -67,7 +67,7 @@ function compareWithReference(got, label) {
 async function addFile(role, path, p = page) {
   await p.$eval("#files-status", (e) => { e.textContent = ""; });
   await p.setInputFiles(statSync(path).isDirectory() ? "#pick-folder" : "#pick-files", path);
-  await p.waitForFunction(() => document.querySelector("#files-status").textContent !== "");
+  await p.waitForFunction(() => document.querySelector("privacy-audit").shadowRoot.querySelector("#files-status").textContent !== "");
   await p.locator(`#roles tr[data-name="${basename(path)}"] select`).selectOption(role);
 }
 
@@ -96,6 +96,7 @@ test("the demo audit ran on the CPU, auto having passed over the software WebGPU
   console.log(`# adapter ${JSON.stringify(info)}; ${device}`);
   compareWithReference(await reportFromPage(), "demo");
   assert.deepEqual(await page.evaluate(`(${unlabelledControls})(document)`), [], "every control on the page has a label");
+  assert.deepEqual(await page.evaluate(`(${unlabelledControls})(document.querySelector("privacy-audit").shadowRoot)`), [], "every control in <privacy-audit> has a label");
   mkdirSync(`${ROOT}docs`, { recursive: true });
   await page.screenshot({ path: `${ROOT}docs/report.png`, fullPage: true });
 });
@@ -117,7 +118,15 @@ test("axe-core finds no serious or critical violation, light or dark, desktop or
   assert.match(await page.$eval("#demo-verdict", (e) => e.textContent), /^Demo: Leak on average: .*See the report$/);
   assert.equal(await page.$eval("#demo-verdict", (e) => e.hidden), false);
   assert.equal(await page.$$eval("ul.roles .missing", (m) => m.length), 0);
-  assert.equal(await page.$eval("a.skip", (a) => a.getAttribute("href")), "#report");
+  assert.equal(await page.$eval("a.skip", (a) => a.getAttribute("href")), "#audit");
+  // From "Audit my files" to saving the report: a few Tab stops, not one per listed record.
+  await page.focus("#run");
+  let stops = 0;
+  while (stops < 40 && await page.evaluate(() => document.querySelector("privacy-audit").shadowRoot.activeElement?.id) !== "save-html") {
+    await page.keyboard.press("Tab");
+    stops++;
+  }
+  assert.ok(stops <= 3, `${stops} Tab stops from Run to Save`);
 });
 
 test("files picked through the inputs are audited like the reference, and the CLI agrees", async () => {
@@ -171,6 +180,8 @@ test("the report shows each metric's interval, greys FPR levels below 1/N, and l
   const note = await page.$eval("#epsilon-note", (e) => ({ text: e.textContent, basis: e.dataset.basis }));
   assert.equal(note.basis, "heuristic");
   assert.match(note.text, /Heuristic: members and non-members were a given split/);
+  // The engine's "the option ‘statistics.randomisedMembership’", in the page's own terms.
+  assert.match(note.text, /Say that membership was randomised \(the box “Each audited record was put in training by an independent fair coin” \(Options, Statistics\)\) only if/);
   assert.match(await page.$eval("#statistics-note", (e) => e.textContent), /95 % from 1000 bootstrap resamples.*smallest FPR that can be measured is 0\.200 %/);
   // The ROC plot starts at 1/N, draws the band, and keeps its legend outside the plot area.
   // The verdict opens the report; the provenance closes it, every hash as Node's crypto computes it.
@@ -261,7 +272,7 @@ test("a field that is not a number is an error naming it; an empty one is its de
 test("starting your own audit while the demo runs cancels the demo and runs yours", async () => {
   await page.evaluate(() => { document.body.dataset.state = "running"; });
   await page.click("#demo-refs");
-  await page.waitForFunction(() => /^(read|model|device|inference|train):/.test(document.querySelector("#progress-text").textContent), null, { timeout: AUDIT_TIMEOUT });
+  await page.waitForFunction(() => /^(read|model|device|inference|train):/.test(document.querySelector("privacy-audit").shadowRoot.querySelector("#progress-text").textContent), null, { timeout: AUDIT_TIMEOUT });
   assert.equal(await page.$eval("#run", (b) => b.disabled), false, "Audit my files stays available");
   const state = await runWithFiles({ model: `${DEMO}digits_mlp.onnx`, members: `${DEMO}digits_members.csv`, nonmembers: `${DEMO}digits_nonmembers.csv` }, { scale: "0.0625" });
   assert.equal(state, "done", await page.$eval("#error", (e) => e.textContent));
@@ -479,7 +490,7 @@ test("two models picked with the role 'a model to compare' are compared as the C
   rows.forEach((r, i) => assert.ok(Math.abs(r.auc - cli.rows[i].auc) <= 2e-3, `${r.name}: AUC ${r.auc} vs the CLI's ${cli.rows[i].auc}`));
   // The plot: a marker per model, names that do not overprint (the QDQ model sits almost on the
   // float one), tick labels that do not repeat.
-  const layout = await page.evaluate(`(${comparisonLayout})({ selector: "#comparison-plot" })`);
+  const layout = await page.evaluate(`(${comparisonLayout})({ host: "privacy-audit", selector: "#comparison-plot" })`);
   assert.equal(layout.markers, 2, JSON.stringify(layout));
   assert.deepEqual([layout.overlapping, layout.repeated], [[], []], JSON.stringify(layout));
   // "Save the comparison" downloads the comparison's JSON (made in the page; nothing is sent).
@@ -497,7 +508,7 @@ test("two models picked with the role 'a model to compare' are compared as the C
   // its texts inside its viewBox and at least 4.5:1 against the page's background.
   for (const scheme of ["light", "dark"]) {
     await page.emulateMedia({ colorScheme: scheme });
-    const svgs = await page.evaluate(`(${svgReadability})({ selector: "main" })`);
+    const svgs = await page.evaluate(`(${svgReadability})({ host: "privacy-audit", selector: "section" })`);
     assert.ok(svgs.length >= 7, `${svgs.length} plots`);
     for (const s of svgs) {
       assert.deepEqual(s.outside, [], `${scheme}: ${s.svg}: text outside its viewBox`);
@@ -527,7 +538,7 @@ test("everything picked at once gets its roles in the table, editable by keyboar
   await page.fill("#shift", "0");
   await page.$eval("#files-status", (e) => { e.textContent = ""; });
   await page.setInputFiles("#pick-folder", bundle);
-  await page.waitForFunction(() => /^Added /.test(document.querySelector("#files-status").textContent));
+  await page.waitForFunction(() => /^Added /.test(document.querySelector("privacy-audit").shadowRoot.querySelector("#files-status").textContent));
   const table = () => page.$$eval("#roles tbody tr", (rows) => Object.fromEntries(rows.map((r) => [r.dataset.name, [r.dataset.role, r.querySelector("td").textContent]])));
   let rows = await table();
   assert.deepEqual(Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, v[0]])),
@@ -538,7 +549,7 @@ test("everything picked at once gets its roles in the table, editable by keyboar
   assert.equal(given.members, "Given: members.");
   assert.equal(given.modelData, "", "an optional role left empty says nothing");
   assert.equal(await page.$eval("#files-status", (e) => e.textContent), "Added digits_cnn.onnx as ONNX model; members as members; nonmembers.zip as non-members; population.zip as population.");
-  assert.deepEqual(await page.evaluate(`(${unlabelledControls})(document)`), [], "every control, the role menus too, has a label");
+  assert.deepEqual(await page.evaluate(`(${unlabelledControls})(document.querySelector("privacy-audit").shadowRoot)`), [], "every control, the role menus too, has a label");
 
   // Before any run, a required role not given yet is not called missing.
   assert.equal(await page.evaluate(async () => {
@@ -555,8 +566,8 @@ test("everything picked at once gets its roles in the table, editable by keyboar
   await page.keyboard.press("End");
   assert.deepEqual(Object.values(await table()).map((v) => v[0]).sort(), ["members", "model", "nonmembers", "population"], "browsing took no role");
   await page.keyboard.press("Enter");
-  await page.waitForFunction(() => document.querySelector('#roles tr[data-name="population.zip"]').dataset.role === "ignore");
-  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("aria-label")), "role of population.zip", "focus stays on the edited menu");
+  await page.waitForFunction(() => document.querySelector("privacy-audit").shadowRoot.querySelector('#roles tr[data-name="population.zip"]').dataset.role === "ignore");
+  assert.equal(await page.evaluate(() => document.querySelector("privacy-audit").shadowRoot.activeElement?.getAttribute("aria-label")), "role of population.zip", "focus stays on the edited menu");
   assert.match(await page.$eval("#files-status", (e) => e.textContent), /^population\.zip is now not used/);
   // Taking the members' role from the folder leaves no members: a refusal that names the role.
   await page.selectOption('#roles tr[data-name="members"] select', "ignore");
@@ -598,7 +609,7 @@ test("a CNN audited from a picked image folder and zips, references trained on W
   // Thumbnails: the folder's images, and the zipped non-members' out of their zip (read by the
   // engine's zip reader in the worker): each is the very file of that path.
   assert.equal(await page.$eval("#exposed", (e) => e.hidden), false);
-  await page.waitForFunction(() => document.querySelectorAll("#exposed figure img[alt]").length === 16, null, { timeout: 30_000 });
+  await page.waitForFunction(() => document.querySelector("privacy-audit").shadowRoot.querySelectorAll("#exposed figure img[alt]").length === 16, null, { timeout: 30_000 });
   // (The page's CSP lets no fetch read a blob: the pixels are compared, drawn on a canvas, with
   // the same file served from the demo folder.)
   const figs = await page.$$eval("#exposed figure", (fs) => Promise.all(fs.map(async (f) => {
@@ -649,9 +660,9 @@ test("a CNN audited from a picked image folder and zips, references trained on W
 test("a running audit can be cancelled, and the next one runs", async () => {
   await page.evaluate(() => { document.body.dataset.state = "running"; });
   await page.click("#demo-refs");
-  await page.waitForFunction(() => /^train:/.test(document.querySelector("#progress-text").textContent), null, { timeout: AUDIT_TIMEOUT });
+  await page.waitForFunction(() => /^train:/.test(document.querySelector("privacy-audit").shadowRoot.querySelector("#progress-text").textContent), null, { timeout: AUDIT_TIMEOUT });
   await page.click("#cancel");
-  await page.waitForFunction(() => document.querySelector("#progress-text").textContent === "cancelled", null, { timeout: 30_000 });
+  await page.waitForFunction(() => document.querySelector("privacy-audit").shadowRoot.querySelector("#progress-text").textContent === "cancelled", null, { timeout: 30_000 });
   assert.equal(await page.$eval("#error", (e) => e.hidden), true, "cancelling is not an error");
   const state = await runWithFiles({ model: `${DEMO}digits_mlp.onnx`, members: `${DEMO}digits_members.csv`, nonmembers: `${DEMO}digits_nonmembers.csv` }, { scale: "0.0625" });
   assert.equal(state, "done", await page.$eval("#error", (e) => e.textContent));

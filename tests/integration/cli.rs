@@ -132,6 +132,34 @@ fn bad_input_is_one_line_and_a_nonzero_exit() {
     assert!(err.starts_with("privaudit: error: ") && err.contains("malformed.onnx"), "{err}");
 }
 
+/// The engine names an option by its key ("the option ‘output’"); the CLI says its flag, in
+/// errors and in the summary alike (the page says its control: tests/e2e/page.test.mjs).
+#[test]
+fn messages_name_the_cli_flags() {
+    let demo = root().join("www/demo");
+    let o = cli()
+        .args(["audit", "--backend", "cpu", "-q", "--model"])
+        .arg(fixture("hostile/onnx_two_outputs.onnx"))
+        .arg("--members")
+        .arg(demo.join("digits_members.csv"))
+        .arg("--nonmembers")
+        .arg(demo.join("digits_nonmembers.csv"))
+        .args(["--out", "/dev/null"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("name the one holding the class scores with --output") && !err.contains("the option"), "{err}");
+    let out = cli()
+        .args(["audit", "-q", "--out", "/dev/null", "--member-outputs"])
+        .arg(fixture("digits_members_logits.csv"))
+        .arg("--nonmember-outputs")
+        .arg(fixture("digits_nonmembers_logits.csv"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Say that membership was randomised (--randomised-membership) only if") && !text.contains("the option ‘"), "{text}");
+}
+
 #[test]
 fn unknown_attack_is_rejected() {
     let o = cli().args(["audit", "--member-outputs", "a", "--nonmember-outputs", "b", "--attacks", "loss,lira2", "--out", "/dev/null"]).output().unwrap();

@@ -43,7 +43,8 @@ fn attack_names_everywhere_follow_the_registry() {
     assert_eq!(ts_union(&ts, "AttackGroup"), GROUPS.to_vec(), "index.d.ts AttackGroup");
 
     let selectable: BTreeSet<String> = names().into_iter().chain(GROUPS.iter().map(|g| g.to_string())).collect();
-    for (file, boxes) in [("index.html", checkboxes(&read("index.html"))), ("www/widget.js", checkboxes(&read("www/widget.js")))] {
+    // The page is <privacy-audit> (www/widget.js) and its demo bar: the form is the element's.
+    for (file, boxes) in [("www/widget.js", checkboxes(&read("www/widget.js")))] {
         assert!(!boxes.is_empty(), "{file}: no attack checkboxes found");
         for b in &boxes {
             assert!(selectable.contains(b), "{file}: checkbox '{b}' is neither an attack nor a group");
@@ -81,7 +82,9 @@ fn same_number(text: &str, v: &Value) -> bool {
 fn defaults_in_the_page_widget_types_and_cli_are_the_engines() {
     let d = serde_json::to_value(AuditOptions::default()).unwrap();
     let t = &d["training"];
-    let page = read("index.html");
+    // The form is the element's (the page embeds it).
+    let page = read("www/widget.js");
+    assert!(!read("index.html").contains("name=\"attack\""), "index.html holds no form of its own");
     for (id, want) in [
         ("labelColumn", &d["labelColumn"]),
         ("scale", &d["scale"]),
@@ -104,7 +107,7 @@ fn defaults_in_the_page_widget_types_and_cli_are_the_engines() {
         ("exposedCount", &d["exposed"]),
     ] {
         let got = input_value(&page, id);
-        assert!(same_number(&got, want), "index.html #{id} is '{got}', the engine's default is {want}");
+        assert!(same_number(&got, want), "widget.js #{id} is '{got}', the engine's default is {want}");
     }
     assert!(
         page.contains(r#"<input type="checkbox" id="randomised">"#) && d["statistics"]["randomisedMembership"] == false,
@@ -112,13 +115,8 @@ fn defaults_in_the_page_widget_types_and_cli_are_the_engines() {
     );
     assert!(page.contains(r#"<input type="checkbox" id="slicesOn" checked>"#) && d["slices"] == true, "slices start on, as the engine's default");
     assert!(page.contains(r#"<input type="checkbox" id="dropDuplicates">"#) && d["dropDuplicates"] == false, "duplicates are kept by default");
-    let widget = read("www/widget.js");
-    for (id, want) in [("scale", &d["scale"]), ("backend", &d["backend"])] {
-        let got = input_value(&widget, id);
-        assert!(same_number(&got, want), "widget.js #{id} is '{got}', the engine's default is {want}");
-    }
     // Checked boxes = the default attacks.
-    for (file, html) in [("index.html", &page), ("www/widget.js", &widget)] {
+    for (file, html) in [("www/widget.js", &page)] {
         let checked: Vec<String> = html
             .split("name=\"attack\" value=\"")
             .skip(1)
@@ -281,5 +279,43 @@ fn references_reinitialise_exactly_the_declared_parameters() {
         assert_eq!(x.target.len(), x.initial.len(), "{}", x.name);
         let same = x.target.iter().zip(&x.initial).filter(|(a, b)| a == b).count();
         assert_eq!(same, 0, "{}: {same} values of the target survive into the reference", x.name);
+    }
+}
+
+/// Every Rust source file under `dir`, recursively.
+fn rust_sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().map(Result::unwrap) {
+        let p = e.path();
+        if p.is_dir() {
+            rust_sources(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// The engine names options by their JSON key ("the option ‘dropDuplicates’"); the shells spell
+/// them: the CLI as its flag (`FLAGS` in src/bin/privaudit.rs), the page and the widget as their
+/// control (`CONTROLS` in www/widget.js). Every key a message names has both, and is an option.
+#[test]
+fn every_option_an_engine_message_names_is_spelled_by_both_shells() {
+    let mut files = Vec::new();
+    rust_sources(&root().join("src"), &mut files);
+    let mut keys = BTreeSet::new();
+    for f in files.iter().filter(|f| !f.ends_with("bin/privaudit.rs")) {
+        let text = std::fs::read_to_string(f).unwrap();
+        for part in text.split("the option ‘").skip(1) {
+            keys.insert(part[..part.find('’').unwrap()].to_string());
+        }
+    }
+    assert!(keys.len() >= 6, "{keys:?}");
+    let cli = read("src/bin/privaudit.rs");
+    let widget = read("www/widget.js");
+    let defaults = serde_json::to_value(AuditOptions::default()).unwrap();
+    for k in &keys {
+        assert!(cli.contains(&format!("(\"{k}\", \"--")), "the CLI's FLAGS has no flag for the option '{k}'");
+        assert!(widget.contains(&format!("{k}: \"")) || widget.contains(&format!("\"{k}\": \"")), "the element's CONTROLS does not name the option '{k}'");
+        let top = k.split('.').next().unwrap();
+        assert!(defaults.get(top).is_some() || k == "referenceOutputs", "'{k}' is not an option of AuditOptions");
     }
 }

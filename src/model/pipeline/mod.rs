@@ -216,7 +216,7 @@ impl Pipeline {
                             [one] => **one,
                             _ => {
                                 return Err(bad(format!(
-                                    "several outputs could hold the class scores ({}); name one with the output option (--output)",
+                                    "several outputs could hold the class scores ({}); name one with the option ‘output’",
                                     crate::limits::list(&many.iter().map(|o| o.name.clone()).collect::<Vec<_>>())
                                 )));
                             }
