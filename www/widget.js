@@ -274,24 +274,19 @@ const FIELD = { backend: "backend", "label-column": "labelColumn", "id-column": 
 const camel = (s) => s.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
 
 /**
- * The engine names an option by its JSON key ("the option ‘dropDuplicates’"); this element says
- * it with its own control. Every key the engine's messages name is here
- * (tests/integration/registry.rs).
+ * The engine names an option by its JSON key ("the option ‘dropDuplicates’", "option 'scale': …");
+ * this element says it with its own control: the field each key sets. Every key the engine's
+ * sentences name is here (tests/integration/registry.rs).
  */
-const CONTROLS = {
-  dropDuplicates: "the box “Drop the non-members that copy a member” (Options)",
-  "statistics.randomisedMembership": "the box “Each audited record was put in training by an independent fair coin” (Options, Statistics)",
-  rmiaA: "“RMIA offline a” (Options, Reference models)",
-  output: "“Model output with the class scores” (Options)",
-  backend: "“Run on” (Options)",
-  referenceOutputs: "the role “a reference's outputs” (in the table of your files)",
+const FIELD_OF = {
+  attacks: "attacks", backend: "backend", dropDuplicates: "dropDuplicates", exposed: "exposedCount", idColumn: "idColumn",
+  "image.centerCrop": "imageCrop", "image.normalize": "imageNormalize", "image.resize": "imageResize", labelColumn: "labelColumn",
+  mode: "refMode", output: "modelOutput", outputs: "outputs", references: "refs", rmiaA: "rmiaA", rmiaGamma: "rmiaGamma",
+  scale: "scale", seed: "seed", shift: "shift", sliceColumn: "sliceColumn", "statistics.bootstrap": "bootstrap",
+  "statistics.confidence": "confidence", "statistics.delta": "delta", "statistics.randomisedMembership": "randomised",
+  "training.batchSize": "batch", "training.epochs": "epochs", "training.learningRate": "lr", "training.optimizer": "optimizer",
+  "training.weightDecay": "weightDecay", referenceOutputs: "the role “a reference's outputs” (in the table of your files)",
 };
-
-/** `text` with every "the option ‘KEY’" as this element's control. */
-export function inPageTerms(text) {
-  return String(text).replace(/the option ‘([\w.]+)’/g, (all, key) => CONTROLS[key] ?? all);
-}
-const THRESHOLD = ["loss", "confidence", "entropy", "modified_entropy"];
 
 /** What the thumbnails are taken from: a zip (File or {name, bytes}), or a folder's path -> File. */
 function thumbnailSource(value) {
@@ -598,7 +593,7 @@ export class PrivacyAudit extends HTMLElement {
     $("report").hidden = false;
     $("report-title").textContent = title;
     $("report-title").hidden = !title;
-    renderReport({ summary: $("summary"), verdict: $("verdict"), provenance: $("provenance"), warnings: $("warnings"), metrics: q("#metrics tbody"), statisticsNote: $("statistics-note"), epsilon: q("#epsilon tbody"), epsilonNote: $("epsilon-note"), references: $("references"), roc: $("roc"), hists: $("hists"), exposure: $("exposure"), recordDetail: $("record-detail"), slices: $("slices"), duplicates: $("duplicates"), glossary: $("glossary"), words: inPageTerms }, result);
+    renderReport({ summary: $("summary"), verdict: $("verdict"), provenance: $("provenance"), warnings: $("warnings"), metrics: q("#metrics tbody"), statisticsNote: $("statistics-note"), epsilon: q("#epsilon tbody"), epsilonNote: $("epsilon-note"), references: $("references"), roc: $("roc"), hists: $("hists"), exposure: $("exposure"), recordDetail: $("record-detail"), slices: $("slices"), duplicates: $("duplicates"), glossary: $("glossary"), words: (t) => this.#inPageTerms(t) }, result);
     this.#thumbnails(result);
   }
 
@@ -658,6 +653,30 @@ export class PrivacyAudit extends HTMLElement {
     this.#abort?.abort();
   }
 
+  /** The control that sets option `key`, in words ("“Epochs” (Options, Reference models)"), or null. */
+  #control(key) {
+    const id = FIELD_OF[key];
+    if (!id) return null;
+    const el = this.#root.getElementById(id);
+    if (!el) return id.includes(" ") ? id : null;
+    // The label up to its first bracket: "RMIA offline a (0–1, or “tune”)" → "RMIA offline a".
+    const label = (el.labels?.[0]?.textContent ?? el.querySelector?.("legend")?.textContent ?? "").trim().replace(/\s+/g, " ").split(" (")[0];
+    const group = el.closest("fieldset:not(#attacks)")?.querySelector("legend")?.textContent;
+    return `${el.type === "checkbox" ? "the box " : ""}“${label}” (Options${group && group !== label ? `, ${group}` : ""})`;
+  }
+
+  /**
+   * `text` in this element's terms: "the option ‘KEY’" as the control that sets it, and an error
+   * about an option's value ("option 'scale': …") followed by that control.
+   */
+  #inPageTerms(text) {
+    let out = String(text).replace(/the option ‘([\w.]+)’/g, (all, key) => this.#control(key) ?? all);
+    const key = /^option '([\w.]+)': /.exec(out)?.[1];
+    const control = key && this.#control(key);
+    if (control) out += ` (${control})`;
+    return out;
+  }
+
   #progress(fraction, text) {
     this.#root.getElementById("progress").value = fraction;
     this.#root.getElementById("progress-text").textContent = text;
@@ -665,7 +684,7 @@ export class PrivacyAudit extends HTMLElement {
 
   #showError(message) {
     const err = this.#root.getElementById("error");
-    err.textContent = inPageTerms(message);
+    err.textContent = this.#inPageTerms(message);
     err.hidden = !message;
   }
 

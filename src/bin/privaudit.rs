@@ -380,20 +380,70 @@ fn main() -> ExitCode {
     }
 }
 
-/// The engine names an option by its JSON key ("the option ‘dropDuplicates’"); the CLI says it
-/// with its flag. Every key the engine's messages name is here (tests/integration/registry.rs).
-const FLAGS: [(&str, &str); 6] = [
-    ("dropDuplicates", "--drop-duplicates"),
-    ("statistics.randomisedMembership", "--randomised-membership"),
-    ("rmiaA", "--rmia-a"),
-    ("output", "--output"),
+/// The engine names an option by its JSON key ("the option ‘dropDuplicates’", "option
+/// 'references': …"); the CLI says it with its flag. Every key the engine's messages name is
+/// here, and every flag here is one of the CLI's (tests/integration/registry.rs).
+const FLAGS: [(&str, &str); 44] = [
+    ("attacks", "--attacks"),
     ("backend", "--backend"),
+    ("dropDuplicates", "--drop-duplicates"),
+    ("exposed", "--exposed"),
+    ("failIf", "--fail-if"),
+    ("holdout", "--holdout"),
+    ("idColumn", "--id-column"),
+    ("image.centerCrop", "--center-crop"),
+    ("image.classes", "--classes"),
+    ("image.layout", "--layout"),
+    ("image.mean", "--mean"),
+    ("image.normalize", "--normalize"),
+    ("image.range", "--pixel-range"),
+    ("image.resize", "--resize"),
+    ("image.std", "--std"),
+    ("labelColumn", "--label-column"),
+    ("members", "--members"),
+    ("mode", "--mode"),
+    ("model", "--model"),
+    ("models", "--models"),
+    ("output", "--output"),
+    ("outputs", "--outputs"),
+    ("population", "--population"),
+    ("referenceMembership", "--reference-membership"),
+    ("referenceModels", "--reference-models"),
     ("referenceOutputs", "--reference-outputs"),
+    ("references", "--refs"),
+    ("rmiaA", "--rmia-a"),
+    ("rmiaGamma", "--rmia-gamma"),
+    ("scale", "--scale"),
+    ("scale/shift", "--scale/--shift"),
+    ("seed", "--seed"),
+    ("shift", "--shift"),
+    ("sliceColumn", "--slice-column"),
+    ("statistics.bootstrap", "--bootstrap"),
+    ("statistics.confidence", "--confidence"),
+    ("statistics.delta", "--delta"),
+    ("statistics.randomisedMembership", "--randomised-membership"),
+    ("training.augment", "--augment"),
+    ("training.batchSize", "--batch"),
+    ("training.epochs", "--epochs"),
+    ("training.learningRate", "--lr"),
+    ("training.optimizer", "--optimizer"),
+    ("training.weightDecay", "--weight-decay"),
 ];
 
-/// `text` with every "the option ‘KEY’" as the CLI's flag.
+fn flag(key: &str) -> Option<&'static str> {
+    FLAGS.iter().find(|(k, _)| *k == key).map(|(_, f)| *f)
+}
+
+/// `text` in the CLI's terms: every "the option ‘KEY’" as its flag, and an error about an
+/// option's value ("option 'references': …") followed by the flag that sets it.
 fn spell(text: &str) -> String {
-    FLAGS.iter().fold(text.to_string(), |t, (key, flag)| t.replace(&format!("the option ‘{key}’"), flag))
+    let mut out = FLAGS.iter().fold(text.to_string(), |t, (key, flag)| t.replace(&format!("the option ‘{key}’"), flag));
+    if let Some(key) = out.strip_prefix("option '").and_then(|rest| rest.split_once("': ")).map(|(k, _)| k.to_string()) {
+        if let Some(f) = flag(&key) {
+            out.push_str(&format!(" ({f})"));
+        }
+    }
+    out
 }
 
 /// How a command that ran ends.

@@ -329,6 +329,41 @@ test("the HTML report from the page equals the CLI's for the same audit, but for
   assert.ok(saved.startsWith("<!doctype html>") && saved.includes("<h2>Verdict</h2>") && saved.includes('<section id="glossary">'), saved.slice(0, 200));
 });
 
+// Names as the user's files give them, in the browser: the CSV id column names the records (the
+// exposure tables, the scores CSV, the HTML report), and the model's output is the file's
+// `logits` (onnx-ir renames it), shown and accepted by that name.
+test("the id column names the records and the model's output keeps the file's name", async () => {
+  const withId = (name, prefix) => {
+    const [head, ...rows] = readFileSync(`${DEMO}${name}`, "utf8").split("\n").filter(Boolean);
+    return [...new TextEncoder().encode(`patient,${head}\n${rows.map((r, i) => `${prefix}-${String(i + 1).padStart(3, "0")},${r}`).join("\n")}\n`)];
+  };
+  const out = await page.evaluate(async ([m, a, b]) => {
+    const { runAudit } = await import("/www/api.js");
+    const r = await runAudit({ model: new Uint8Array(m), members: { name: "members.csv", bytes: new Uint8Array(a) }, nonmembers: { name: "nonmembers.csv", bytes: new Uint8Array(b) },
+      scale: 1 / 16, idColumn: "patient", output: "logits", backend: "cpu" });
+    return { first: r.report.exposure.members[0], csv: r.scoresCsv.split("\n").slice(0, 2), reading: r.report.model.reading, html: r.reportHtml.includes(`<th scope="row">${r.report.exposure.members[0].id}`) };
+  }, [[...readFileSync(`${DEMO}digits_mlp.onnx`)], withId("digits_members.csv", "m"), withId("digits_nonmembers.csv", "n")]);
+  assert.equal(out.first.id, `m-${String(out.first.row).padStart(3, "0")}`);
+  assert.ok(out.csv[0].startsWith("set,row,id,label,member,") && out.csv[1].startsWith("members,1,m-001,"), out.csv.join(" | "));
+  assert.equal(out.reading, "output 'logits': the output as logits");
+  assert.ok(out.html, "the HTML report names the record by its id");
+});
+
+// A folder that is no image set says why, visibly, and the next change of files clears it.
+test("a flat folder of images and an empty pick say what is wrong", async () => {
+  const flat = `${ROOT}target/e2e-flat`;
+  rmSync(flat, { recursive: true, force: true });
+  mkdirSync(flat, { recursive: true });
+  for (const f of ["0072.png", "0150.png", "0357.png"]) cpSync(`${DEMO}digits_images/members/0/${f}`, `${flat}/${f}`);
+  await page.click("#clear-files");
+  await page.setInputFiles("#pick-folder", flat);
+  await page.waitForFunction(() => !document.querySelector("privacy-audit").shadowRoot.querySelector("#error").hidden);
+  assert.match(await page.$eval("#error", (e) => e.textContent), /^e2e-flat holds 3 images but no class folders: put each class's images in a sub-folder/);
+  assert.equal(await page.$$eval("#roles tbody tr", (r) => r.length), 1, "one row for the folder, not one per image");
+  await page.click("#clear-files");
+  assert.equal(await page.$eval("#error", (e) => e.hidden), true, "changing the files clears the message");
+});
+
 // Reference training in the browser. The tolerance: the same seed gives the same data splits,
 // initial weights and batch order everywhere, but f32 sums run in another order on WebGPU than
 // on the native CPU, so the trained references differ slightly; RMIA's and LiRA's AUC over 350
@@ -790,7 +825,8 @@ test("scikit-learn pipelines with string columns (skl2onnx) are audited through 
     // The digits audits' scale (1/16) would act on the preprocessed features: refused by name.
     let state = await runWithFiles(files, { backend: "auto", scale: "0.0625" });
     assert.equal(state, "error");
-    assert.match(await page.$eval("#error", (e) => e.textContent), new RegExp(`option 'scale': ${model.replace(".", "\\.")} is a pipeline .*so scale must be 1`));
+    // The engine's message names the option by its key; the page adds the control that sets it.
+    assert.match(await page.$eval("#error", (e) => e.textContent), new RegExp(`option 'scale': ${model.replace(".", "\\.")} is a pipeline .*so scale must be 1 \\(got 0\\.0625\\) \\(“Scale features by” \\(Options\\)\\)$`));
     await page.click("#clear-files");
     state = await runWithFiles(files, { scale: "", shift: "" });
     assert.equal(state, "done", await page.$eval("#error", (e) => e.textContent));

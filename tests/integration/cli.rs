@@ -158,6 +158,10 @@ fn messages_name_the_cli_flags() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Say that membership was randomised (--randomised-membership) only if") && !text.contains("the option ‘"), "{text}");
+    // An option's bad value: the engine's message, then the flag that sets it.
+    let o = demo_audit(&["--backend", "cpu", "-q", "--out", "/dev/null", "--attacks", "lira", "--refs", "3"]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("option 'references': train an even number") && err.trim_end().ends_with("(--refs)"), "{err}");
 }
 
 #[test]

@@ -85,6 +85,54 @@ fn a_tabular_record_shows_its_first_features_and_an_image_its_path() {
     assert!(out.report.slices.is_empty(), "slices: false");
 }
 
+/// The CSV id column names the records: in the exposure tables, the scores CSV (an `id` column)
+/// and a slice file by id; it is not a feature. The model's output is shown by the name the file
+/// gives it (`logits`, which onnx-ir renames) and the output option takes that name.
+#[test]
+fn the_id_column_names_the_records_and_the_files_output_name_is_kept() {
+    let with_id = |name: &str, prefix: &str| {
+        let text = std::fs::read_to_string(root().join("www/demo").join(name)).unwrap();
+        let mut lines = text.lines().filter(|l| !l.is_empty());
+        let mut out = format!("patient,{}\n", lines.next().unwrap());
+        for (i, l) in lines.enumerate() {
+            out.push_str(&format!("{prefix}-{:03},{l}\n", i + 1));
+        }
+        csv_source(name, out)
+    };
+    let m = file(root().join("www/demo/digits_mlp.onnx"));
+    let input = AuditInput::model(m, None, with_id("digits_members.csv", "m"), with_id("digits_nonmembers.csv", "n"));
+    let o = AuditOptions { scale: 1.0 / 16.0, id_column: Some("patient".into()), output: Some("logits".into()), ..opts() };
+    let out = audit(input, &o);
+    let r = &out.report;
+    let first = &r.exposure.members[0];
+    assert_eq!(first.id.as_deref(), Some(format!("m-{:03}", first.row).as_str()), "the id of that row");
+    assert!(r.exposure.false_positives.iter().all(|x| x.id.as_deref().is_some_and(|id| id.starts_with("n-"))));
+    let csv = privaudit::report::scores_csv(&out.scores);
+    assert!(csv.starts_with("set,row,id,label,member,"), "{:.80}", csv);
+    assert!(csv.lines().nth(1).unwrap().starts_with("members,1,m-001,"), "{:.200}", csv);
+    assert!(privaudit::report::html(r).contains(&format!("<th scope=\"row\">m-{:03}", first.row)), "the HTML names the record by its id");
+    // The same numbers as without the id column (it is not a feature).
+    let plain = AuditInput::model(
+        file(root().join("www/demo/digits_mlp.onnx")),
+        None,
+        source(root().join("www/demo/digits_members.csv")),
+        source(root().join("www/demo/digits_nonmembers.csv")),
+    );
+    let base = audit(plain, &AuditOptions { scale: 1.0 / 16.0, ..opts() });
+    assert_eq!(base.report.attacks[0].metrics.auc, r.attacks[0].metrics.auc);
+    // The file's output name, shown and accepted (and onnx-ir's, as older reports showed it).
+    assert_eq!(r.model.reading.as_deref(), Some("output 'logits': the output as logits"));
+    let bad = pollster::block_on(run_audit(
+        AuditInput::model(file(root().join("www/demo/digits_mlp.onnx")), None, source(root().join("www/demo/digits_members.csv")), source(root().join("www/demo/digits_nonmembers.csv"))),
+        &AuditOptions { output: Some("scores".into()), ..opts() },
+        &mut |_| {},
+    ))
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(bad.contains("no output 'scores'; the model's outputs are logits"), "{bad}");
+}
+
 /// The rows of `(header, rows)` whose index passes `keep`, as a CSV.
 fn subset(h: &str, rows: &[String], keep: impl Fn(usize) -> bool) -> String {
     let mut s = format!("{h}\n");

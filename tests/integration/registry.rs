@@ -294,28 +294,51 @@ fn rust_sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-/// The engine names options by their JSON key ("the option ‘dropDuplicates’"); the shells spell
-/// them: the CLI as its flag (`FLAGS` in src/bin/privaudit.rs), the page and the widget as their
-/// control (`CONTROLS` in www/widget.js). Every key a message names has both, and is an option.
-#[test]
-fn every_option_an_engine_message_names_is_spelled_by_both_shells() {
+/// The keys the engine's messages name: `the option ‘KEY’` in sentences and `option 'KEY': …`
+/// errors (`AuditError::option("KEY", …)`, the training settings' `bad("KEY", …)`), in every
+/// source but the shells' own (the CLI, the JS bridge) and `diff` (a CLI command).
+fn keys_in_messages() -> (BTreeSet<String>, BTreeSet<String>) {
     let mut files = Vec::new();
     rust_sources(&root().join("src"), &mut files);
-    let mut keys = BTreeSet::new();
-    for f in files.iter().filter(|f| !f.ends_with("bin/privaudit.rs")) {
+    let (mut sentences, mut errors) = (BTreeSet::new(), BTreeSet::new());
+    for f in files.iter().filter(|f| !f.ends_with("bin/privaudit.rs") && !f.ends_with("wasm.rs") && !f.ends_with("report/diff.rs")) {
         let text = std::fs::read_to_string(f).unwrap();
         for part in text.split("the option ‘").skip(1) {
-            keys.insert(part[..part.find('’').unwrap()].to_string());
+            sentences.insert(part[..part.find('’').unwrap()].to_string());
+        }
+        for marker in ["AuditError::option(\"", "bad(\"training."] {
+            for part in text.split(marker).skip(1) {
+                let key = &part[..part.find('"').unwrap()];
+                errors.insert(if marker.starts_with("bad") { format!("training.{key}") } else { key.to_string() });
+            }
         }
     }
-    assert!(keys.len() >= 6, "{keys:?}");
+    (sentences, errors)
+}
+
+/// The engine names options by their JSON key; the shells spell them: the CLI as its flag
+/// (`FLAGS` in src/bin/privaudit.rs, every flag one of its own), the page and the widget as their
+/// control (`FIELD_OF` in www/widget.js, for the keys its sentences name). Every key is an option.
+#[test]
+fn every_option_an_engine_message_names_is_spelled_by_both_shells() {
+    let (sentences, errors) = keys_in_messages();
+    assert!(sentences.len() >= 6 && errors.len() >= 20, "{sentences:?} {errors:?}");
     let cli = read("src/bin/privaudit.rs");
     let widget = read("www/widget.js");
+    let help = |cmd: &str| String::from_utf8(std::process::Command::new(env!("CARGO_BIN_EXE_privaudit")).args([cmd, "--help"]).output().unwrap().stdout).unwrap();
+    let helps = format!("{}{}", help("audit"), help("compare"));
     let defaults = serde_json::to_value(AuditOptions::default()).unwrap();
-    for k in &keys {
-        assert!(cli.contains(&format!("(\"{k}\", \"--")), "the CLI's FLAGS has no flag for the option '{k}'");
-        assert!(widget.contains(&format!("{k}: \"")) || widget.contains(&format!("\"{k}\": \"")), "the element's CONTROLS does not name the option '{k}'");
-        let top = k.split('.').next().unwrap();
-        assert!(defaults.get(top).is_some() || k == "referenceOutputs", "'{k}' is not an option of AuditOptions");
+    for k in sentences.iter().chain(&errors) {
+        let at = cli.find(&format!("(\"{k}\", \"--")).unwrap_or_else(|| panic!("the CLI's FLAGS has no flag for the option '{k}'"));
+        let flags = &cli[at + k.len() + 6..];
+        for f in flags[..flags.find('"').unwrap()].split('/') {
+            assert!(helps.contains(&format!("{f} ")) || helps.contains(&format!("{f}\n")) || helps.contains(&format!("{f},")), "{f} (for '{k}') is no flag of the CLI");
+        }
+        let top = k.split(['.', '/']).next().unwrap();
+        let known = defaults.get(top).is_some() || ["referenceOutputs", "referenceModels", "referenceMembership", "members", "population", "models", "model"].contains(&top);
+        assert!(known, "'{k}' is not an option of AuditOptions or an input");
+    }
+    for k in &sentences {
+        assert!(widget.contains(&format!("{k}: \"")) || widget.contains(&format!("\"{k}\": \"")), "the element's FIELD_OF does not name the option '{k}'");
     }
 }
