@@ -20,6 +20,16 @@ fn demo_audit(args: &[&str]) -> Command {
     c
 }
 
+/// `audit` of `model` on the demo's members and non-members, on the CPU, writing nothing.
+fn model_audit(model: std::path::PathBuf) -> Command {
+    let demo = root().join("www/demo");
+    let mut c = cli();
+    c.args(["audit", "--backend", "cpu", "-q", "--model"]).arg(model);
+    c.arg("--members").arg(demo.join("digits_members.csv")).arg("--nonmembers").arg(demo.join("digits_nonmembers.csv"));
+    c.args(["--out", "/dev/null"]);
+    c
+}
+
 #[test]
 fn audits_the_demo_and_writes_report_scores_and_html() {
     let dir = std::env::temp_dir().join(format!("privaudit-cli-{}", std::process::id()));
@@ -115,17 +125,7 @@ fn statistics_flags_reach_the_report() {
 
 #[test]
 fn bad_input_is_one_line_and_a_nonzero_exit() {
-    let demo = root().join("www/demo");
-    let o = cli()
-        .args(["audit", "--backend", "cpu", "-q", "--model"])
-        .arg(fixture("models/malformed.onnx"))
-        .arg("--members")
-        .arg(demo.join("digits_members.csv"))
-        .arg("--nonmembers")
-        .arg(demo.join("digits_nonmembers.csv"))
-        .args(["--out", "/dev/null"])
-        .output()
-        .unwrap();
+    let o = model_audit(fixture("models/malformed.onnx")).output().unwrap();
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
@@ -136,17 +136,7 @@ fn bad_input_is_one_line_and_a_nonzero_exit() {
 /// errors and in the summary alike (the page says its control: tests/e2e/page.test.mjs).
 #[test]
 fn messages_name_the_cli_flags() {
-    let demo = root().join("www/demo");
-    let o = cli()
-        .args(["audit", "--backend", "cpu", "-q", "--model"])
-        .arg(fixture("hostile/onnx_two_outputs.onnx"))
-        .arg("--members")
-        .arg(demo.join("digits_members.csv"))
-        .arg("--nonmembers")
-        .arg(demo.join("digits_nonmembers.csv"))
-        .args(["--out", "/dev/null"])
-        .output()
-        .unwrap();
+    let o = model_audit(fixture("hostile/onnx_two_outputs.onnx")).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("name the one holding the class scores with --output") && !err.contains("the option"), "{err}");
     let out = cli()

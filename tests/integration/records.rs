@@ -123,7 +123,12 @@ fn the_id_column_names_the_records_and_the_files_output_name_is_kept() {
     // The file's output name, shown and accepted (and onnx-ir's, as older reports showed it).
     assert_eq!(r.model.reading.as_deref(), Some("output 'logits': the output as logits"));
     let bad = pollster::block_on(run_audit(
-        AuditInput::model(file(root().join("www/demo/digits_mlp.onnx")), None, source(root().join("www/demo/digits_members.csv")), source(root().join("www/demo/digits_nonmembers.csv"))),
+        AuditInput::model(
+            file(root().join("www/demo/digits_mlp.onnx")),
+            None,
+            source(root().join("www/demo/digits_members.csv")),
+            source(root().join("www/demo/digits_nonmembers.csv")),
+        ),
         &AuditOptions { output: Some("scores".into()), ..opts() },
         &mut |_| {},
     ))

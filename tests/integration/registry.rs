@@ -325,17 +325,22 @@ fn every_option_an_engine_message_names_is_spelled_by_both_shells() {
     assert!(sentences.len() >= 6 && errors.len() >= 20, "{sentences:?} {errors:?}");
     let cli = read("src/bin/privaudit.rs");
     let widget = read("www/widget.js");
-    let help = |cmd: &str| String::from_utf8(std::process::Command::new(env!("CARGO_BIN_EXE_privaudit")).args([cmd, "--help"]).output().unwrap().stdout).unwrap();
+    let help =
+        |cmd: &str| String::from_utf8(std::process::Command::new(env!("CARGO_BIN_EXE_privaudit")).args([cmd, "--help"]).output().unwrap().stdout).unwrap();
     let helps = format!("{}{}", help("audit"), help("compare"));
     let defaults = serde_json::to_value(AuditOptions::default()).unwrap();
     for k in sentences.iter().chain(&errors) {
         let at = cli.find(&format!("(\"{k}\", \"--")).unwrap_or_else(|| panic!("the CLI's FLAGS has no flag for the option '{k}'"));
         let flags = &cli[at + k.len() + 6..];
         for f in flags[..flags.find('"').unwrap()].split('/') {
-            assert!(helps.contains(&format!("{f} ")) || helps.contains(&format!("{f}\n")) || helps.contains(&format!("{f},")), "{f} (for '{k}') is no flag of the CLI");
+            assert!(
+                helps.contains(&format!("{f} ")) || helps.contains(&format!("{f}\n")) || helps.contains(&format!("{f},")),
+                "{f} (for '{k}') is no flag of the CLI"
+            );
         }
         let top = k.split(['.', '/']).next().unwrap();
-        let known = defaults.get(top).is_some() || ["referenceOutputs", "referenceModels", "referenceMembership", "members", "population", "models", "model"].contains(&top);
+        let known = defaults.get(top).is_some()
+            || ["referenceOutputs", "referenceModels", "referenceMembership", "members", "population", "models", "model"].contains(&top);
         assert!(known, "'{k}' is not an option of AuditOptions or an input");
     }
     for k in &sentences {

@@ -82,6 +82,19 @@ fn provenance_hashes_every_input_as_sha256sum_does() {
     assert_eq!(digests[2].role, "population");
 }
 
+/// A no-leak control: the demo model's outputs on the first 250 of its non-members as
+/// "members" and the other 250 as non-members.
+fn halves() -> AuditInput {
+    let text = std::fs::read_to_string(fixture("digits_nonmembers_logits.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let half = |rows: &[&str]| DataSource {
+        file: InputFile::new("half.csv", format!("{}\n{}\n", lines[0], rows.join("\n")).into_bytes()),
+        labels: None,
+        images: Vec::new(),
+    };
+    AuditInput::outputs(half(&lines[1..251]), half(&lines[251..]))
+}
+
 /// The verdict against tests/fixtures/make_verdict_fixtures.py (numpy 2.4.6, scipy 1.17.1,
 /// scikit-learn 1.9.1): the threshold attacks' scores from the same outputs, their intervals at
 /// 1 − α/A from the same resamples, the grade by the rule, and the ε bound over the attacks at
@@ -91,13 +104,6 @@ fn provenance_hashes_every_input_as_sha256sum_does() {
 #[test]
 fn the_verdict_follows_every_attack_corrected_for_choosing_among_them() {
     let all = json("verdict_cases.json");
-    let nonmembers = std::fs::read_to_string(fixture("digits_nonmembers_logits.csv")).unwrap();
-    let lines: Vec<&str> = nonmembers.lines().collect();
-    let half = |rows: &[&str]| DataSource {
-        file: InputFile::new("half.csv", format!("{}\n{}\n", lines[0], rows.join("\n")).into_bytes()),
-        labels: None,
-        images: Vec::new(),
-    };
     let cases = all["cases"].as_array().unwrap();
     assert_eq!(cases.len(), 3);
     for c in cases {
@@ -105,7 +111,7 @@ fn the_verdict_follows_every_attack_corrected_for_choosing_among_them() {
         let mut opts = AuditOptions::default();
         let input = match name {
             "demo" => AuditInput::outputs(source(fixture("digits_members_logits.csv")), source(fixture("digits_nonmembers_logits.csv"))),
-            "halves" => AuditInput::outputs(half(&lines[1..251]), half(&lines[251..])),
+            "halves" => halves(),
             _ => {
                 opts.statistics.bootstrap = 200;
                 let src = |n, m: fn(usize) -> f64| DataSource { file: InputFile::new("s.csv", csv(n, m)), labels: None, images: Vec::new() };
@@ -206,15 +212,7 @@ fn attr(svg: &str, marker: &str, name: &str) -> Vec<f64> {
 /// the whole audit's line there too (the same model on two halves of its non-members: AUC 0.462).
 #[test]
 fn the_slices_chart_draws_auc_below_chance_where_it_is() {
-    let text = std::fs::read_to_string(fixture("digits_nonmembers_logits.csv")).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    let half = |rows: &[&str]| DataSource {
-        file: InputFile::new("half.csv", format!("{}\n{}\n", lines[0], rows.join("\n")).into_bytes()),
-        labels: None,
-        images: Vec::new(),
-    };
-    let r =
-        pollster::block_on(run_audit(AuditInput::outputs(half(&lines[1..251]), half(&lines[251..])), &AuditOptions::default(), &mut |_| {})).unwrap().report;
+    let r = pollster::block_on(run_audit(halves(), &AuditOptions::default(), &mut |_| {})).unwrap().report;
     let svg = privaudit::report::slices_svg(&r);
     let chance = attr(&svg, "<line class=\"chance\"", "x1")[0];
     let whole = attr(&svg, "<line class=\"whole\"", "x1")[0];

@@ -155,7 +155,10 @@ fn batches_follow_the_devices_binding_limit() {
     // limit is only a budget) runs it one record at a time.
     let e = m.prepare(&limited(16 * widest as u64 - 1, "webgpu")).err().unwrap().to_string();
     assert!(
-        e.contains(&format!("one record needs {widest} values")) && e.contains(&at) && e.contains("limit of 0 MiB (webgpu)") && e.contains("on the CPU (the option ‘backend’: cpu)"),
+        e.contains(&format!("one record needs {widest} values"))
+            && e.contains(&at)
+            && e.contains("limit of 0 MiB (webgpu)")
+            && e.contains("on the CPU (the option ‘backend’: cpu)"),
         "{e}"
     );
     assert_eq!(m.prepare(&limited(16 * widest as u64 - 1, "cpu")).unwrap().batch_size(), 1);
