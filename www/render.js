@@ -126,7 +126,8 @@ export function fillReferences(table, report) {
   const tr = refs.training;
   const settings = tr ? ` · ${tr.optimizer}, learning rate ${tr.learningRate}, ${tr.epochs} epochs, batch ${tr.batchSize}, weight decay ${tr.weightDecay}` : "";
   const cached = refs.cached ? " · reused from an earlier run (kept on this machine)" : "";
-  table.querySelector("caption").textContent = `${refs.count} reference models (${how}, ${refs.mode}, seed ${refs.seed}${secs})${settings}${cached}. Membership: ${refs.membership}.`;
+  const link = el("a", { href: "#glossary", className: "glossary-link", textContent: "glossary" });
+  table.querySelector("caption").replaceChildren(`${refs.count} reference models (${how}, ${refs.mode}, seed ${refs.seed}${secs})${settings}${cached}. Membership: ${refs.membership}. Terms: `, link, ".");
   table.querySelector("tbody").replaceChildren(...refs.models.map((m) => el("tr", {},
     el("th", { scope: "row", textContent: `#${m.index}` }),
     ...[String(m.train_records), fmt(m.accuracy_train), fmt(m.accuracy_test), m.loss.length ? fmt(m.loss[m.loss.length - 1]) : "–"].map((v) => el("td", { textContent: v })))));

@@ -237,7 +237,7 @@ const TEMPLATE = `
     <h3 id="exposure-h">The most exposed records</h3>
     <p class="exposure-note note"></p>
     <table class="exposed-members"><caption>Members the strongest attack is most sure of. Rank: position among all audited records by that attack's score (1 = most likely a member; tied scores share a rank, so ranks can jump); rows count from 1 in each file, without its header. Model's loss: −log p(label). Then each attack's score (higher = more likely a member), with its percentile among the non-members' scores beneath. Terms: <a href="#glossary" class="glossary-link">glossary</a>.</caption><thead></thead><tbody></tbody></table>
-    <table class="false-positives"><caption>False positives: the non-members that look most like members.</caption><thead></thead><tbody></tbody></table>
+    <table class="false-positives"><caption>False positives: the non-members that look most like members. Terms: <a href="#glossary" class="glossary-link">glossary</a>.</caption><thead></thead><tbody></tbody></table>
     <div id="record-detail" class="record-detail" part="record-detail" aria-live="polite" hidden></div>
   </section>
   <section id="slices" part="slices" aria-labelledby="slices-h" hidden>
