@@ -62,6 +62,12 @@ fn data_hashes(r: &AuditReport) -> Vec<(String, String)> {
     v
 }
 
+/// A digest's first 12 characters, for messages: characters, not bytes (a report's JSON may hold
+/// any text there), and quoted like any user text.
+pub(crate) fn short_digest(h: &str) -> String {
+    crate::limits::quote(&h.chars().take(12).collect::<String>())
+}
+
 /// Compare `old` and `new` (named for messages).
 ///
 /// # Errors
@@ -73,8 +79,8 @@ pub fn diff(old_name: &str, old: &AuditReport, new_name: &str, new: &AuditReport
     if ho != hn {
         let msg = format!(
             "{old_name} and {new_name} audited different members or non-members (SHA-256 {} vs {}): their numbers are not comparable",
-            ho.iter().map(|(r, h)| format!("{r} {}", &h[..12.min(h.len())])).collect::<Vec<_>>().join(", "),
-            hn.iter().map(|(r, h)| format!("{r} {}", &h[..12.min(h.len())])).collect::<Vec<_>>().join(", ")
+            ho.iter().map(|(r, h)| format!("{} {}", crate::limits::quote(r), short_digest(h))).collect::<Vec<_>>().join(", "),
+            hn.iter().map(|(r, h)| format!("{} {}", crate::limits::quote(r), short_digest(h))).collect::<Vec<_>>().join(", ")
         );
         if !allow_different_data {
             return Err(AuditError::option("diff", format!("{msg} (--allow-different-data to compare anyway)")));

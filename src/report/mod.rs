@@ -567,7 +567,7 @@ pub fn summary_text(r: &AuditReport) -> String {
 /// One line on what was audited: the model's and the data's SHA-256 (shortened), the date.
 pub fn provenance_line(r: &AuditReport) -> String {
     let p = &r.provenance;
-    let files: Vec<String> = p.inputs.iter().map(|d| format!("{} {} sha256 {}…", d.role, d.name, &d.sha256[..12.min(d.sha256.len())])).collect();
+    let files: Vec<String> = p.inputs.iter().map(|d| format!("{} {} sha256 {}…", d.role, d.name, diff::short_digest(&d.sha256))).collect();
     format!("audited {} by {}: {}", p.created, p.engine, files.join("; "))
 }
 

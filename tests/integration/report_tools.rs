@@ -296,6 +296,14 @@ fn diff_flags_only_changes_beyond_the_intervals_and_refuses_other_data() {
     let e = diff("a", &old, "b", &other, false).unwrap_err().to_string();
     assert!(e.contains("audited different members or non-members") && e.contains("--allow-different-data"), "{e}");
     assert!(diff("a", &old, "b", &other, true).unwrap().notes[0].starts_with("WARNING"));
+    // A report's digest is any text in its JSON: multi-byte characters are cut at a character
+    // (this sliced bytes and panicked), a long role name is quoted short.
+    let mut odd = old.clone();
+    odd.provenance.inputs[1].sha256 = "é".repeat(40);
+    odd.provenance.inputs[0].role = "r".repeat(100_000);
+    let e = diff("a", &old, "b", &odd, false).unwrap_err().to_string();
+    assert!(e.contains("éééééééééééé") && !e.contains("ééééééééééééé") && e.len() < 2000, "{:.300}", e);
+    assert!(privaudit::report::summary_text(&odd).contains("sha256 éééééééééééé…"));
     let mut bare = old.clone();
     bare.attacks[0].metrics.ci = None;
     assert!(diff("a", &old, "b", &bare, false).unwrap_err().to_string().contains("no intervals"));

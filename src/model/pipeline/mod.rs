@@ -206,7 +206,7 @@ impl Pipeline {
                     [one] => *one,
                     [] => {
                         return Err(bad(format!(
-                            "none of the outputs ({}) holds class scores (they are labels); name one with the output option",
+                            "none of the outputs ({}) holds class scores (they are labels); name one with the option ‘output’",
                             crate::limits::list(&outs)
                         )));
                     }
@@ -229,6 +229,14 @@ impl Pipeline {
             return Err(bad(format!(
                 "output '{}' holds labels, not class scores; name the probabilities or scores output",
                 crate::limits::quote(&chosen.name)
+            )));
+        }
+        // intercepts is optional in the spec, but onnxruntime refuses a LinearClassifier without
+        // it (skl2onnx always writes it): so does privaudit, naming the node.
+        if let Some(n) = graph.nodes.iter().find(|n| n.domain == "ai.onnx.ml" && n.op == "LinearClassifier" && n.floats("intercepts").is_none()) {
+            return Err(bad(format!(
+                "node '{}' (LinearClassifier) has no intercepts attribute, which onnxruntime requires; export the model with its intercepts",
+                crate::limits::quote(&n.name)
             )));
         }
         let producers = producer_map(&graph);
