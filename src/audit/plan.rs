@@ -164,6 +164,11 @@ impl Plan {
         if let (Some(p), false) = (&input.population, need_population) {
             warnings.push(format!("the population file {} was not used: none of the chosen attacks needs one", limits::quote(&p.file.name)));
         }
+        // A gate this audit could not check is refused now, not after the work.
+        if let Some(g) = &opts.fail_if {
+            let names: Vec<&str> = attacks.iter().map(|c| c.kind.name()).collect();
+            crate::report::gate::Gate::parse(g)?.check_plan(&names, opts.statistics.bootstrap, opts.statistics.randomised_membership)?;
+        }
         Ok(Plan {
             attacks,
             online,

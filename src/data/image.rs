@@ -357,6 +357,13 @@ impl ImageOptions {
         {
             return Err(AuditError::option("image.classes", format!("must name 1 to {} classes", crate::limits::MAX_CLASSES)));
         }
+        // A class named twice would give one folder two labels (the second silently winning).
+        if let Some(c) = &self.classes {
+            let mut seen = std::collections::HashSet::new();
+            if let Some(twice) = c.iter().find(|n| !seen.insert(n.as_str())) {
+                return Err(AuditError::option("image.classes", format!("names the class '{}' twice; each class folder is one label", crate::limits::quote(twice))));
+            }
+        }
         Ok(())
     }
 

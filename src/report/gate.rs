@@ -178,6 +178,28 @@ impl Gate {
         Ok(Gate { conditions })
     }
 
+    /// Refuse, before any work, a gate that this audit could not check: a condition on an
+    /// attack that is not among `attacks` (the plan's, in report order), on an interval when
+    /// there will be no resamples (`bootstrap` 0), or on the one-run bound when membership is not
+    /// said to be randomised.
+    ///
+    /// # Errors
+    /// The first such condition, said as [`Gate::check`] would have said it after the audit.
+    pub fn check_plan(&self, attacks: &[&str], bootstrap: u64, randomised: bool) -> Result<()> {
+        for c in &self.conditions {
+            if let Some(a) = c.attack.as_deref().filter(|a| !attacks.contains(a)) {
+                return Err(bad(&c.text, format!("the attack '{}' will not run (the chosen attacks are {})", crate::limits::quote(a), attacks.join(", "))));
+            }
+            if c.end != End::Point && bootstrap == 0 {
+                return Err(bad(&c.text, "an interval's end needs bootstrap resamples, and the statistics settings ask for none"));
+            }
+            if c.metric == Metric::EpsilonOneRun && !randomised {
+                return Err(bad(&c.text, "the one-run bound needs randomised membership (the option ‘statistics.randomisedMembership’)"));
+            }
+        }
+        Ok(())
+    }
+
     /// Check the gate against `report`.
     ///
     /// # Errors

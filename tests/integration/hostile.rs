@@ -90,6 +90,7 @@ fn option_flags(opts: &Value) -> Vec<String> {
             "references" => "--refs".to_string(),
             "rmiaA" => "--rmia-a".to_string(),
             "rmiaGamma" => "--rmia-gamma".to_string(),
+            "failIf" => "--fail-if".to_string(),
             other => format!("--{other}"),
         };
         a.push(format!("{flag}={}", text(v)));
