@@ -181,9 +181,20 @@ pub async fn run(input: AuditInput, opts: &AuditOptions, progress: &mut dyn FnMu
     if let Some(d) = duplicates.as_mut().filter(|d| !d.nonmember_copies.is_empty()) {
         let k = d.nonmember_copies.len();
         if plan.opts.drop_duplicates {
+            // Dropping every non-member leaves nothing to audit: say so, naming the file and the drop.
+            let n_non = records.tables.get(1).map_or(0, |t| t.rows);
+            if k >= n_non {
+                let file = records.tables.get(1).map_or_else(String::new, |t| t.file.clone());
+                return Err(crate::error::AuditError::file(
+                    &file,
+                    format!(
+                        "every one of its {n_non} non-members copies a member (exactly or nearly), so the option ‘dropDuplicates’ would leave none to audit; give non-members the model never saw"
+                    ),
+                ));
+            }
             records.drop_nonmembers(&d.nonmember_copies);
             d.info.dropped_nonmembers = k;
-            warnings.push(format!("{k} non-members copy a member (exactly or nearly) and were dropped before the audit (dropDuplicates)"));
+            warnings.push(format!("{k} non-members copy a member (exactly or nearly) and were dropped before the audit (the option ‘dropDuplicates’)"));
         } else {
             warnings.push(format!(
                 "{k} non-members copy a member (exactly or nearly): the model saw them in training, so counting them as non-members undercounts the leak; drop them with the option ‘dropDuplicates’"

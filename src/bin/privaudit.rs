@@ -457,8 +457,18 @@ enum Outcome {
 fn read_report(p: &Path) -> Result<report::AuditReport, String> {
     let bytes = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
     let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| format!("{}: not JSON ({e})", p.display()))?;
-    match v.get("schema_version").and_then(serde_json::Value::as_u64) {
-        Some(n) if n == u64::from(report::SCHEMA_VERSION) => {}
+    // A comparison (`compare --out`) holds reports but is not one: say which to give.
+    if v.get("rows").is_some() && v.get("reports").is_some() {
+        return Err(format!("{}: a comparison of several models, not one report; give the report of one audit (audit --out)", p.display()));
+    }
+    // The version as a number, or as text or a float that says one ("6", 6.0).
+    let version = match v.get("schema_version") {
+        Some(serde_json::Value::Number(n)) => n.as_f64(),
+        Some(serde_json::Value::String(s)) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    match version {
+        Some(n) if n == f64::from(report::SCHEMA_VERSION) => {}
         Some(n) => {
             return Err(format!(
                 "{}: a report of schema_version {n}; diff reads version {} (re-run the audit with this privaudit)",
@@ -466,9 +476,16 @@ fn read_report(p: &Path) -> Result<report::AuditReport, String> {
                 report::SCHEMA_VERSION
             ));
         }
-        None => return Err(format!("{}: not a privaudit report (no schema_version)", p.display())),
+        None => return Err(format!("{}: not a privaudit report (no schema_version number)", p.display())),
     }
-    serde_json::from_value(v).map_err(|e| format!("{}: not a privaudit report: {e}", p.display()))
+    let mut v = v;
+    v["schema_version"] = report::SCHEMA_VERSION.into();
+    serde_json::from_value(v).map_err(|e| format!("{}: not a privaudit report: {}", p.display(), limits_quote(&e.to_string())))
+}
+
+/// User text in a message, bounded (the library's quoting).
+fn limits_quote(s: &str) -> String {
+    privaudit::limits::quote(s)
 }
 
 fn diff(d: DiffArgs) -> Result<Outcome, String> {

@@ -404,6 +404,17 @@ fn tabular_exact_copies_are_found_and_outputs_mode_refuses_dropping() {
     assert!(e.contains("dropDuplicates"), "{e}");
     let outputs = audit(AuditInput::outputs(source(fixture("digits_members_logits.csv")), source(fixture("digits_nonmembers_logits.csv"))), &opts());
     assert!(outputs.report.duplicates.is_none());
+    // Non-members that all copy members: dropping them would leave none, said with the file and
+    // the drop (not an empty-set error that names neither).
+    let copies = format!("{}\n{}\n{}\n", mem.lines().next().unwrap(), rows[2], rows[9]);
+    let e = pollster::block_on(run_audit(
+        AuditInput::model(m.clone(), None, csv_source("members.csv", mem.clone()), csv_source("copies.csv", copies)),
+        &AuditOptions { drop_duplicates: true, ..o.clone() },
+        &mut |_| {},
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(e.starts_with("copies.csv: every one of its 2 non-members copies a member") && e.contains("the option ‘dropDuplicates’ would leave none"), "{e}");
 }
 
 /// φ = z_y − log Σ_{i≠y} e^{z_i} of one CSV row of logits, label last.

@@ -356,5 +356,17 @@ fn the_cli_exits_3_on_a_crossed_gate_or_regression_and_2_on_bad_input() {
     let o = diff("old.json", "a.json", &[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("schema_version 4"));
+    // The version as text or a float that says it is read as that version; a comparison is named.
+    for (version, ok) in [(serde_json::json!("7"), true), (serde_json::json!(7.0), true), (serde_json::json!("6"), false)] {
+        worse["schema_version"] = version.clone();
+        std::fs::write(dir.join("text.json"), worse.to_string()).unwrap();
+        let o = diff("text.json", "a.json", &[]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code() == Some(0), ok, "{version}: {err}");
+        assert!(ok || err.contains("a report of schema_version 6; diff reads version 7"), "{err}");
+    }
+    std::fs::write(dir.join("comparison.json"), r#"{"schema_version": 1, "rows": [], "reports": []}"#).unwrap();
+    let err = String::from_utf8_lossy(&diff("comparison.json", "a.json", &[]).stderr).to_string();
+    assert!(err.contains("a comparison of several models, not one report"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
