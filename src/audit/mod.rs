@@ -202,6 +202,7 @@ pub async fn run(input: AuditInput, opts: &AuditOptions, progress: &mut dyn FnMu
         }
     }
     let target = target::outputs(&input, &plan, &mut records, onnx, say).await?;
+    warnings.extend(probability_like_logits(&input, &plan, &records, &target));
     let target_signals = signals::compute(&target.logits, &records.labels);
     let split = population::split(&records, &plan, &mut warnings)?;
     let references = match plan.references {
@@ -231,6 +232,24 @@ pub async fn run(input: AuditInput, opts: &AuditOptions, progress: &mut dyn FnMu
     let output = assemble(&plan, parts, evaluation, reference_info, warnings, digests, &is_member)?;
     say("done", 1.0, "audit complete".into());
     Ok(AuditOutput { reference_cache, ..output })
+}
+
+/// Outputs read as logits by `auto` whose every value lies in [0, 1] look like probabilities
+/// that do not sum to 1 (a sigmoid per class, a rounding, a missing column): said, with the
+/// file, the first row that does not sum to 1 and the reading chosen.
+fn probability_like_logits(input: &AuditInput, plan: &plan::Plan, records: &target::Records, target: &target::TargetOutputs) -> Option<String> {
+    let auto = plan.opts.outputs == crate::signals::OutputKind::Auto;
+    if !matches!(input.target, Target::Outputs) || !auto || target.info.outputs != "logits" {
+        return None;
+    }
+    let t = records.tables.iter().find(|t| t.cols > 1 && !t.values.is_empty() && t.values.iter().all(|v| (0.0..=1.0).contains(v)))?;
+    let (r, sum) = (0..t.rows).map(|r| (r, t.values[r * t.cols..(r + 1) * t.cols].iter().sum::<f64>())).find(|(_, s)| (s - 1.0).abs() > 1e-3)?;
+    Some(format!(
+        "{}: every value lies in [0, 1], as probabilities do, but row {} sums to {}, not 1, so the outputs were read as logits (the option ‘outputs’ is auto); if they are probabilities, check the file (a missing class column, rounding)",
+        crate::limits::quote(&t.file),
+        r + 1,
+        crate::report::format::num(sum)
+    ))
 }
 
 /// What the report is assembled from, besides the attacks' results.

@@ -255,7 +255,7 @@ pub(crate) async fn outputs(input: &AuditInput, plan: &Plan, records: &mut Recor
                 if let Some(k0) = kind.filter(|&k0| k0 != k) {
                     return Err(AuditError::file(
                         &t.file,
-                        format!("these outputs look like {k:?} but {}'s look like {k0:?}; set the outputs option", tables[0].file),
+                        format!("these outputs look like {k:?} but {}'s look like {k0:?}; set the option ‘outputs’", tables[0].file),
                     ));
                 }
                 kind = Some(k);

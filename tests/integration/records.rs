@@ -544,3 +544,29 @@ fn image_slices_come_from_a_file_by_path() {
     assert_eq!((col[0].members, col[0].nonmembers), classes(true));
     assert_eq!((col[1].members, col[1].nonmembers), classes(false));
 }
+
+/// Outputs whose every value is in [0, 1] but whose rows do not sum to 1 (a sigmoid per class)
+/// are read as logits by `auto`, and the report says so with the file and the row; true
+/// probabilities and logits give no such warning.
+#[test]
+fn probability_like_outputs_that_do_not_sum_to_one_are_said() {
+    let sigmoid = |name: &str| {
+        let (h, rows) = logits(name);
+        let body: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                let v: Vec<&str> = r.split(',').collect();
+                let (z, y) = v.split_at(v.len() - 1);
+                let p: Vec<String> = z.iter().map(|x| (1.0 / (1.0 + (-x.parse::<f64>().unwrap()).exp())).to_string()).collect();
+                format!("{},{}", p.join(","), y[0])
+            })
+            .collect();
+        csv_source(name, format!("{h}\n{}\n", body.join("\n")))
+    };
+    let out = audit(AuditInput::outputs(sigmoid("digits_members_logits.csv"), sigmoid("digits_nonmembers_logits.csv")), &opts());
+    let w = out.report.warnings.iter().find(|w| w.contains("every value lies in [0, 1]")).unwrap_or_else(|| panic!("{:?}", out.report.warnings));
+    assert!(w.starts_with("digits_members_logits.csv: every value lies in [0, 1], as probabilities do, but row 1 sums to ") && w.contains("read as logits"), "{w}");
+    assert_eq!(out.report.model.outputs, "logits");
+    let plain = audit(AuditInput::outputs(source(fixture("digits_members_logits.csv")), source(fixture("digits_nonmembers_logits.csv"))), &opts());
+    assert!(!plain.report.warnings.iter().any(|w| w.contains("every value lies in [0, 1]")));
+}
