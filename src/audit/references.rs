@@ -41,9 +41,33 @@ struct CachedReferences {
     member: Vec<Vec<bool>>,
     models: Vec<ReferenceModelInfo>,
     training_seconds: f64,
+    /// SHA-256 of everything above, as [`CachedReferences::contents_digest`] computes it: kept
+    /// references whose values were altered (finite, of the right shape) are not trusted.
+    #[serde(default)]
+    digest: String,
 }
 
 impl CachedReferences {
+    /// SHA-256 (hex) of the key, the classes, every output (f32, little-endian), the membership
+    /// and the models' entries, each length-prefixed.
+    fn contents_digest(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(self.key.as_bytes());
+        h.update((self.classes as u64).to_le_bytes());
+        for l in &self.logits {
+            h.update((l.len() as u64).to_le_bytes());
+            for v in l {
+                h.update(v.to_le_bytes());
+            }
+        }
+        for m in &self.member {
+            h.update((m.len() as u64).to_le_bytes());
+            h.update(m.iter().map(|&b| u8::from(b)).collect::<Vec<_>>());
+        }
+        h.update(serde_json::to_vec(&self.models).unwrap_or_default());
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// Why these kept references cannot serve this run, if they cannot.
     fn mismatch(&self, k: usize, member: &[Vec<bool>], classes: usize, total: usize) -> Option<String> {
         if self.logits.len() != k || self.models.len() != k || self.member.len() != k {
@@ -57,6 +81,9 @@ impl CachedReferences {
         }
         if self.member != member {
             return Some("their training splits differ from this run's".into());
+        }
+        if self.digest != self.contents_digest() {
+            return Some("their contents do not match the digest they were kept with (altered or damaged)".into());
         }
         None
     }
@@ -295,14 +322,16 @@ pub(crate) async fn build(cx: Inputs<'_>, source: RefSource, say: &mut Say<'_>, 
                     });
                 }
                 if let Some(key) = key {
-                    let kept = CachedReferences {
+                    let mut kept = CachedReferences {
                         key: key.clone(),
                         classes,
                         logits: logits.iter().map(|l| l.values.iter().map(|&v| v as f32).collect()).collect(),
                         member: member.clone(),
                         models: model_infos.clone(),
                         training_seconds: (now_ms() - t0) / 1000.0,
+                        digest: String::new(),
                     };
+                    kept.digest = kept.contents_digest();
                     cache = serde_json::to_vec(&kept).ok().map(|b| (key, b));
                 }
             }

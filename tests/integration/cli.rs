@@ -240,10 +240,14 @@ fn trains_references_and_reuses_them_from_the_cache() {
     kept["models"].as_array_mut().unwrap().push(extra);
     let mut fewer: serde_json::Value = serde_json::from_slice(&good).unwrap();
     fewer["logits"].as_array_mut().unwrap().pop();
+    // Altered values, still finite and of the right shape: caught by the kept digest.
+    let mut altered: serde_json::Value = serde_json::from_slice(&good).unwrap();
+    altered["logits"][0][0] = (altered["logits"][0][0].as_f64().unwrap() + 5.0).into();
     for (bytes, says) in [
         (good[..good.len() / 2].to_vec(), "were unreadable and trained again"),
         (serde_json::to_vec(&kept).unwrap(), "ignored and trained again: they hold 2 references (3 model entries)"),
         (serde_json::to_vec(&fewer).unwrap(), "ignored and trained again: they hold 1 references"),
+        (serde_json::to_vec(&altered).unwrap(), "ignored and trained again: their contents do not match the digest they were kept with"),
     ] {
         std::fs::write(&entry, bytes).unwrap();
         let again = run("c.json");
